@@ -1,0 +1,58 @@
+# The course's commands. Every target sets up what it needs: a fresh clone with only Python 3.11
+# and package access can run `make demo` or `make test` first.
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: help install data build demo test test-fast lint lab doctor sync clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade "pip>=24"
+	# torch first and pinned, so no resolver step can pull a different (CUDA) build
+	$(BIN)/python -m pip install -q -c constraints.txt torch==2.13.0
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
+	touch $@
+
+install: $(STAMP)  ## create .venv and install the pinned environment (constraints.txt)
+
+data: $(STAMP)  ## create the offline default (synthetic) data when missing
+	$(BIN)/labkit data synth --if-missing
+
+sync: $(STAMP)  ## sync every jupytext pair (.py <-> .ipynb)
+	$(BIN)/course-grade sync
+
+build: data  ## sync pairs, generate the student release, check it for leaks
+	$(BIN)/course-grade build
+
+demo: build  ## the whole pipeline on the offline default data
+	$(BIN)/course-grade demo
+
+test: data  ## the full test suite (what CI runs)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)  ## the quick subset (< 1 min): no training, no notebook execution
+	$(BIN)/python -m pytest -m "not slow and not e2e and not browser" $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check labkit autograder tests bench
+
+lab: data  ## start JupyterLab on the course
+	$(BIN)/jupyter lab --notebook-dir=. --ServerApp.default_url=/lab/tree/release
+
+doctor: $(STAMP)  ## check the installation and the data
+	$(BIN)/labkit doctor
+
+clean:  ## remove runtime folders (keeps data/ and .venv)
+	rm -rf logs submitted autograded feedback gradebook.db .grading exports test-artifacts

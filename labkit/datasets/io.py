@@ -1,0 +1,62 @@
+"""Atomic, never-clobbering file writes shared by every data writer."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+
+class DataFileError(ValueError):
+    """A data file is missing, truncated, of the wrong format or breaks its contract.
+
+    The message is one line naming the file, what is wrong and the command that fixes it.
+    """
+
+
+def refuse_overwrite(path: Path, force: bool, command: str) -> None:
+    """Raise ``FileExistsError`` when ``path`` exists and ``force`` is false.
+
+    Parameters
+    ----------
+    path
+        The file about to be written.
+    force
+        Whether overwriting was asked for.
+    command
+        The command the user ran, repeated in the message with ``--force``.
+    """
+    if path.exists() and not force:
+        raise FileExistsError(
+            f"{path}: already exists; nothing was written. "
+            f"Fix: `{command} --force` to replace it, or choose another --out."
+        )
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename.
+
+    A crash or an exception leaves any existing file untouched and removes the temporary file.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def atomic_write(path: str | os.PathLike[str], writer: Callable[[Path], None]) -> Path:
+    """Write a file atomically: ``writer(tmp)`` fills a temporary file that then replaces ``path``."""
+    with atomic_path(path) as tmp:
+        writer(tmp)
+    return Path(path)

@@ -1,0 +1,32 @@
+"""nbgrader configuration: the repository root is the course root.
+
+Plain ``nbgrader`` commands (generate_assignment, autograde, generate_feedback, export) work from here.
+``course-grade`` reads the same file and adds isolation, parallelism and resumption on top.
+"""
+
+import os
+
+c = get_config()  # noqa: F821 (injected by traitlets)
+
+#: The labs of the course, in teaching order (nbgrader assignment ids = folders under source/).
+LABS = ["ecg_rhythm_classification", "hr_estimation"]
+
+c.CourseDirectory.course_id = "wearable-cardiac-dl"
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+# Only notebooks are assignment files; the paired .py sources stay with the instructors.
+c.CourseDirectory.notebook_id = "*"
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.py", "feedback"]
+
+# Training cells run for minutes: nbgrader's 30 s default would kill them.
+c.Execute.timeout = 1200
+c.Execute.startup_timeout = 120
+c.Execute.interrupt_on_timeout = True
+
+# Keep generated releases clean.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
