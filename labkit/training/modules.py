@@ -1,0 +1,102 @@
+"""Lightning modules that say how a model is trained: the loss, the metrics, the optimiser."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+
+
+def _input_shape(model: torch.nn.Module) -> tuple[int, ...]:
+    shape = getattr(model, "input_shape", None)
+    if shape is None:
+        raise AttributeError(
+            f"{type(model).__name__} has no `input_shape` attribute; set `self.input_shape = input_shape` "
+            "in its __init__ (the training code uses it to build an example input)"
+        )
+    return tuple(int(s) for s in shape)
+
+
+class SupervisedModule(pl.LightningModule):
+    """Wrap a ``torch.nn.Module`` for supervised training with Adam.
+
+    Subclasses define :meth:`compute_metrics` and name the metric that is the loss in ``loss_name``;
+    metrics are logged per epoch as ``<subset>_<name>`` (``train_loss``, ``val_acc``, ``val_mae``, ...).
+
+    Parameters
+    ----------
+    model
+        The network; it must expose ``input_shape`` (without the batch dimension).
+    learning_rate
+        Adam's learning rate.
+    """
+
+    loss_name = "loss"
+
+    def __init__(self, model: torch.nn.Module, learning_rate: float = 1e-3) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["model"])
+        self.model = model
+        self.learning_rate = learning_rate
+        self.example_input_array = torch.zeros((1, *_input_shape(model)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the model."""
+        return self.model(x)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        """Adam over every parameter."""
+        return torch.optim.Adam(self.parameters(), lr=self.learning_rate)
+
+    def compute_metrics(self, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Return the metrics of a batch by name; ``loss_name`` names the one to minimise."""
+        raise NotImplementedError
+
+    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], subset: str) -> torch.Tensor:
+        x, y = batch
+        metrics = self.compute_metrics(self.model(x), y)
+        self.log_dict(
+            {f"{subset}_{name}": value for name, value in metrics.items()},
+            on_step=False,
+            on_epoch=True,
+            batch_size=x.shape[0],
+        )
+        return metrics[self.loss_name]
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        """One optimisation step."""
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        """Accumulate validation metrics."""
+        self._step(batch, "val")
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        """Accumulate test metrics."""
+        self._step(batch, "test")
+
+    def predict_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        """Model outputs of a batch."""
+        return self.model(batch[0])
+
+
+class Classifier(SupervisedModule):
+    """Multi-class classification from one-hot targets: cross-entropy loss and accuracy."""
+
+    def compute_metrics(self, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Cross-entropy against the one-hot targets, and accuracy of the arg-max."""
+        loss = torch.nn.functional.cross_entropy(outputs, targets)
+        acc = (outputs.argmax(dim=1) == targets.argmax(dim=1)).float().mean()
+        return {"loss": loss, "acc": acc}
+
+
+class Regressor(SupervisedModule):
+    """Regression: mean squared error loss, mean absolute error as a metric."""
+
+    loss_name = "mse"
+
+    def compute_metrics(self, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
+        """MSE (the loss) and MAE."""
+        return {
+            "mse": torch.nn.functional.mse_loss(outputs, targets),
+            "mae": torch.nn.functional.l1_loss(outputs, targets),
+        }
