@@ -1,0 +1,1 @@
+"""Figures of the labs. ``backend`` picks ipympl for students and a static backend for graders."""
