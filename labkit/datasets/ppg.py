@@ -1,0 +1,256 @@
+"""Contract of the heart-rate records file ``ppg_dalia.pkl``: save, load and checks.
+
+The file is a joblib pickle of a list of dicts, one per (subject, activity):
+
+- ``subject``: 'S1' .. 'S15'; ``activity``: 'sitting' or 'walking';
+- ``signals``: DataFrame with columns ``time`` (s, from 0), ``ppg``, ``acc_x``, ``acc_y``, ``acc_z``,
+  sampled at :data:`FS` = 25 Hz and band-passed 0.4-4 Hz;
+- ``hr``: DataFrame with columns ``time`` (s, window centre) and ``hr`` (bpm), one row per 8 s window
+  shifted by 2 s, so ``len(hr) == (len(signals) - WINDOW_SIZE) // SHIFT_SIZE + 1`` and window ``k``
+  (samples ``[k * SHIFT_SIZE, k * SHIFT_SIZE + WINDOW_SIZE)``) pairs with row ``k``;
+- ``source``: 'synthetic' or 'ppg-dalia'; ``provenance``: dict (generator or converter name and version,
+  seed, created, ...).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zlib
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from labkit.datasets.io import DataFileError, atomic_path, refuse_overwrite
+from labkit.paths import PPG_FILE, data_file
+
+FS = 25
+WINDOW_SIZE = 200
+SHIFT_SIZE = 50
+SUBJECTS: tuple[str, ...] = tuple(f"S{i}" for i in range(1, 16))
+ACTIVITIES: tuple[str, ...] = ("sitting", "walking")
+SOURCES: tuple[str, ...] = ("synthetic", "ppg-dalia")
+SIGNAL_COLUMNS: tuple[str, ...] = ("time", "ppg", "acc_x", "acc_y", "acc_z")
+HR_COLUMNS: tuple[str, ...] = ("time", "hr")
+RECORD_KEYS: tuple[str, ...] = ("subject", "activity", "signals", "hr", "source", "provenance")
+HR_RANGE: tuple[float, float] = (30.0, 230.0)
+FIX = (
+    "Fix: `labkit data synth --only ppg --force` (synthetic) or `labkit data prepare ppg --from PATH --force`"
+)
+
+PathLike = str | os.PathLike[str]
+
+
+def n_windows(n_samples: int) -> int:
+    """Return the number of 8 s windows (2 s shift) in a signal of ``n_samples`` samples."""
+    return max((n_samples - WINDOW_SIZE) // SHIFT_SIZE + 1, 0)
+
+
+def window_centres(n_samples: int) -> np.ndarray:
+    """Return the centre time (s) of every window of a record of ``n_samples`` samples starting at 0 s."""
+    return (np.arange(n_windows(n_samples)) * SHIFT_SIZE + WINDOW_SIZE / 2) / FS
+
+
+def _check_frame(frame: Any, columns: tuple[str, ...], name: str) -> list[str]:
+    """Return the problems of one DataFrame: type, columns, numeric values, NaN/inf."""
+    if not isinstance(frame, pd.DataFrame):
+        return [f"{name} is a {type(frame).__name__}, expected a pandas DataFrame"]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        return [f"{name} lacks columns {missing} (has {list(frame.columns)})"]
+    values = frame[list(columns)]
+    if not all(pd.api.types.is_numeric_dtype(values[c]) for c in columns):
+        return [f"{name} has non-numeric columns"]
+    bad = int((~np.isfinite(values.to_numpy(dtype=float))).sum())
+    return [f"{name} holds {bad} NaN/inf values"] if bad else []
+
+
+def _check_signals(signals: pd.DataFrame, name: str) -> list[str]:
+    """Return sampling-rate and length problems of a valid signals frame."""
+    time = signals["time"].to_numpy(dtype=float)
+    if time.size < WINDOW_SIZE:
+        return [f"{name} has {time.size} samples, fewer than one {WINDOW_SIZE}-sample window"]
+    step = np.diff(time)
+    if not np.allclose(step, 1.0 / FS, rtol=0.0, atol=1e-3 / FS):
+        rate = 1.0 / np.median(step) if np.median(step) > 0 else float("nan")
+        return [f"{name}.time is not sampled uniformly at {FS} Hz (median rate {rate:.3g} Hz)"]
+    return []
+
+
+def _check_hr(hr: pd.DataFrame, signals: pd.DataFrame, name: str) -> list[str]:
+    """Return alignment and plausibility problems of a valid hr frame against its signals."""
+    expected = n_windows(len(signals))
+    if len(hr) != expected:
+        return [
+            f"{name}.hr has {len(hr)} rows but its {len(signals)} samples hold {expected} windows "
+            f"(rule: (len(signals) - {WINDOW_SIZE}) // {SHIFT_SIZE} + 1)"
+        ]
+    problems = []
+    centres = float(signals["time"].iloc[0]) + window_centres(len(signals))
+    if not np.allclose(hr["time"].to_numpy(dtype=float), centres, rtol=0.0, atol=0.05):
+        problems.append(f"{name}.hr.time is not the window centres ({WINDOW_SIZE / FS / 2:g} s + 2 s * k)")
+    values = hr["hr"].to_numpy(dtype=float)
+    low, high = HR_RANGE
+    if values.size and (values.min() < low or values.max() > high):
+        problems.append(
+            f"{name}.hr outside the plausible {low:g}-{high:g} bpm ({values.min():.1f}-{values.max():.1f})"
+        )
+    return problems
+
+
+def _check_record(record: Any, index: int) -> list[str]:
+    """Return the problems of one record dict."""
+    name = f"record {index}"
+    if not isinstance(record, dict):
+        return [f"{name} is a {type(record).__name__}, expected a dict"]
+    missing = [key for key in RECORD_KEYS if key not in record]
+    if missing:
+        return [f"{name} lacks keys {missing}"]
+    name = f"record {index} ({record['subject']}, {record['activity']})"
+    problems = []
+    if record["subject"] not in SUBJECTS:
+        problems.append(f"{name}: unknown subject {record['subject']!r}; allowed S1..S15")
+    if record["activity"] not in ACTIVITIES:
+        problems.append(f"{name}: unknown activity {record['activity']!r}; allowed {list(ACTIVITIES)}")
+    if record["source"] not in SOURCES:
+        problems.append(f"{name}: unknown source {record['source']!r}; allowed {list(SOURCES)}")
+    if not isinstance(record["provenance"], dict):
+        problems.append(f"{name}: provenance is a {type(record['provenance']).__name__}, expected a dict")
+    frame_problems = _check_frame(record["signals"], SIGNAL_COLUMNS, f"{name}.signals")
+    frame_problems += _check_frame(record["hr"], HR_COLUMNS, f"{name}.hr")
+    if frame_problems:
+        return problems + frame_problems
+    signal_problems = _check_signals(record["signals"], f"{name}.signals")
+    if signal_problems:
+        return problems + signal_problems
+    return problems + _check_hr(record["hr"], record["signals"], name)
+
+
+def check_records(records: Any) -> list[str]:
+    """Return every contract violation of in-memory records (empty list = valid).
+
+    Parameters
+    ----------
+    records
+        The object to check: should be a non-empty list of record dicts.
+
+    Returns
+    -------
+    list of str
+        One line per problem.
+    """
+    if not isinstance(records, list):
+        return [f"holds a {type(records).__name__}, expected a list of record dicts"]
+    if not records:
+        return ["holds no records"]
+    problems = []
+    for index, record in enumerate(records):
+        problems.extend(_check_record(record, index))
+    keys = [(r.get("subject"), r.get("activity")) for r in records if isinstance(r, dict)]
+    duplicates = sorted({key for key in keys if keys.count(key) > 1}, key=str)
+    if duplicates:
+        problems.append(f"duplicate (subject, activity) records: {duplicates}")
+    return problems
+
+
+def _read(path: Path) -> Any:
+    """Unpickle ``path`` and turn any read failure into one :class:`DataFileError` line."""
+    if not path.is_file():
+        raise DataFileError(f"{path}: file missing. {FIX}")
+    try:
+        return joblib.load(path)
+    except (EOFError, pickle.UnpicklingError, zlib.error, ValueError, KeyError, IndexError,
+            AttributeError, ImportError, TypeError, OSError) as error:  # fmt: skip
+        raise DataFileError(
+            f"{path}: truncated or corrupt pickle ({type(error).__name__}: {error}). {FIX}"
+        ) from error
+
+
+def check_ppg(path: PathLike) -> list[str]:
+    """Return the problems of a records file (empty list = valid), each prefixed with the file name.
+
+    Parameters
+    ----------
+    path
+        The ``ppg_dalia.pkl`` file.
+
+    Returns
+    -------
+    list of str
+        One line per problem; a missing, truncated or corrupt file gives one line.
+    """
+    path = Path(path)
+    try:
+        records = _read(path)
+    except DataFileError as error:
+        return [str(error)]
+    return [f"{path}: {problem}" for problem in check_records(records)]
+
+
+def load_ppg(path: PathLike | None = None) -> list[dict]:
+    """Load and validate the heart-rate records.
+
+    Parameters
+    ----------
+    path
+        The file to read; default ``labkit.paths.data_file(PPG_FILE)``.
+
+    Returns
+    -------
+    list of dict
+        The records, in the contract described in this module's docstring.
+
+    Raises
+    ------
+    DataFileError
+        One line naming the file, the first problem and the command that fixes it.
+    """
+    path = Path(path) if path is not None else data_file(PPG_FILE)
+    records = _read(path)
+    problems = check_records(records)
+    if problems:
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise DataFileError(f"{path}: {problems[0]}{more}. {FIX}")
+    return records
+
+
+def save_ppg(
+    path: PathLike, records: list[dict], force: bool = False, command: str = "labkit data synth --only ppg"
+) -> Path:
+    """Validate the records and write them atomically with joblib.
+
+    Parameters
+    ----------
+    path
+        Target ``.pkl`` file.
+    records
+        Records in the contract.
+    force
+        Replace an existing file.
+    command
+        The command that writes the file, repeated (with ``--force``) when the file exists.
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Raises
+    ------
+    DataFileError
+        When the records break the contract (nothing is written).
+    FileExistsError
+        When the file exists and ``force`` is false.
+    """
+    path = Path(path)
+    problems = check_records(records)
+    if problems:
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise DataFileError(f"{path}: not written, records break the contract: {problems[0]}{more}")
+    refuse_overwrite(path, force, command)
+    with atomic_path(path) as tmp:
+        joblib.dump(records, tmp)
+    return path

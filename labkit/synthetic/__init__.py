@@ -1,0 +1,1 @@
+"""Offline synthetic data generators (ECG rhythms, PPG heart-rate records)."""

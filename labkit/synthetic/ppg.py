@@ -1,0 +1,314 @@
+"""Synthetic wrist PPG and acceleration in the style of PPG-DaLiA (sitting and walking).
+
+Each of 15 subjects gets a profile: resting heart rate and rise while walking, a two-Gaussian pulse shape
+(systolic wave and a reflected diastolic wave behind a dicrotic notch), wrist orientation, walking cadence
+and arm swing, and how strongly the sensor's contact couples motion into the optical signal. A record is
+simulated at 25 Hz from that profile:
+
+1. instantaneous heart rate (bpm per sample): slow drift and respiratory sinus arrhythmia while sitting; a
+   ramp from rest and slow fluctuations while walking;
+2. beat phase = integral of heart rate; the pulse wave is the pulse shape evaluated at the phase's
+   fraction, and beat times are the phase's integer crossings;
+3. acceleration (g, 3 axes): gravity seen from the rotating wrist (arm swing at half the cadence), step
+   impacts at the cadence with harmonics, small movements and gestures while sitting;
+4. PPG = pulse wave x contact modulation + motion artifact (a subject-specific filtered linear and
+   quadratic mix of the acceleration) + sensor noise + occasional contact changes;
+5. every channel band-passed 0.4-4 Hz (4th-order Butterworth, zero phase).
+
+The reference heart rate of window k (8 s, 2 s shift) is 60 / mean RR of the simulated beats inside it, as
+PPG-DaLiA derives it from ECG R-peaks. S6 has no walking record: in PPG-DaLiA the recording of S6 is
+valid only for its first ~90 minutes, which ends before the walking part of the protocol.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import signal as sps
+from tqdm.auto import tqdm
+
+from labkit.datasets.ppg import ACTIVITIES, FS, SHIFT_SIZE, SUBJECTS, WINDOW_SIZE, window_centres
+
+GENERATOR = "labkit.synthetic.ppg"
+VERSION = "1.0"
+MISSING: frozenset[tuple[str, str]] = frozenset({("S6", "walking")})
+WINDOWS_RANGE = (240, 272)  # windows per record, drawn uniformly (PPG-DaLiA lab: 7420 in 29 records)
+PAD = 10 * FS  # samples simulated on each side and dropped after filtering
+BAND = (0.4, 4.0)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Physiology and sensor coupling of one simulated subject."""
+
+    hr_rest: float
+    hr_rise: float
+    pulse_shape: tuple[float, float, float, float, float]  # mu1, sigma1, a2, mu2, sigma2 (beat phase)
+    pulse_amplitude: float
+    resp_rate: float
+    gravity: np.ndarray  # unit vector, wrist frame
+    swing_axis: np.ndarray  # unit vector the forearm rotates about
+    step_axis: np.ndarray  # unit vector of step impacts
+    cadence: float  # steps per second
+    swing_angle: float  # rad
+    step_gain: float  # g
+    coupling: np.ndarray  # (3,) linear artifact weights per g
+    coupling_pole: float  # first-order low-pass pole of the tissue/contact response
+    coupling_quadratic: float
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / np.linalg.norm(vector)
+
+
+def make_profile(rng: np.random.Generator) -> Profile:
+    """Draw one subject's profile.
+
+    Parameters
+    ----------
+    rng
+        Random generator (one per subject).
+
+    Returns
+    -------
+    Profile
+        The subject's parameters.
+    """
+    mu1 = rng.uniform(0.13, 0.2)
+    gravity = _unit(np.array([0.0, 0.0, -1.0]) + rng.normal(0.0, 0.35, 3))
+    swing_axis = _unit(np.array([0.0, 1.0, 0.0]) + rng.normal(0.0, 0.3, 3))
+    coupling = np.array([0.6, -0.4, 0.5]) * rng.uniform(0.6, 1.4, 3) * rng.uniform(1.6, 3.0)
+    return Profile(
+        hr_rest=float(np.clip(rng.normal(72.0, 8.0), 56.0, 92.0)),
+        hr_rise=rng.uniform(18.0, 40.0),
+        pulse_shape=(
+            mu1,
+            rng.uniform(0.05, 0.08),
+            rng.uniform(0.25, 0.6),
+            mu1 + rng.uniform(0.22, 0.3),
+            rng.uniform(0.07, 0.11),
+        ),
+        pulse_amplitude=rng.lognormal(np.log(40.0), 0.3),
+        resp_rate=rng.uniform(0.2, 0.33),
+        gravity=gravity,
+        swing_axis=swing_axis,
+        step_axis=_unit(-gravity + rng.normal(0.0, 0.3, 3)),
+        cadence=rng.uniform(1.5, 2.2),
+        swing_angle=rng.uniform(0.25, 0.5),
+        step_gain=rng.uniform(0.15, 0.35),
+        coupling=coupling,
+        coupling_pole=rng.uniform(0.2, 0.6),
+        coupling_quadratic=rng.uniform(0.3, 1.0),
+    )
+
+
+def smooth_noise(n: int, rng: np.random.Generator, cutoff: float, std: float) -> np.ndarray:
+    """Return ``n`` samples of zero-mean Gaussian noise low-passed at ``cutoff`` Hz with std ``std``."""
+    white = rng.normal(size=n + 4 * PAD)
+    sos = sps.butter(2, cutoff, fs=FS, output="sos")
+    slow = sps.sosfiltfilt(sos, white)[2 * PAD : 2 * PAD + n]
+    return std * (slow - slow.mean()) / (slow.std() + 1e-12)
+
+
+def heart_rate(activity: str, profile: Profile, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Instantaneous heart rate in bpm, one value per sample."""
+    t = np.arange(n) / FS
+    resp = 2 * np.pi * np.cumsum(profile.resp_rate * (1 + smooth_noise(n, rng, 0.01, 0.1))) / FS
+    if activity == "sitting":
+        hr = profile.hr_rest + smooth_noise(n, rng, 0.004, 3.0) + smooth_noise(n, rng, 0.03, 1.0)
+        hr = hr + rng.uniform(1.5, 3.5) * np.sin(resp)
+    else:
+        ramp = 1.0 - np.exp(-(t - PAD / FS).clip(0.0) / rng.uniform(25.0, 60.0))
+        hr = profile.hr_rest + 4.0 + profile.hr_rise * ramp
+        hr = hr + smooth_noise(n, rng, 0.004, 4.0) + smooth_noise(n, rng, 0.03, 2.5) + np.sin(resp)
+    return np.clip(hr, 45.0, 190.0)
+
+
+def beat_times(phase: np.ndarray) -> np.ndarray:
+    """Return the times (s, sample 0 at 0 s) where the cumulative beat phase crosses an integer."""
+    beat = np.floor(phase)
+    idx = np.flatnonzero(np.diff(beat) > 0)
+    frac = (beat[idx + 1] - phase[idx]) / (phase[idx + 1] - phase[idx])
+    return (idx + frac) / FS
+
+
+def pulse_wave(phase: np.ndarray, shape: tuple[float, ...]) -> np.ndarray:
+    """Evaluate the two-Gaussian pulse shape at the fractional beat phase (unit systolic peak)."""
+    mu1, s1, a2, mu2, s2 = shape
+    frac = phase % 1.0
+    wave = np.zeros_like(frac)
+    for shift in (-1.0, 0.0, 1.0):  # neighbouring beats' tails
+        x = frac + shift
+        wave += np.exp(-0.5 * ((x - mu1) / s1) ** 2) + a2 * np.exp(-0.5 * ((x - mu2) / s2) ** 2)
+    return wave
+
+
+def reference_hr(beats: np.ndarray, n_samples: int) -> np.ndarray:
+    """Return 60 / mean RR of the beats inside every 8 s window (2 s shift) of a record.
+
+    Parameters
+    ----------
+    beats
+        Beat times in seconds, record time (sample 0 at 0 s), sorted.
+    n_samples
+        Record length in samples.
+
+    Returns
+    -------
+    numpy.ndarray
+        One heart rate (bpm) per window.
+    """
+    starts = window_centres(n_samples) - WINDOW_SIZE / FS / 2
+    first = np.searchsorted(beats, starts, side="left")
+    last = np.searchsorted(beats, starts + WINDOW_SIZE / FS, side="left") - 1
+    return 60.0 * (last - first) / (beats[last] - beats[first])
+
+
+def _rotate(vector: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Rotate ``vector`` about ``axis`` by ``angle`` (n,) radians (Rodrigues); returns (n, 3)."""
+    cos, sin = np.cos(angle)[:, None], np.sin(angle)[:, None]
+    return vector * cos + np.cross(axis, vector) * sin + axis * (axis @ vector) * (1.0 - cos)
+
+
+def _walking_acc(profile: Profile, n: int, rng: np.random.Generator) -> np.ndarray:
+    cadence = profile.cadence * (1.0 + smooth_noise(n, rng, 0.01, 0.03))
+    step = 2 * np.pi * np.cumsum(cadence) / FS + rng.uniform(0, 2 * np.pi)
+    swing = profile.swing_angle * (1.0 + smooth_noise(n, rng, 0.05, 0.1)) * np.sin(step / 2)
+    acc = _rotate(profile.gravity, profile.swing_axis, swing)
+    tangential = _unit(np.cross(profile.swing_axis, profile.gravity))
+    acc += tangential * (0.35 * profile.swing_angle * np.sin(step / 2 + 0.3))[:, None]
+    harmonics = sum(
+        gain * np.sin(h * step + rng.uniform(0, 2 * np.pi)) for h, gain in ((1, 1.0), (2, 0.45), (3, 0.2))
+    )
+    acc += profile.step_axis * (profile.step_gain * harmonics)[:, None]
+    return acc + rng.normal(0.0, 0.01, (n, 3))
+
+
+def _gestures(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Brief hand movements while sitting: Hann-windowed oscillations along random directions."""
+    acc = np.zeros((n, 3))
+    for _ in range(rng.poisson(n / FS / 60.0)):
+        length = int(rng.uniform(1.0, 4.0) * FS)
+        start = rng.integers(0, max(n - length, 1))
+        t = np.arange(length) / FS
+        burst = rng.uniform(0.05, 0.3) * np.hanning(length) * np.sin(2 * np.pi * rng.uniform(0.8, 3.0) * t)
+        acc[start : start + length] += burst[:, None] * _unit(rng.normal(size=3))
+    return acc
+
+
+def _sitting_acc(profile: Profile, n: int, rng: np.random.Generator) -> np.ndarray:
+    tilt = smooth_noise(n, rng, 0.003, 0.1)
+    acc = _rotate(profile.gravity, profile.swing_axis, tilt)
+    fidget = np.stack([smooth_noise(n, rng, 3.0, 0.006) for _ in range(3)], axis=1)
+    return acc + fidget + _gestures(n, rng) + rng.normal(0.0, 0.01, (n, 3))
+
+
+def acceleration(activity: str, profile: Profile, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Wrist acceleration (n, 3) in g, gravity included (removed later by the band-pass)."""
+    if activity == "walking":
+        return _walking_acc(profile, n, rng)
+    return _sitting_acc(profile, n, rng)
+
+
+def motion_artifact(acc: np.ndarray, profile: Profile) -> np.ndarray:
+    """Optical artifact (in pulse-amplitude units) driven by the dynamic part of the acceleration."""
+    dynamic = acc - sps.sosfiltfilt(sps.butter(2, 0.3, fs=FS, output="sos"), acc, axis=0)
+    linear = dynamic @ profile.coupling
+    direction = _unit(profile.coupling)
+    quadratic = profile.coupling_quadratic * (dynamic @ direction) ** 2
+    mix = linear + quadratic - quadratic.mean()
+    return sps.lfilter([1.0 - profile.coupling_pole], [1.0, -profile.coupling_pole], mix)
+
+
+def contact_changes(n: int, activity: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Return (baseline offset, pulse gain) step changes from a shifting sensor contact."""
+    rate = 1 / 45.0 if activity == "walking" else 1 / 150.0
+    baseline, gain = np.zeros(n), np.ones(n)
+    for start in rng.integers(0, n, rng.poisson(rate * n / FS)):
+        baseline[start:] += rng.normal(0.0, 1.0)
+        gain[start:] *= rng.lognormal(0.0, 0.2)
+    return baseline, gain
+
+
+def bandpass(x: np.ndarray) -> np.ndarray:
+    """Zero-phase 4th-order Butterworth band-pass 0.4-4 Hz along the first axis."""
+    sos = sps.butter(4, BAND, btype="bandpass", fs=FS, output="sos")
+    return sps.sosfiltfilt(sos, x, axis=0)
+
+
+def simulate_record(activity: str, profile: Profile, n_windows: int, rng: np.random.Generator) -> tuple:
+    """Simulate one record.
+
+    Parameters
+    ----------
+    activity
+        'sitting' or 'walking'.
+    profile
+        The subject.
+    n_windows
+        Number of 8 s windows (2 s shift) in the record.
+    rng
+        Random generator for this record.
+
+    Returns
+    -------
+    tuple
+        ``(signals, hr)`` DataFrames in the ``ppg_dalia.pkl`` contract.
+    """
+    n = (n_windows - 1) * SHIFT_SIZE + WINDOW_SIZE
+    total = n + 2 * PAD
+    hr = heart_rate(activity, profile, total, rng)
+    phase = np.cumsum(hr / 60.0) / FS + rng.uniform()
+    beats = beat_times(phase) - PAD / FS
+    acc = acceleration(activity, profile, total, rng)
+    modulation = (
+        1.0 + smooth_noise(total, rng, 0.3, 0.08) + 0.15 * (acc - acc.mean(0)) @ _unit(profile.coupling)
+    )
+    baseline, gain = contact_changes(total, activity, rng)
+    ppg = pulse_wave(phase, profile.pulse_shape) * modulation * gain + motion_artifact(acc, profile)
+    ppg = ppg + baseline + rng.normal(0.0, 0.04, total)
+    filtered = bandpass(np.column_stack([profile.pulse_amplitude * ppg, acc]))[PAD : PAD + n]
+    signals = pd.DataFrame(filtered, columns=["ppg", "acc_x", "acc_y", "acc_z"])
+    signals.insert(0, "time", np.arange(n) / FS)
+    hr_frame = pd.DataFrame({"time": window_centres(n), "hr": reference_hr(beats, n)})
+    return signals, hr_frame
+
+
+def generate_ppg_records(seed: int = 0, progress: bool = False) -> list[dict]:
+    """Generate the 29 synthetic records (15 subjects, sitting and walking; S6 has no walking).
+
+    Parameters
+    ----------
+    seed
+        Seed of every random step; the same seed gives identical records.
+    progress
+        Show a progress bar on stderr (only on a terminal).
+
+    Returns
+    -------
+    list of dict
+        Records in the ``ppg_dalia.pkl`` contract (see :mod:`labkit.datasets.ppg`), ``source`` 'synthetic'.
+    """
+    created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    provenance = {"generator": GENERATOR, "version": VERSION, "seed": seed, "created": created}
+    pairs = [(s, a) for s in SUBJECTS for a in ACTIVITIES if (s, a) not in MISSING]
+    records = []
+    for subject, activity in tqdm(pairs, desc="synthetic PPG", disable=None if progress else True):
+        number = SUBJECTS.index(subject) + 1
+        profile = make_profile(np.random.default_rng([seed, number, 0]))
+        rng = np.random.default_rng([seed, number, ACTIVITIES.index(activity) + 1])
+        signals, hr = simulate_record(activity, profile, int(rng.integers(*WINDOWS_RANGE)), rng)
+        records.append(
+            {
+                "subject": subject,
+                "activity": activity,
+                "signals": signals,
+                "hr": hr,
+                "source": "synthetic",
+                "provenance": dict(provenance),
+            }  # fmt: skip
+        )
+    return records
