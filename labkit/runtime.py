@@ -22,12 +22,24 @@ def in_notebook() -> bool:
     return ip is not None and "IPKernelApp" in getattr(ip, "config", {})
 
 
-def is_interactive() -> bool:
-    """Return True for a student's live kernel: a notebook that nbgrader is not executing.
+def started_by_jupyter_server() -> bool:
+    """Return True when a Jupyter server (JupyterLab, a person's browser) started this kernel.
 
-    nbconvert/nbclient executions set ``LABKIT_HEADLESS=1`` (the test-suite does) to behave the same.
+    jupyter_server puts ``JPY_SESSION_NAME`` in the environment of the kernels it starts for a notebook;
+    nbclient, ``jupyter nbconvert --execute`` and nbgrader do not.
     """
-    return in_notebook() and not is_graded() and not os.environ.get("LABKIT_HEADLESS")
+    return bool(os.environ.get("JPY_SESSION_NAME"))
+
+
+def is_interactive() -> bool:
+    """Return True for a student's live kernel: opened from JupyterLab and not executed by nbgrader.
+
+    ``LABKIT_HEADLESS=1`` forces the headless behaviour (static figures, no TensorBoard, two progress
+    lines) anywhere.
+    """
+    if os.environ.get("LABKIT_HEADLESS") or is_graded():
+        return False
+    return in_notebook() and started_by_jupyter_server()
 
 
 def epoch_cap() -> int | None:
