@@ -48,8 +48,8 @@ lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check labkit autograder tests bench
 
-lab: data  ## start JupyterLab on the course
-	$(BIN)/jupyter lab --notebook-dir=. --ServerApp.default_url=/lab/tree/release
+lab: data  ## start JupyterLab on the course (release/ notebooks; LAB_ARGS=... for more options)
+	$(BIN)/jupyter lab --config=jupyter_server_config.py --ServerApp.root_dir=. $(LAB_ARGS)
 
 doctor: $(STAMP)  ## check the installation and the data
 	$(BIN)/labkit doctor
