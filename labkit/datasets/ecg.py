@@ -63,6 +63,7 @@ def save_ecg(
     rhythms: np.ndarray,
     provenance: dict[str, Any],
     force: bool = False,
+    command: str = "labkit data synth --only ecg",
 ) -> Path:
     """Validate and write an ECG rhythms file atomically.
 
@@ -79,6 +80,8 @@ def save_ecg(
         is filled in when absent.
     force
         Replace an existing file.
+    command
+        The command that writes the file, repeated (with ``--force``) when the file exists.
 
     Returns
     -------
@@ -93,10 +96,10 @@ def save_ecg(
         When the arrays or the provenance break the contract.
     """
     path = Path(path)
-    refuse_overwrite(path, force, "labkit data synth --only ecg")
+    refuse_overwrite(path, force, command)
     signals = np.asarray(signals, dtype=np.float32)
     rhythms = np.asarray(rhythms).astype(str)
-    prov = _complete_provenance(provenance, len(rhythms))
+    prov = _complete_provenance(provenance)
     problems = _validate_arrays(signals, rhythms) + _validate_provenance(prov, len(rhythms))
     if problems:
         raise ValueError(f"{path}: refusing to write an invalid ECG file: {'; '.join(problems)}")
@@ -106,7 +109,7 @@ def save_ecg(
     return path
 
 
-def _complete_provenance(provenance: dict[str, Any], n: int) -> dict[str, np.ndarray]:
+def _complete_provenance(provenance: dict[str, Any]) -> dict[str, np.ndarray]:
     """Fill defaults (label_noise 0, created now) and convert provenance values to plain numpy arrays."""
     prov = dict(provenance)
     prov.setdefault("label_noise", 0.0)
