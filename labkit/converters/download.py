@@ -49,7 +49,7 @@ def wanted_ecg_files(sums: dict[str, str]) -> list[str]:
 
 
 def download_file(
-    url: str, dest: str | os.PathLike[str], sha256: str | None = None, opener: Opener = urllib.request.urlopen
+    url: str, dest: str | os.PathLike[str], sha256: str | None = None, opener: Opener | None = None
 ) -> Path:
     """Fetch ``url`` to ``dest``, resuming a ``.part`` file with an HTTP Range request, then verify it.
 
@@ -62,7 +62,7 @@ def download_file(
     sha256
         Expected hex digest (None: no verification).
     opener
-        ``urllib.request.urlopen`` or a test stand-in.
+        A stand-in for ``urllib.request.urlopen`` (default: urlopen itself).
 
     Returns
     -------
@@ -74,6 +74,7 @@ def download_file(
     DataFileError
         When the checksum does not match (the partial file is removed so a rerun starts clean).
     """
+    opener = opener or urllib.request.urlopen  # looked up at call time, so tests can stand in for it
     dest = Path(dest)
     if dest.is_file() and (sha256 is None or sha256_of(dest) == sha256):
         return dest
@@ -93,9 +94,7 @@ def download_file(
     return dest
 
 
-def download_ecg(
-    to: str | os.PathLike[str], progress: bool = False, opener: Opener = urllib.request.urlopen
-) -> Path:
+def download_ecg(to: str | os.PathLike[str], progress: bool = False, opener: Opener | None = None) -> Path:
     """Download the ecg-arrhythmia records (``WFDBRecords/``) into ``to``; returns the dataset folder."""
     from tqdm.auto import tqdm
 
@@ -122,9 +121,7 @@ def verify_zip(path: str | os.PathLike[str]) -> None:
         raise DataFileError(f"{path}: member {bad} fails its CRC check. Fix: delete the file and rerun.")
 
 
-def download_ppg(
-    to: str | os.PathLike[str], progress: bool = False, opener: Opener = urllib.request.urlopen
-) -> Path:
+def download_ppg(to: str | os.PathLike[str], progress: bool = False, opener: Opener | None = None) -> Path:
     """Download and verify the UCI PPG-DaLiA zip into ``to``; returns the zip (unpack it before prepare)."""
     del progress  # one file; urllib gives no size-aware progress worth a bar here
     dest = download_file(PPG_URL, Path(to) / "ppg_dalia.zip", opener=opener)
