@@ -1,0 +1,1 @@
+"""Per-lab helpers that keep the lab notebooks short (tables, record look-ups)."""

@@ -1,0 +1,133 @@
+"""Figures of the heart-rate lab: one record's signals, and predicted against reference heart rate."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from labkit.datasets.ppg import BAND, FS, SHIFT_SIZE, WINDOW_SIZE
+
+ACC_COLUMNS = ("acc_x", "acc_y", "acc_z")
+REFERENCE_STYLE = {"color": "white", "linewidth": 2.5, "label": "Reference"}
+
+
+def _title(record: Mapping) -> str:
+    return f"{record['subject']} ({record['activity']})"
+
+
+def _spectrogram(ax: Axes, ppg: np.ndarray) -> None:
+    """Draw the PPG spectrogram with the windows of the reference heart rate (8 s, 2 s shift)."""
+    ax.specgram(ppg, Fs=FS, NFFT=WINDOW_SIZE, noverlap=WINDOW_SIZE - SHIFT_SIZE, cmap="viridis")
+    ax.set_ylim(0.0, BAND[1])
+    ax.set_ylabel("Frequency [Hz]")
+
+
+def plot_record(record: Mapping, figsize: tuple[float, float] = (9.0, 6.0)) -> Figure:
+    """Plot a record: 3-axis acceleration, PPG, and the PPG spectrogram with the reference heart rate.
+
+    Parameters
+    ----------
+    record
+        One record of :func:`labkit.datasets.ppg.load_ppg` (``subject``, ``activity``, ``signals``, ``hr``).
+    figsize
+        Figure size in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (three panels sharing the time axis).
+    """
+    signals, hr = record["signals"], record["hr"]
+    time = signals["time"].to_numpy()
+    fig, axes = plt.subplots(3, 1, sharex=True, figsize=figsize, constrained_layout=True)
+    fig.suptitle(_title(record))
+    for column in ACC_COLUMNS:
+        axes[0].plot(time, signals[column].to_numpy(), linewidth=0.8, label=column)
+    axes[0].set_ylabel("Acceleration")
+    axes[0].legend(loc="upper right", ncols=3, fontsize="small")
+    axes[1].plot(time, signals["ppg"].to_numpy(), linewidth=0.8, color="tab:red")
+    axes[1].set_ylabel("PPG")
+    for ax in axes[:2]:
+        ax.grid(True)
+    _spectrogram(axes[2], signals["ppg"].to_numpy())
+    axes[2].plot(hr["time"].to_numpy(), hr["hr"].to_numpy() / 60.0, **REFERENCE_STYLE)
+    axes[2].legend(loc="upper right")
+    axes[2].set_xlabel("Time [s]")
+    return fig
+
+
+def _check_predictions(record: Mapping, predictions: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Return the predictions as flat float arrays, one value per window of ``record``."""
+    n = len(record["hr"])
+    curves = {name: np.asarray(values, dtype=float).ravel() for name, values in predictions.items()}
+    for name, values in curves.items():
+        if values.size != n:
+            raise ValueError(
+                f"prediction {name!r} has {values.size} values but {_title(record)} has {n} windows; "
+                "pass one prediction per window"
+            )
+    return curves
+
+
+def _draw_predictions(axes: np.ndarray, record: Mapping, curves: Mapping[str, np.ndarray]) -> None:
+    """Draw one record's spectrogram (top) and heart rate (bottom) with reference and predictions."""
+    time, reference = record["hr"]["time"].to_numpy(), record["hr"]["hr"].to_numpy()
+    axes[0].set_title(_title(record))
+    _spectrogram(axes[0], record["signals"]["ppg"].to_numpy())
+    axes[0].plot(time, reference / 60.0, **REFERENCE_STYLE)
+    axes[1].plot(time, reference, **{**REFERENCE_STYLE, "color": "black"})
+    for name, values in curves.items():
+        axes[0].plot(time, values / 60.0, linewidth=1.2, label=name)
+        axes[1].plot(time, values, linewidth=1.2, label=name)
+    axes[1].grid(True)
+    axes[1].set_xlabel("Time [s]")
+
+
+def plot_predictions(
+    records: Sequence[Mapping],
+    predictions: Sequence[Mapping[str, np.ndarray]],
+    limits: tuple[float, float] = (30.0, 210.0),
+    figsize: tuple[float, float] = (11.0, 6.0),
+) -> Figure:
+    """Plot the heart rate predicted by several models against the reference, one column per record.
+
+    Parameters
+    ----------
+    records
+        Records of :func:`labkit.datasets.ppg.load_ppg` (e.g. one sitting and one walking).
+    predictions
+        For each record: model name -> predicted heart rate (bpm), one value per window (row of its ``hr``).
+    limits
+        Heart-rate range shown (bpm).
+    figsize
+        Figure size in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Top row: PPG spectrograms with reference and predictions (Hz); bottom row: the same in bpm.
+
+    Raises
+    ------
+    ValueError
+        When the lists differ in length or a prediction does not have one value per window.
+    """
+    if len(records) != len(predictions) or not records:
+        raise ValueError(
+            f"got {len(records)} records and {len(predictions)} prediction sets; pass one per record"
+        )
+    curves = [_check_predictions(r, p) for r, p in zip(records, predictions, strict=True)]
+    fig, axes = plt.subplots(
+        2, len(records), sharex="col", squeeze=False, figsize=figsize, constrained_layout=True
+    )
+    for column, (record, record_curves) in enumerate(zip(records, curves, strict=True)):
+        _draw_predictions(axes[:, column], record, record_curves)
+        axes[0, column].set_ylim(limits[0] / 60.0, limits[1] / 60.0)
+        axes[1, column].set_ylim(*limits)
+    axes[1, 0].set_ylabel("Heart rate [bpm]")
+    axes[1, -1].legend(loc="upper right", fontsize="small")
+    return fig

@@ -1,0 +1,880 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (course)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Heart-rate estimation from wrist PPG and acceleration
+#
+# A wrist photoplethysmogram (PPG) measures how much green light the skin reflects: every heartbeat
+# pushes blood into the tissue and the reflection dips. In principle the heart rate is the dominant
+# frequency of that signal. In practice, any movement of the wrist shakes the sensor against the skin and
+# adds artefacts that can be larger than the pulse itself, often at frequencies close to the heart rate.
+#
+# In this lab you train convolutional networks that read 8-second windows of PPG (and, in a second step,
+# the 3-axis acceleration measured by the same wristband) and output the heart rate in beats per minute.
+# The records follow the layout of the PPG-DaLiA dataset
+# (<https://archive.ics.uci.edu/ml/datasets/PPG-DaLiA>): 15 subjects, a PPG and an accelerometer at the
+# wrist, and a reference heart rate derived from a chest ECG. We keep two activities: **sitting** and
+# **walking**. The course ships a synthetic stand-in with the same layout (the loading cell prints which
+# one you have); real PPG-DaLiA records can be converted with `labkit data prepare ppg`.
+#
+# The first cell imports what we need, seeds every random number generator (so that re-running the
+# notebook gives the same numbers) and finds the data and log folders.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import copy
+
+import IPython.display
+import numpy as np
+import pandas as pd
+import torch
+
+import labkit.notebook
+import labkit.tensorboard
+import labkit.training
+from labkit.datasets.ppg import load_ppg
+from labkit.labs.hr import config_changes, evaluate_models, find_record, metrics_table
+from labkit.plots.hr import plot_predictions, plot_record
+
+LAB = labkit.notebook.setup_lab("hr_estimation", seed=42)
+torch.set_num_threads(1)  # these small networks train fastest on one CPU thread, and reproducibly
+
+# %% [markdown]
+# ## 1 The records
+#
+# Each record is one subject doing one activity. It holds a table of signals (`time`, `ppg`, `acc_x`,
+# `acc_y`, `acc_z`) and a table of reference heart rates (`time`, `hr`). The signals were already
+# prepared:
+#
+# - band-pass filtered between 0.4 and 4 Hz, i.e. 24 to 240 bpm, the range a heart rate can take;
+# - resampled to 25 Hz.
+#
+# The reference heart rate is given for windows of 8 s that start every 2 s (the time in the `hr` table is
+# the centre of each window). We will estimate the heart rate on exactly the same windows.
+
+# %%
+FS = 25.0  # sampling frequency of every signal (Hz)
+WINDOW_LENGTH = 8.0  # duration of one window (s)
+SHIFT_LENGTH = 2.0  # time between the starts of two successive windows (s)
+
+WINDOW_SIZE = round(FS * WINDOW_LENGTH)
+SHIFT_SIZE = round(FS * SHIFT_LENGTH)
+
+records = load_ppg()
+subject_names = sorted({record["subject"] for record in records}, key=lambda s: int(s[1:]))
+
+print(f"Window length: {WINDOW_LENGTH} s ({WINDOW_SIZE} samples)")
+print(f"Shift length: {SHIFT_LENGTH} s ({SHIFT_SIZE} samples)")
+print(f"Number of records: {len(records)}")
+print(f"Number of subjects: {len(subject_names)}")
+print(f"Data source: {records[0]['source']}")
+
+# %% [markdown]
+# Below are two records of the same subject, sitting and then walking. Each figure shows the three
+# acceleration axes, the PPG, and a spectrogram of the PPG (how much power each frequency holds in each
+# 8 s window, bright = strong) with the reference heart rate drawn on top in Hz (bpm / 60).
+#
+# Zoom into the PPG of both records: while sitting, the pulse is a clean periodic wave and the spectrogram
+# has one bright line that follows the reference. While walking, the arm swing and the steps leave their
+# own lines in the spectrogram, and these compete with the heart rate.
+
+# %%
+for activity in ("sitting", "walking"):
+    plot_record(find_record(records, "S2", activity))
+
+# %% [markdown]
+# ## 2 Sliding windows
+#
+# The networks take one window at a time: 200 samples of 4 channels (PPG first, then the acceleration
+# axes x, y, z). The window `k` of a record covers the samples `k * SHIFT_SIZE` up to (but excluding)
+# `k * SHIFT_SIZE + WINDOW_SIZE`, and its target is row `k` of the record's `hr` table. A record of `n`
+# samples holds `(n - WINDOW_SIZE) // SHIFT_SIZE + 1` complete windows; a partial window at the end is
+# dropped.
+#
+# **Exercise.** Complete `extract_windows` so that it returns the windows of one record as an array of
+# shape `(n_windows, 4, WINDOW_SIZE)` (channels in the order `ppg`, `acc_x`, `acc_y`, `acc_z`) and the
+# reference heart rates as an array of shape `(n_windows,)`.
+
+
+# %% nbgrader={"grade": false, "grade_id": "extract_windows", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def extract_windows(record):
+    """Return the windows of one record and their reference heart rate.
+
+    Parameters
+    ----------
+    record : dict
+        One record, with the DataFrames ``record['signals']`` and ``record['hr']``.
+
+    Returns
+    -------
+    windows : numpy.ndarray
+        Shape (n_windows, 4, WINDOW_SIZE): channels ppg, acc_x, acc_y, acc_z.
+    targets : numpy.ndarray
+        Shape (n_windows,): the reference heart rate (bpm) of each window.
+    """
+    ### BEGIN SOLUTION
+    x = record["signals"][["ppg", "acc_x", "acc_y", "acc_z"]].to_numpy()
+    starts = range(0, x.shape[0] - WINDOW_SIZE + 1, SHIFT_SIZE)
+    windows = np.stack([x[start : start + WINDOW_SIZE].T for start in starts])
+    targets = record["hr"]["hr"].to_numpy()
+    return windows, targets
+    ### END SOLUTION
+
+
+# %% [markdown]
+# The next cell applies `extract_windows` to every record and keeps, for every window, the subject and the
+# activity it comes from: we need the subject to split the data and the activity to analyse the errors.
+# It also prepares a copy with the PPG channel only, for a first model that does not see the acceleration.
+
+
+# %%
+def extract_all_windows(records):
+    """Return the windows, targets (n, 1), subjects and activities of all the records."""
+    windows, targets, subjects, activities = [], [], [], []
+    for record in records:
+        x, y = extract_windows(record)
+        windows.append(x)
+        targets.append(y)
+        subjects.append(np.full(len(x), record["subject"]))
+        activities.append(np.full(len(x), record["activity"]))
+    targets = np.concatenate(targets)[:, None]
+    return np.concatenate(windows), targets, np.concatenate(subjects), np.concatenate(activities)
+
+
+ppg_acc_windows, targets, subjects, activities = extract_all_windows(records)
+ppg_windows = ppg_acc_windows[:, :1, :].copy()
+
+print(f"PPG and acceleration windows: {ppg_acc_windows.shape}")
+print(f"PPG windows: {ppg_windows.shape}")
+print(f"Targets: {targets.shape}")
+
+# %% nbgrader={"grade": true, "grade_id": "test_extract_windows", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Sanity check: one record gives one window per row of its reference heart rate.
+_record = records[0]
+_windows, _targets = extract_windows(_record)
+_n = len(_record["hr"])
+assert _windows.shape == (_n, 4, WINDOW_SIZE), f"windows have shape {_windows.shape}, expected {(_n, 4, 200)}"
+assert np.shape(_targets) == (_n,), f"targets have shape {np.shape(_targets)}, expected ({_n},)"
+
+
+### BEGIN HIDDEN TESTS
+def _check_extract_windows():
+    columns = ["ppg", "acc_x", "acc_y", "acc_z"]
+
+    def reference(record):
+        x = record["signals"][columns].to_numpy()
+        view = np.lib.stride_tricks.sliding_window_view(x, 200, axis=0)[::50]
+        return view, record["hr"]["hr"].to_numpy()
+
+    def crafted(n_samples):
+        base = np.arange(n_samples, dtype=float)
+        signals = pd.DataFrame({"time": base / 25.0, **{c: base + 1000.0 * i for i, c in enumerate(columns)}})
+        n_windows = (n_samples - 200) // 50 + 1
+        hr = pd.DataFrame({"time": 4.0 + 2.0 * np.arange(n_windows), "hr": 60.0 + np.arange(n_windows)})
+        return {"subject": "S1", "activity": "sitting", "signals": signals, "hr": hr}
+
+    fresh = load_ppg()
+    cases = [("record 0", fresh[0]), ("last record", fresh[-1])]
+    cases += [(f"crafted record of {n} samples", crafted(n)) for n in (200, 249, 250, 367)]
+    for name, record in cases:
+        expected_x, expected_y = reference(record)
+        x, y = extract_windows(record)
+        x, y = np.asarray(x), np.asarray(y)
+        assert x.shape == expected_x.shape, f"{name}: windows shape {x.shape}, expected {expected_x.shape}"
+        assert y.shape == expected_y.shape, f"{name}: targets shape {y.shape}, expected {expected_y.shape}"
+        bad = np.flatnonzero(~np.all(np.isclose(x, expected_x), axis=(1, 2)))
+        assert bad.size == 0, (
+            f"{name}: {bad.size} of {len(x)} windows hold the wrong samples (first: window {bad[0]}; window k "
+            "must hold samples k*50 .. k*50+199, channels ppg, acc_x, acc_y, acc_z)"
+        )
+        assert np.allclose(y, expected_y), (
+            f"{name}: targets differ from the hr column (max |diff| {np.max(np.abs(y - expected_y)):.3g})"
+        )
+
+
+_check_extract_windows()
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 3 Training, validation and test subjects
+#
+# Windows of the same subject look alike (same pulse shape, same heart-rate range, same way of walking),
+# and successive windows overlap by 6 s. If windows of one subject were in both the training and the test
+# set, the test error would tell us how well the network remembers a person, not how well it works for a
+# new one. We therefore split by **subject**: S1 to S9 for training, S10 to S12 for validation and S13 to
+# S15 for testing.
+#
+# **Exercise.** Complete `split_subjects`. It receives the subject of every window and returns three arrays
+# of window indices (integers into `subjects`, in increasing order). Check inside the function that no
+# subject appears in two subsets and that every subject is used.
+
+# %% nbgrader={"grade": false, "grade_id": "split_subjects", "locked": false, "schema_version": 3, "solution": true, "task": false}
+TRAIN_SUBJECTS = tuple(f"S{i}" for i in range(1, 10))
+VAL_SUBJECTS = ("S10", "S11", "S12")
+TEST_SUBJECTS = ("S13", "S14", "S15")
+
+
+def split_subjects(subjects):
+    """Return the indices of the training, validation and test windows.
+
+    Parameters
+    ----------
+    subjects : numpy.ndarray
+        Shape (n_windows,): the subject ('S1' .. 'S15') of every window.
+
+    Returns
+    -------
+    i_train, i_val, i_test : numpy.ndarray
+        Integer indices of the windows of the training (S1-S9), validation (S10-S12) and test (S13-S15)
+        subjects.
+    """
+    ### BEGIN SOLUTION
+    subjects = np.asarray(subjects)
+    i_train = np.flatnonzero(np.isin(subjects, TRAIN_SUBJECTS))
+    i_val = np.flatnonzero(np.isin(subjects, VAL_SUBJECTS))
+    i_test = np.flatnonzero(np.isin(subjects, TEST_SUBJECTS))
+
+    train, val, test = (set(subjects[i]) for i in (i_train, i_val, i_test))
+    assert not (train & val or train & test or val & test), "a subject is in two subsets"
+    assert train | val | test == set(subjects), f"unused subjects: {set(subjects) - (train | val | test)}"
+    return i_train, i_val, i_test
+    ### END SOLUTION
+
+
+# %%
+i_train, i_val, i_test = split_subjects(subjects)
+
+for name, indices in (("training", i_train), ("validation", i_val), ("test", i_test)):
+    print(f"{name:>10}: {len(indices):5d} windows of {', '.join(pd.unique(subjects[indices]))}")
+
+# %% nbgrader={"grade": true, "grade_id": "test_split_subjects", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Sanity check: the three subsets share no subject and together use every subject.
+_subjects = np.repeat([r["subject"] for r in records], [len(r["hr"]) for r in records])
+_subsets = [set(_subjects[np.asarray(i)]) for i in split_subjects(_subjects)]
+assert not (_subsets[0] & _subsets[1]), f"subjects in training and validation: {_subsets[0] & _subsets[1]}"
+assert not (_subsets[0] & _subsets[2]), f"subjects in training and test: {_subsets[0] & _subsets[2]}"
+assert not (_subsets[1] & _subsets[2]), f"subjects in validation and test: {_subsets[1] & _subsets[2]}"
+assert set.union(*_subsets) == set(_subjects), f"unused subjects: {set(_subjects) - set.union(*_subsets)}"
+
+
+### BEGIN HIDDEN TESTS
+def _check_split_subjects():
+    groups = {
+        "training": [f"S{i}" for i in range(1, 10)],
+        "validation": ["S10", "S11", "S12"],
+        "test": ["S13", "S14", "S15"],
+    }
+    fresh = load_ppg()
+    real = np.repeat([r["subject"] for r in fresh], [len(r["hr"]) for r in fresh])
+    shuffled = np.random.default_rng(7).permutation(np.repeat([f"S{i}" for i in range(1, 16)], 3))
+    for name, subjects_ in (("the records' subjects", real), ("a shuffled subject array", shuffled)):
+        result = split_subjects(subjects_.copy())
+        assert len(result) == 3, f"{name}: split_subjects returned {len(result)} values, expected 3"
+        for (subset, members), indices in zip(groups.items(), result, strict=True):
+            indices = np.asarray(indices)
+            assert np.issubdtype(indices.dtype, np.integer), f"{name}: {subset} indices are {indices.dtype}"
+            expected = np.flatnonzero(np.isin(subjects_, members))
+            got = np.sort(indices)
+            wrong = sorted(set(subjects_[got]) ^ set(members))
+            assert np.array_equal(got, expected), (
+                f"{name}: the {subset} subset has {got.size} windows, expected {expected.size} "
+                f"(subjects {', '.join(members)}; misplaced: {wrong or 'none, but indices differ'})"
+            )
+
+
+_check_split_subjects()
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 4 Scaling
+#
+# The acceleration (in g) and the PPG (arbitrary units) have very different amplitudes. Training is more
+# stable when every input channel has a comparable scale, so we multiply each channel by a factor `alpha`
+# that gives the training windows a standard deviation of about 1.
+#
+# **Exercise.** Complete `compute_scaling`. For each channel, compute the standard deviation of every
+# window (over its samples, `numpy.std`), average it over the windows, and return the inverse, with shape
+# `(n_channels, 1)` so that `windows * alpha` scales each channel. The cell after it computes the factors
+# from the **training** windows only (the validation and test subjects stay unseen) and applies them to all
+# the windows.
+
+
+# %% nbgrader={"grade": false, "grade_id": "compute_scaling", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def compute_scaling(windows):
+    """Return the per-channel factors that give the windows a mean per-window standard deviation of 1.
+
+    Parameters
+    ----------
+    windows : numpy.ndarray
+        Shape (n_windows, n_channels, n_samples).
+
+    Returns
+    -------
+    alpha : numpy.ndarray
+        Shape (n_channels, 1): 1 / (mean over the windows of each window's standard deviation).
+    """
+    ### BEGIN SOLUTION
+    sigma = np.mean(np.std(windows, axis=-1, keepdims=True), axis=0)
+    return 1.0 / sigma
+    ### END SOLUTION
+
+
+# %%
+ppg_acc_alpha = compute_scaling(ppg_acc_windows[i_train])
+ppg_alpha = compute_scaling(ppg_windows[i_train])
+ppg_acc_windows = ppg_acc_windows * ppg_acc_alpha
+ppg_windows = ppg_windows * ppg_alpha
+
+print("PPG and acceleration factors:", np.ravel(ppg_acc_alpha).round(3))
+print("PPG factor:", np.ravel(ppg_alpha).round(3))
+
+# %% nbgrader={"grade": true, "grade_id": "test_compute_scaling", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Sanity check: one factor per channel, and the scaled training windows have a mean std of 1 per channel.
+assert np.shape(ppg_acc_alpha) == (4, 1), (
+    f"ppg_acc_alpha has shape {np.shape(ppg_acc_alpha)}, expected (4, 1)"
+)
+assert np.shape(ppg_alpha) == (1, 1), f"ppg_alpha has shape {np.shape(ppg_alpha)}, expected (1, 1)"
+_sigma = np.std(ppg_acc_windows[i_train], axis=-1).mean(axis=0)
+assert np.allclose(_sigma, 1.0, atol=1e-3), f"mean std of the scaled training windows per channel: {_sigma}"
+
+
+### BEGIN HIDDEN TESTS
+def _check_compute_scaling():
+    def reference(windows):
+        return 1.0 / np.std(windows, axis=-1, keepdims=True).mean(axis=0)
+
+    scales = np.array([1.0, 2.0, 5.0, 0.1])[:, None]
+    crafted = np.random.default_rng(3).normal(size=(50, 4, 200)) * scales + 7.0
+    alpha = np.asarray(compute_scaling(crafted))
+    assert alpha.shape == (4, 1), f"compute_scaling on (50, 4, 200) windows returned shape {alpha.shape}"
+    assert np.allclose(alpha, reference(crafted), rtol=1e-4), (
+        f"compute_scaling gives {alpha.ravel().round(4)} on channels of std {scales.ravel()}, "
+        f"expected {reference(crafted).ravel().round(4)} (one factor per channel)"
+    )
+
+    fresh = load_ppg()
+    columns = ["ppg", "acc_x", "acc_y", "acc_z"]
+    raw = np.concatenate(
+        [
+            np.lib.stride_tricks.sliding_window_view(r["signals"][columns].to_numpy(), 200, axis=0)[::50]
+            for r in fresh
+        ]
+    )
+    train = raw[np.asarray(i_train)]
+    for name, alpha, windows in (
+        ("ppg_acc_alpha", ppg_acc_alpha, train),
+        ("ppg_alpha", ppg_alpha, train[:, :1]),
+    ):
+        expected = reference(windows)
+        assert np.shape(alpha) == expected.shape, (
+            f"{name} has shape {np.shape(alpha)}, expected {expected.shape}"
+        )
+        assert np.allclose(alpha, expected, rtol=1e-4), (
+            f"{name} = {np.ravel(alpha).round(4)} but the training windows give {expected.ravel().round(4)} "
+            "(compute it from the unscaled training windows only)"
+        )
+        sigma = np.std(windows * alpha, axis=-1).mean(axis=0)
+        assert np.allclose(sigma, 1.0, atol=1e-4), f"{name}: scaled training windows have mean std {sigma}"
+
+
+_check_compute_scaling()
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Question 1 (2 points)
+#
+# The windows are scaled but not centred (we do not subtract a mean). Why is centring unnecessary here?
+# The cell below may help.
+
+# %%
+print("Mean of the scaled windows per channel:", ppg_acc_windows.mean(axis=(0, 2)).round(4))
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q1_centring", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# Every channel was band-pass filtered from 0.4 Hz: the filter removes the constant component (0 Hz), so
+# each signal already oscillates around zero and the mean of the windows is close to 0 (see the cell above,
+# small compared with a standard deviation of 1). Subtracting a mean would change almost nothing. What
+# differs between channels is their amplitude, which is what the scaling fixes. (A mean computed per
+# window would also remove information the filter kept, such as slow drifts within a window.)
+# ### END SOLUTION
+
+# %% [markdown]
+# ## 5 The network
+#
+# `CnnModel` is a configurable 1-D convolutional network:
+#
+# - `n_convolutional_layers` blocks of convolution (`kernel_size`, padding that keeps the length; the first
+#   block has `n_initial_channels` filters and each following block twice as many), optional batch
+#   normalisation, ReLU, and max-pooling by 2 between blocks;
+# - after the last block, a global average over time turns each filter into one number (so the network
+#   does not care where in the window a pattern occurs) and `Flatten` makes it a vector;
+# - `n_dense_layers` dense layers (`n_units` units, ReLU, optional dropout), the last one giving the
+#   output, one heart rate per window.
+#
+# Read the code: you will change its configuration later, not the code.
+
+
+# %%
+class CnnModel(torch.nn.Module):
+    """1-D CNN: convolution blocks, global average pooling, dense layers."""
+
+    def __init__(
+        self,
+        input_shape,
+        output_shape,
+        n_convolutional_layers=1,
+        kernel_size=5,
+        n_initial_channels=16,
+        use_normalization=False,
+        n_dense_layers=1,
+        n_units=128,
+        dropout=0.0,
+    ):
+        super().__init__()
+        self.input_shape = tuple(input_shape)
+        self.output_shape = tuple(output_shape)
+        self.n_convolutional_layers = n_convolutional_layers
+        self.kernel_size = kernel_size
+        self.n_initial_channels = n_initial_channels
+        self.use_normalization = use_normalization
+        self.n_dense_layers = n_dense_layers
+        self.n_units = n_units
+        self.dropout = dropout
+        self.layers = torch.nn.Sequential(*self._convolutional_layers(), *self._dense_layers())
+
+    def _convolutional_layers(self):
+        layers = []
+        n_channels = self.input_shape[0]
+        for i in range(self.n_convolutional_layers):
+            n_filters = self.n_initial_channels * 2**i
+            layers.append(torch.nn.Conv1d(n_channels, n_filters, self.kernel_size, padding="same"))
+            if self.use_normalization:
+                layers.append(torch.nn.BatchNorm1d(n_filters))
+            layers.append(torch.nn.ReLU())
+            if i < self.n_convolutional_layers - 1:
+                layers.append(torch.nn.MaxPool1d(kernel_size=2))
+            n_channels = n_filters
+        layers.append(torch.nn.AdaptiveAvgPool1d(1))
+        layers.append(torch.nn.Flatten())
+        return layers
+
+    def _dense_layers(self):
+        n_features = self.n_initial_channels * 2 ** (self.n_convolutional_layers - 1)
+        sizes = [n_features] + [self.n_units] * (self.n_dense_layers - 1) + [int(np.prod(self.output_shape))]
+        layers = []
+        for n_in, n_out in zip(sizes[:-2], sizes[1:-1], strict=True):
+            layers.append(torch.nn.Linear(n_in, n_out))
+            layers.append(torch.nn.ReLU())
+            if 0.0 < self.dropout < 1.0:
+                layers.append(torch.nn.Dropout(self.dropout))
+        layers.append(torch.nn.Linear(sizes[-2], sizes[-1]))
+        return layers
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+# %% [markdown]
+# ## 6 Training
+#
+# `labkit.training.Regressor` says how a network is trained: it minimises the **mean squared error** (MSE)
+# between predicted and reference heart rate with the Adam optimiser, and also reports the **mean absolute
+# error** (MAE, in bpm, easier to read) on the training and validation windows after every epoch.
+# `labkit.training.train_model` runs the epochs (mini-batches of 100 windows, reshuffled every epoch) and
+# writes the curves to TensorBoard. `train_regressor` below builds a network from a configuration and
+# trains it on the training subjects, validating on the validation subjects.
+
+# %%
+N_EPOCHS = 30
+BATCH_SIZE = 100
+
+
+def train_regressor(config, windows, name):
+    """Build a CnnModel from ``config`` and train it on the training windows; return the trained module."""
+    model = CnnModel(**config["model"])
+    regressor = labkit.training.Regressor(model, learning_rate=config["optimizer"]["lr"])
+    return labkit.training.train_model(
+        regressor,
+        windows,
+        targets,
+        i_train,
+        i_val,
+        n_epochs=N_EPOCHS,
+        name=name,
+        batch_size=BATCH_SIZE,
+        log_dir=LAB.log_dir,
+    )
+
+
+# %% [markdown]
+# TensorBoard shows the training and validation curves of every model as it trains (in the *Scalars* tab;
+# the runs are named after the models). Refresh it after each training.
+
+# %%
+labkit.tensorboard.show(LAB.log_dir)
+
+# %% [markdown]
+# The first configuration is a network of four convolution blocks (16, 32, 64 and 128 filters of size 5;
+# the window length goes 200, 100, 50, 25), global average pooling (128 features) and three dense layers
+# (128, 128, 1), without batch normalisation or dropout, trained with a learning rate of 1e-4. The PPG model
+# and the PPG + acceleration model share it; only the number of input channels differs.
+
+# %%
+ppg_cnn_config = {
+    "model": {
+        "input_shape": ppg_windows.shape[1:],
+        "output_shape": targets.shape[1:],
+        "n_convolutional_layers": 4,
+        "kernel_size": 5,
+        "n_initial_channels": 16,
+        "use_normalization": False,
+        "n_dense_layers": 3,
+        "n_units": 128,
+        "dropout": 0.0,
+    },
+    "optimizer": {"lr": 1e-4},
+}
+ppg_acc_cnn_config = copy.deepcopy(ppg_cnn_config)
+ppg_acc_cnn_config["model"]["input_shape"] = ppg_acc_windows.shape[1:]
+
+print("PPG CNN config")
+IPython.display.display(ppg_cnn_config)
+print("PPG ACC CNN config")
+IPython.display.display(ppg_acc_cnn_config)
+
+# %%
+ppg_cnn = train_regressor(ppg_cnn_config, ppg_windows, "ppg_cnn")
+ppg_acc_cnn = train_regressor(ppg_acc_cnn_config, ppg_acc_windows, "ppg_acc_cnn")
+
+# %% [markdown]
+# ### Question 2 (2 points)
+#
+# Compare the two models in TensorBoard (validation MSE and MAE). Does adding the acceleration to the PPG
+# improve the estimate? Give the numbers you compare.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q2_acceleration", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# Yes. With the acceleration, the validation error ends clearly lower than with the PPG alone (compare
+# `val_mae` and `val_mse` after the last epoch, also printed at the end of each training; see the table in
+# section 8 for the numbers of this run). The PPG-only network cannot tell the pulse from a motion artefact
+# at a similar frequency; the acceleration tells it where the motion is, so it can learn to ignore the
+# spectral lines that come from the arm swing and the steps. The gap is largest on the walking windows.
+# ### END SOLUTION
+
+# %% [markdown]
+# ## 7 Predictions on validation records
+#
+# Numbers summarise; plots show where the errors happen. `apply_model` estimates the heart rate of every
+# window of one record (scaled with the factors of the model's training data), and `compare_models` draws
+# the estimates of several models on top of the reference, for one sitting and one walking record of a
+# validation subject.
+
+# %%
+VALIDATION_RECORDS = [find_record(records, "S11", "sitting"), find_record(records, "S11", "walking")]
+
+
+def apply_model(model, record, alpha):
+    """Return the heart rate (bpm) that ``model`` estimates for every window of ``record``."""
+    windows, _ = extract_windows(record)
+    windows = windows[:, : len(alpha)] * alpha
+    return labkit.training.predict(model, windows).ravel()
+
+
+def compare_models(models, records=VALIDATION_RECORDS):
+    """Plot the estimates of ``models`` (name -> (model, alpha)) against the reference on ``records``."""
+    predictions = [
+        {name: apply_model(model, record, alpha) for name, (model, alpha) in models.items()}
+        for record in records
+    ]
+    plot_predictions(records, predictions)
+
+
+compare_models({"PPG CNN": (ppg_cnn, ppg_alpha), "PPG ACC CNN": (ppg_acc_cnn, ppg_acc_alpha)})
+
+# %% [markdown]
+# ### Question 3 (2 points)
+#
+# What do you observe about the estimates of the two models, sitting and walking?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q3_predictions", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# While sitting, both models follow the reference reasonably well because the pulse dominates the PPG.
+# While walking, the PPG-only estimate drifts away from the reference, towards the motion lines of the
+# spectrogram or towards an average heart rate, and varies little with the true heart rate. The model that
+# also sees the acceleration stays much closer to the reference while walking, but still lags or smooths
+# fast changes and makes larger errors than while sitting.
+# ### END SOLUTION
+
+# %% [markdown]
+# ## 8 Batch normalisation
+#
+# Batch normalisation re-centres and re-scales the output of each convolution over the mini-batch before
+# the ReLU. It usually makes training faster and less sensitive to the scale of the inputs and the
+# learning rate. We only try it on the PPG + acceleration model.
+#
+# **Exercise.** Create `ppg_acc_norm_cnn_config`: a copy of `ppg_acc_cnn_config` in which only
+# `use_normalization` is `True`. Leave `ppg_acc_cnn_config` unchanged (beware: a nested dict is not copied
+# by `dict.copy()`).
+
+# %% nbgrader={"grade": false, "grade_id": "norm_config", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+ppg_acc_norm_cnn_config = copy.deepcopy(ppg_acc_cnn_config)
+ppg_acc_norm_cnn_config["model"]["use_normalization"] = True
+### END SOLUTION
+
+print("PPG ACC norm CNN config")
+IPython.display.display(ppg_acc_norm_cnn_config)
+
+# %% nbgrader={"grade": true, "grade_id": "test_norm_config", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Sanity check: the two configurations differ exactly in use_normalization.
+_changes = config_changes(ppg_acc_cnn_config, ppg_acc_norm_cnn_config)
+assert _changes == {("model", "use_normalization"): (False, True)}, f"differences found: {_changes}"
+### BEGIN HIDDEN TESTS
+assert ppg_acc_norm_cnn_config["model"] is not ppg_acc_cnn_config["model"], (
+    "ppg_acc_norm_cnn_config shares its 'model' dict with ppg_acc_cnn_config: changing one changes both"
+)
+_expected_base = {**ppg_cnn_config["model"], "input_shape": (4, 200), "use_normalization": False}
+_base_changes = config_changes({**ppg_cnn_config, "model": _expected_base}, ppg_acc_cnn_config)
+assert not _base_changes, f"ppg_acc_cnn_config was modified: {_base_changes}"
+### END HIDDEN TESTS
+
+# %%
+ppg_acc_norm_cnn = train_regressor(ppg_acc_norm_cnn_config, ppg_acc_windows, "ppg_acc_norm_cnn")
+
+# %% [markdown]
+# ### Question 4 (2 points)
+#
+# In TensorBoard, what does batch normalisation change in the training curves and in the final
+# training and validation errors?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q4_batch_norm", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# With batch normalisation the training error falls much faster from the first epochs (each layer receives
+# inputs of a stable scale, so the small learning rate is no longer a bottleneck) and ends much lower. The
+# validation error also ends lower than without normalisation, but the gap between training and validation
+# error grows: the network now fits the training subjects far better than it generalises to new subjects.
+# ### END SOLUTION
+
+# %%
+compare_models(
+    {
+        "PPG ACC CNN": (ppg_acc_cnn, ppg_acc_alpha),
+        "PPG ACC norm CNN": (ppg_acc_norm_cnn, ppg_acc_alpha),
+    }
+)
+
+# %% [markdown]
+# ### Question 5 (1 point)
+#
+# On these two records, do the estimates with and without batch normalisation differ visibly?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q5_batch_norm_plot", "locked": false, "points": 1, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# While sitting the two estimates are close to each other and to the reference. While walking the
+# normalised model follows the reference more closely, with fewer and smaller excursions, although both
+# models still miss some fast changes. (Accept any answer that describes the plot honestly.)
+# ### END SOLUTION
+
+# %% [markdown]
+# ## 9 Dropout
+#
+# Dropout sets a random half of the dense units to zero at every training step (and none when the model is
+# applied), which discourages the network from relying on a few units and can reduce overfitting.
+#
+# **Exercise.** Create `ppg_acc_norm_dropout_cnn_config`: a copy of `ppg_acc_norm_cnn_config` in which
+# only `dropout` is `0.5`.
+
+# %% nbgrader={"grade": false, "grade_id": "dropout_config", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+ppg_acc_norm_dropout_cnn_config = copy.deepcopy(ppg_acc_norm_cnn_config)
+ppg_acc_norm_dropout_cnn_config["model"]["dropout"] = 0.5
+### END SOLUTION
+
+print("PPG ACC norm dropout CNN config")
+IPython.display.display(ppg_acc_norm_dropout_cnn_config)
+
+# %% nbgrader={"grade": true, "grade_id": "test_dropout_config", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Sanity check: the two configurations differ exactly in dropout.
+_changes = config_changes(ppg_acc_norm_cnn_config, ppg_acc_norm_dropout_cnn_config)
+assert _changes == {("model", "dropout"): (0.0, 0.5)}, f"differences found: {_changes}"
+### BEGIN HIDDEN TESTS
+assert ppg_acc_norm_dropout_cnn_config["model"] is not ppg_acc_norm_cnn_config["model"], (
+    "ppg_acc_norm_dropout_cnn_config shares its 'model' dict with ppg_acc_norm_cnn_config"
+)
+_expected_norm = {**ppg_cnn_config["model"], "input_shape": (4, 200), "use_normalization": True}
+_norm_changes = config_changes({**ppg_cnn_config, "model": _expected_norm}, ppg_acc_norm_cnn_config)
+assert not _norm_changes, f"ppg_acc_norm_cnn_config was modified: {_norm_changes}"
+### END HIDDEN TESTS
+
+# %%
+ppg_acc_norm_dropout_cnn = train_regressor(
+    ppg_acc_norm_dropout_cnn_config, ppg_acc_windows, "ppg_acc_norm_dropout_cnn"
+)
+
+# %% [markdown]
+# ### Question 6 (2 points)
+#
+# Does dropout reduce overfitting compared with the same model without dropout? Look at the gap between
+# training and validation errors in TensorBoard.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q6_dropout", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# Somewhat. With dropout the training error is higher (each step trains a random half of the dense
+# network) while the validation error stays about the same, so the gap between training and validation
+# shrinks: less overfitting. It does not, however, make the validation error clearly lower here; with 30
+# epochs and a small dense part, dropout mostly slows down the fit of the training subjects.
+# ### END SOLUTION
+
+# %%
+compare_models(
+    {
+        "PPG ACC CNN": (ppg_acc_cnn, ppg_acc_alpha),
+        "PPG ACC norm CNN": (ppg_acc_norm_cnn, ppg_acc_alpha),
+        "PPG ACC norm dropout CNN": (ppg_acc_norm_dropout_cnn, ppg_acc_alpha),
+    }
+)
+
+# %% [markdown]
+# ## 10 Results
+#
+# Finally, we compare all the models on the three subsets with the number of windows, the MSE and the MAE.
+#
+# **Exercise.** Complete `compute_metrics`. The targets have shape `(n, 1)`; the predictions may have
+# shape `(n, 1)` or `(n,)`: flatten both before comparing them (subtracting a `(n,)` array from a `(n, 1)`
+# array would silently broadcast to `(n, n)`).
+
+
+# %% nbgrader={"grade": false, "grade_id": "compute_metrics", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def compute_metrics(targets, predictions):
+    """Return the number of windows, the mean squared error and the mean absolute error.
+
+    Parameters
+    ----------
+    targets, predictions : numpy.ndarray
+        Reference and estimated heart rate (bpm), shape (n,) or (n, 1).
+
+    Returns
+    -------
+    dict
+        ``{'count': n, 'mse': ..., 'mae': ...}``.
+    """
+    ### BEGIN SOLUTION
+    errors = np.ravel(predictions) - np.ravel(targets)
+    return {"count": errors.size, "mse": np.mean(errors**2), "mae": np.mean(np.abs(errors))}
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_compute_metrics", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Sanity check on a tiny example: errors -1, 0 and 2 bpm.
+_metrics = compute_metrics(np.array([[60.0], [70.0], [80.0]]), np.array([[59.0], [70.0], [82.0]]))
+assert set(_metrics) >= {"count", "mse", "mae"}, f"keys: {sorted(_metrics)}"
+assert _metrics["count"] == 3, f"count is {_metrics['count']}, expected 3"
+assert np.isclose(_metrics["mse"], 5.0 / 3.0), f"mse is {_metrics['mse']}, expected {5.0 / 3.0:.4f}"
+assert np.isclose(_metrics["mae"], 1.0), f"mae is {_metrics['mae']}, expected 1.0"
+
+
+### BEGIN HIDDEN TESTS
+def _check_compute_metrics():
+    rng = np.random.default_rng(11)
+    y = rng.uniform(50.0, 180.0, size=(257, 1))
+    z = y[:, 0] + rng.normal(0.0, 8.0, size=257)
+    expected = {"count": 257, "mse": np.mean((z - y[:, 0]) ** 2), "mae": np.mean(np.abs(z - y[:, 0]))}
+    for name, targets_, predictions_ in (
+        ("(n, 1) targets and (n,) predictions", y, z),
+        ("(n,) targets and (n, 1) predictions", y[:, 0], z[:, None]),
+        ("(n, 1) targets and (n, 1) predictions", y, z[:, None]),
+        ("(n,) targets and (n,) predictions", y[:, 0], z),
+    ):
+        got = compute_metrics(targets_, predictions_)
+        for key, value in expected.items():
+            assert np.isclose(float(got[key]), value, rtol=1e-9), (
+                f"{name}: {key} is {float(got[key]):.6g}, expected {value:.6g}"
+            )
+
+
+_check_compute_metrics()
+### END HIDDEN TESTS
+
+# %%
+models = {
+    "PPG CNN": (ppg_cnn, ppg_windows),
+    "PPG ACC CNN": (ppg_acc_cnn, ppg_acc_windows),
+    "PPG ACC norm CNN": (ppg_acc_norm_cnn, ppg_acc_windows),
+    "PPG ACC norm dropout CNN": (ppg_acc_norm_dropout_cnn, ppg_acc_windows),
+}
+splits = {"train": i_train, "val": i_val, "test": i_test}
+metrics = metrics_table(evaluate_models(models, targets, splits, compute_metrics))
+IPython.display.display(metrics.style.format(precision=2))
+
+# %% nbgrader={"grade": true, "grade_id": "test_performance", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+# Sanity check: the four models were trained. The hidden test re-evaluates them on the test subjects.
+for _name in ("ppg_cnn", "ppg_acc_cnn", "ppg_acc_norm_cnn", "ppg_acc_norm_dropout_cnn"):
+    assert isinstance(globals().get(_name), torch.nn.Module), f"{_name} is not a trained model"
+
+
+### BEGIN HIDDEN TESTS
+def _check_performance():
+    fresh = load_ppg()
+    test = [r for r in fresh if r["subject"] in ("S13", "S14", "S15")]
+    columns = ["ppg", "acc_x", "acc_y", "acc_z"]
+    x = np.concatenate(
+        [
+            np.lib.stride_tricks.sliding_window_view(r["signals"][columns].to_numpy(), 200, axis=0)[::50]
+            for r in test
+        ]
+    )
+    y = np.concatenate([r["hr"]["hr"].to_numpy() for r in test])
+
+    def test_mae(model, alpha):
+        alpha = np.asarray(alpha, dtype=float).reshape(-1, 1)
+        predictions = labkit.training.predict(model, x[:, : len(alpha)] * alpha).ravel()
+        return float(np.mean(np.abs(predictions - y)))
+
+    ppg_mae = test_mae(ppg_cnn, ppg_alpha)
+    acc_maes = {
+        name: test_mae(model, ppg_acc_alpha)
+        for name, model in (
+            ("PPG ACC CNN", ppg_acc_cnn),
+            ("PPG ACC norm CNN", ppg_acc_norm_cnn),
+            ("PPG ACC norm dropout CNN", ppg_acc_norm_dropout_cnn),
+        )
+    }
+    best = min(acc_maes, key=acc_maes.get)
+    summary = ", ".join(f"{name} {mae:.2f}" for name, mae in {"PPG CNN": ppg_mae, **acc_maes}.items())
+    print(f"test MAE (bpm) on {len(y)} windows of S13-S15: {summary}")
+    assert acc_maes[best] <= 12.0, f"best PPG+ACC test MAE {acc_maes[best]:.2f} bpm ({best}) is above 12 bpm"
+    assert acc_maes[best] < ppg_mae, (
+        f"best PPG+ACC test MAE {acc_maes[best]:.2f} bpm ({best}) is not below the PPG-only {ppg_mae:.2f} bpm"
+    )
+
+
+_check_performance()
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Question 7 (2 points)
+#
+# Which model is best on the test subjects, by MSE and by MAE? What do the table's training, validation and
+# test columns say about batch normalisation and dropout?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q7_results", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# The models that use the acceleration and batch normalisation are clearly best on the test subjects, far
+# ahead of the PPG-only model; read the exact ranking (with or without dropout) from the table, as the
+# two are close and the order can change with the seed. Batch normalisation lowers the error on every
+# subset but increases the gap between training and validation/test errors (overfitting to the training
+# subjects). Dropout raises the training error and narrows that gap; whether it also lowers the test error
+# is within the variation between runs, and validation and test subjects need not agree with only three
+# subjects each.
+# ### END SOLUTION
