@@ -54,9 +54,9 @@ def _rhythm_batch(label: str, n: int, t: np.ndarray, rng: np.random.Generator, r
 
 def _gaussian(rel: np.ndarray, centre: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Asymmetric Gaussian bump evaluated at ``rel`` (n, beats, window); parameters are (n, beats)."""
-    x = rel - centre[..., None]
-    sigma = np.where(x < 0, left[..., None], right[..., None])
-    return np.exp(-0.5 * (x / sigma) ** 2)
+    x = rel - centre[..., None].astype(np.float32)
+    sigma = np.where(x < 0, left[..., None], right[..., None]).astype(np.float32)
+    return np.exp(np.float32(-0.5) * (x / sigma) ** 2)
 
 
 def _morphology(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -104,13 +104,17 @@ def _waves(r_times: np.ndarray, has_p: np.ndarray, m: dict[str, np.ndarray], rng
 
 def _render_beats(r_times: np.ndarray, waves: list[tuple]) -> np.ndarray:
     """Sum the waves of every beat into (n, N_SAMPLES) strips with one scatter-add."""
-    n, beats = r_times.shape
-    valid = ~np.isnan(r_times)
+    n = r_times.shape[0]
+    seen = (r_times >= -WINDOW[-1] / FS) & (r_times < (N_SAMPLES - WINDOW[0]) / FS)
+    columns = np.flatnonzero(seen.any(axis=0))  # beats that can touch the strip in some record
+    r_times, valid = r_times[:, columns], seen[:, columns]
     r_safe = np.where(valid, r_times, -10.0)
     centre = np.round(r_safe * FS).astype(np.int64)
     index = centre[..., None] + WINDOW  # (n, beats, window)
-    rel = index / FS - r_safe[..., None]
-    values = sum(amp[..., None] * _gaussian(rel, mu, lo, hi) for amp, mu, lo, hi in waves)
+    rel = (index / FS - r_safe[..., None]).astype(np.float32)
+    values = sum(
+        amp[:, columns, None] * _gaussian(rel, *(p[:, columns] for p in params)) for amp, *params in waves
+    )
     keep = valid[..., None] & (index >= 0) & (index < N_SAMPLES)
     flat = (np.arange(n)[:, None, None] * N_SAMPLES + index)[keep]
     return np.bincount(flat, weights=values[keep], minlength=n * N_SAMPLES).reshape(n, N_SAMPLES)

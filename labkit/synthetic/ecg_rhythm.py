@@ -183,10 +183,9 @@ def _sawtooth(t: np.ndarray, onset: np.ndarray, cycle: np.ndarray, rng: np.rando
 
 
 def smooth_noise(n: int, size: int, rng: np.random.Generator, cutoff_hz: float, fs: float) -> np.ndarray:
-    """Unit-variance Gaussian noise low-passed by a few random low-frequency sinusoids."""
-    t = np.arange(size) / fs
-    freqs = rng.uniform(0.02, cutoff_hz, size=(n, 4, 1))
-    phases = rng.uniform(0, 2 * np.pi, size=(n, 4, 1))
-    weights = rng.normal(0, 1, size=(n, 4, 1))
-    out = (weights * np.sin(2 * np.pi * freqs * t[None, None, :] + phases)).sum(axis=1)
-    return out / np.sqrt(np.maximum((weights**2).sum(axis=1) / 2, 1e-6))
+    """Unit-variance Gaussian noise low-passed below ``cutoff_hz`` (FFT brick-wall), shape (n, size)."""
+    spectrum = np.fft.rfft(rng.normal(0, 1, size=(n, size)), axis=1)
+    spectrum[:, np.fft.rfftfreq(size, 1.0 / fs) > cutoff_hz] = 0
+    spectrum[:, 0] = 0
+    out = np.fft.irfft(spectrum, n=size, axis=1)
+    return out / np.maximum(out.std(axis=1, keepdims=True), 1e-9)
