@@ -30,6 +30,7 @@ from labkit.paths import PPG_FILE, data_file
 FS = 25
 WINDOW_SIZE = 200
 SHIFT_SIZE = 50
+BAND: tuple[float, float] = (0.4, 4.0)  # Hz, pass band of every channel
 SUBJECTS: tuple[str, ...] = tuple(f"S{i}" for i in range(1, 16))
 ACTIVITIES: tuple[str, ...] = ("sitting", "walking")
 SOURCES: tuple[str, ...] = ("synthetic", "ppg-dalia")

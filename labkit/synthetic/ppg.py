@@ -30,14 +30,25 @@ import pandas as pd
 from scipy import signal as sps
 from tqdm.auto import tqdm
 
-from labkit.datasets.ppg import ACTIVITIES, FS, SHIFT_SIZE, SUBJECTS, WINDOW_SIZE, window_centres
+from labkit.datasets.ppg import ACTIVITIES, BAND, FS, SHIFT_SIZE, SUBJECTS, WINDOW_SIZE, window_centres
 
 GENERATOR = "labkit.synthetic.ppg"
 VERSION = "1.0"
 MISSING: frozenset[tuple[str, str]] = frozenset({("S6", "walking")})
 WINDOWS_RANGE = (240, 272)  # windows per record, drawn uniformly (PPG-DaLiA lab: 7420 in 29 records)
+COUPLING = np.array([0.35, -0.3, 0.8])  # artifact per g of dynamic acceleration, per axis (pulse units)
+COUPLING_SPREAD = 0.2  # relative per-axis variation between subjects
+COUPLING_GAIN = (1.6, 2.6)  # overall coupling range between subjects
+WALK_DRIFT = (3.0, 2.5)  # std (bpm) of slow (0.004 Hz) and faster (0.03 Hz) heart-rate changes while walking
+ORIENTATION_SPREAD = 0.12  # how much wrist orientation differs between subjects
+CADENCE_DRIFT = 0.09  # relative std of slow cadence (walking speed) changes within a record
+GAIT_VARIATION = 0.3  # relative std of arm-swing and step-impact amplitude changes within a record
+WALK_TILT = 0.3  # std (rad) of slow wrist-posture changes while walking
+INTENSITY_GAIN = 80.0  # bpm per step/s of cadence above 1.85 steps/s while walking
+SWING_RANGE = (0.25, 0.5)  # arm-swing amplitude (rad) between subjects
+STEP_RANGE = (0.15, 0.35)  # step-impact amplitude (g) between subjects
+HR_RISE = (25.0, 31.0)  # heart-rate rise (bpm) from rest to walking at 1.85 steps/s
 PAD = 10 * FS  # samples simulated on each side and dropped after filtering
-BAND = (0.4, 4.0)
 
 
 @dataclass(frozen=True)
@@ -78,16 +89,18 @@ def make_profile(rng: np.random.Generator) -> Profile:
         The subject's parameters.
     """
     mu1 = rng.uniform(0.13, 0.2)
-    gravity = _unit(np.array([0.0, 0.0, -1.0]) + rng.normal(0.0, 0.35, 3))
-    swing_axis = _unit(np.array([0.0, 1.0, 0.0]) + rng.normal(0.0, 0.3, 3))
-    coupling = np.array([0.6, -0.4, 0.5]) * rng.uniform(0.6, 1.4, 3) * rng.uniform(1.6, 3.0)
+    gravity = _unit(np.array([0.0, 0.0, -1.0]) + rng.normal(0.0, ORIENTATION_SPREAD, 3))
+    swing_axis = _unit(np.array([0.0, 1.0, 0.0]) + rng.normal(0.0, ORIENTATION_SPREAD, 3))
+    coupling = (
+        COUPLING * rng.uniform(1 - COUPLING_SPREAD, 1 + COUPLING_SPREAD, 3) * rng.uniform(*COUPLING_GAIN)
+    )
     return Profile(
-        hr_rest=float(np.clip(rng.normal(72.0, 8.0), 56.0, 92.0)),
-        hr_rise=rng.uniform(18.0, 40.0),
+        hr_rest=float(np.clip(rng.normal(70.0, 6.0), 58.0, 84.0)),
+        hr_rise=rng.uniform(*HR_RISE),
         pulse_shape=(
             mu1,
             rng.uniform(0.05, 0.08),
-            rng.uniform(0.25, 0.6),
+            rng.uniform(0.2, 0.45),
             mu1 + rng.uniform(0.22, 0.3),
             rng.uniform(0.07, 0.11),
         ),
@@ -95,10 +108,10 @@ def make_profile(rng: np.random.Generator) -> Profile:
         resp_rate=rng.uniform(0.2, 0.33),
         gravity=gravity,
         swing_axis=swing_axis,
-        step_axis=_unit(-gravity + rng.normal(0.0, 0.3, 3)),
-        cadence=rng.uniform(1.5, 2.2),
-        swing_angle=rng.uniform(0.25, 0.5),
-        step_gain=rng.uniform(0.15, 0.35),
+        step_axis=_unit(-gravity + rng.normal(0.0, ORIENTATION_SPREAD, 3)),
+        cadence=rng.uniform(1.55, 2.15),
+        swing_angle=rng.uniform(*SWING_RANGE),
+        step_gain=rng.uniform(*STEP_RANGE),
         coupling=coupling,
         coupling_pole=rng.uniform(0.2, 0.6),
         coupling_quadratic=rng.uniform(0.3, 1.0),
@@ -113,8 +126,20 @@ def smooth_noise(n: int, rng: np.random.Generator, cutoff: float, std: float) ->
     return std * (slow - slow.mean()) / (slow.std() + 1e-12)
 
 
-def heart_rate(activity: str, profile: Profile, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Instantaneous heart rate in bpm, one value per sample."""
+def gait_cadence(profile: Profile, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Return the walking cadence (steps/s) per sample: habitual pace with slow speed changes."""
+    slow = smooth_noise(n, rng, 0.005, CADENCE_DRIFT)
+    return profile.cadence * (1.0 + slow + smooth_noise(n, rng, 0.03, 0.02))
+
+
+def heart_rate(
+    activity: str, profile: Profile, n: int, rng: np.random.Generator, cadence: np.ndarray | None = None
+) -> np.ndarray:
+    """Instantaneous heart rate in bpm, one value per sample.
+
+    While walking it rises from rest and follows the walking intensity: the cadence, low-passed with a
+    ~20 s time constant, shifts it by :data:`INTENSITY_GAIN` bpm per step/s around 1.85 steps/s.
+    """
     t = np.arange(n) / FS
     resp = 2 * np.pi * np.cumsum(profile.resp_rate * (1 + smooth_noise(n, rng, 0.01, 0.1))) / FS
     if activity == "sitting":
@@ -122,8 +147,15 @@ def heart_rate(activity: str, profile: Profile, n: int, rng: np.random.Generator
         hr = hr + rng.uniform(1.5, 3.5) * np.sin(resp)
     else:
         ramp = 1.0 - np.exp(-(t - PAD / FS).clip(0.0) / rng.uniform(25.0, 60.0))
-        hr = profile.hr_rest + 4.0 + profile.hr_rise * ramp
-        hr = hr + smooth_noise(n, rng, 0.004, 4.0) + smooth_noise(n, rng, 0.03, 2.5) + np.sin(resp)
+        pole = np.exp(-1.0 / (20.0 * FS))
+        effort = sps.lfilter([1.0 - pole], [1.0, -pole], cadence - 1.85, zi=[(cadence[0] - 1.85) * pole])[0]
+        hr = profile.hr_rest + 4.0 + (profile.hr_rise + INTENSITY_GAIN * effort) * ramp
+        hr = (
+            hr
+            + smooth_noise(n, rng, 0.004, WALK_DRIFT[0])
+            + smooth_noise(n, rng, 0.03, WALK_DRIFT[1])
+            + np.sin(resp)
+        )
     return np.clip(hr, 45.0, 190.0)
 
 
@@ -167,23 +199,26 @@ def reference_hr(beats: np.ndarray, n_samples: int) -> np.ndarray:
     return 60.0 * (last - first) / (beats[last] - beats[first])
 
 
-def _rotate(vector: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """Rotate ``vector`` about ``axis`` by ``angle`` (n,) radians (Rodrigues); returns (n, 3)."""
+def _rotate(vectors: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Rotate ``vectors`` (3,) or (n, 3) about ``axis`` by ``angle`` (n,) radians (Rodrigues); (n, 3)."""
     cos, sin = np.cos(angle)[:, None], np.sin(angle)[:, None]
-    return vector * cos + np.cross(axis, vector) * sin + axis * (axis @ vector) * (1.0 - cos)
+    along = np.atleast_2d(vectors) @ axis
+    return vectors * cos + np.cross(axis, vectors) * sin + np.outer(along, axis) * (1.0 - cos)
 
 
-def _walking_acc(profile: Profile, n: int, rng: np.random.Generator) -> np.ndarray:
-    cadence = profile.cadence * (1.0 + smooth_noise(n, rng, 0.01, 0.03))
+def _walking_acc(profile: Profile, cadence: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    n = cadence.size
     step = 2 * np.pi * np.cumsum(cadence) / FS + rng.uniform(0, 2 * np.pi)
-    swing = profile.swing_angle * (1.0 + smooth_noise(n, rng, 0.05, 0.1)) * np.sin(step / 2)
+    swing = profile.swing_angle * (1.0 + smooth_noise(n, rng, 0.02, GAIT_VARIATION)) * np.sin(step / 2)
     acc = _rotate(profile.gravity, profile.swing_axis, swing)
     tangential = _unit(np.cross(profile.swing_axis, profile.gravity))
     acc += tangential * (0.35 * profile.swing_angle * np.sin(step / 2 + 0.3))[:, None]
     harmonics = sum(
         gain * np.sin(h * step + rng.uniform(0, 2 * np.pi)) for h, gain in ((1, 1.0), (2, 0.45), (3, 0.2))
     )
-    acc += profile.step_axis * (profile.step_gain * harmonics)[:, None]
+    step_gain = profile.step_gain * (1.0 + smooth_noise(n, rng, 0.02, GAIT_VARIATION))
+    acc += profile.step_axis * (step_gain * harmonics)[:, None]
+    acc = _rotate(acc, _unit(rng.normal(size=3)), smooth_noise(n, rng, 0.01, WALK_TILT))  # wrist posture
     return acc + rng.normal(0.0, 0.01, (n, 3))
 
 
@@ -206,10 +241,12 @@ def _sitting_acc(profile: Profile, n: int, rng: np.random.Generator) -> np.ndarr
     return acc + fidget + _gestures(n, rng) + rng.normal(0.0, 0.01, (n, 3))
 
 
-def acceleration(activity: str, profile: Profile, n: int, rng: np.random.Generator) -> np.ndarray:
+def acceleration(
+    activity: str, profile: Profile, n: int, rng: np.random.Generator, cadence: np.ndarray | None = None
+) -> np.ndarray:
     """Wrist acceleration (n, 3) in g, gravity included (removed later by the band-pass)."""
     if activity == "walking":
-        return _walking_acc(profile, n, rng)
+        return _walking_acc(profile, cadence, rng)
     return _sitting_acc(profile, n, rng)
 
 
@@ -260,10 +297,11 @@ def simulate_record(activity: str, profile: Profile, n_windows: int, rng: np.ran
     """
     n = (n_windows - 1) * SHIFT_SIZE + WINDOW_SIZE
     total = n + 2 * PAD
-    hr = heart_rate(activity, profile, total, rng)
+    cadence = gait_cadence(profile, total, rng) if activity == "walking" else None
+    hr = heart_rate(activity, profile, total, rng, cadence)
     phase = np.cumsum(hr / 60.0) / FS + rng.uniform()
     beats = beat_times(phase) - PAD / FS
-    acc = acceleration(activity, profile, total, rng)
+    acc = acceleration(activity, profile, total, rng, cadence)
     modulation = (
         1.0 + smooth_noise(total, rng, 0.3, 0.08) + 0.15 * (acc - acc.mean(0)) @ _unit(profile.coupling)
     )

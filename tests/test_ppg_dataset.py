@@ -1,0 +1,179 @@
+"""Contract of ppg_dalia.pkl: save/load round trip and every check reporting the problem it should."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+
+from labkit.datasets.io import DataFileError
+from labkit.datasets.ppg import (
+    FS,
+    SHIFT_SIZE,
+    WINDOW_SIZE,
+    check_ppg,
+    check_records,
+    load_ppg,
+    n_windows,
+    save_ppg,
+    window_centres,
+)
+
+
+def make_record(subject: str = "S1", activity: str = "sitting", windows: int = 5) -> dict:
+    n = (windows - 1) * SHIFT_SIZE + WINDOW_SIZE
+    t = np.arange(n) / FS
+    rng = np.random.default_rng(0)
+    signals = pd.DataFrame(
+        {
+            "time": t,
+            "ppg": np.sin(2 * np.pi * 1.2 * t),
+            "acc_x": rng.normal(size=n),
+            "acc_y": rng.normal(size=n),
+            "acc_z": rng.normal(size=n),
+        }  # fmt: skip
+    )
+    hr = pd.DataFrame({"time": window_centres(n), "hr": np.full(windows, 72.0)})
+    return {"subject": subject, "activity": activity, "signals": signals, "hr": hr,
+            "source": "synthetic", "provenance": {"generator": "test", "seed": 0}}  # fmt: skip
+
+
+@pytest.fixture
+def records() -> list[dict]:
+    return [make_record("S1", "sitting"), make_record("S1", "walking", 7), make_record("S2", "sitting", 3)]
+
+
+def test_alignment_rule() -> None:
+    assert n_windows(200) == 1
+    assert n_windows(249) == 1
+    assert n_windows(250) == 2
+    assert n_windows(199) == 0
+    np.testing.assert_allclose(window_centres(300), [4.0, 6.0, 8.0])
+
+
+def test_valid_records_pass(records: list[dict]) -> None:
+    assert check_records(records) == []
+
+
+def test_round_trip(tmp_path, records: list[dict]) -> None:
+    path = save_ppg(tmp_path / "ppg.pkl", records)
+    assert check_ppg(path) == []
+    loaded = load_ppg(path)
+    assert len(loaded) == 3
+    pd.testing.assert_frame_equal(loaded[1]["signals"], records[1]["signals"])
+    assert loaded[1]["provenance"] == records[1]["provenance"]
+
+
+def test_save_refuses_overwrite_and_forces(tmp_path, records: list[dict]) -> None:
+    path = save_ppg(tmp_path / "ppg.pkl", records)
+    with pytest.raises(FileExistsError, match="--force"):
+        save_ppg(path, records[:1])
+    save_ppg(path, records[:1], force=True)
+    assert len(load_ppg(path)) == 1
+
+
+def test_save_validates_before_writing(tmp_path, records: list[dict]) -> None:
+    records[0]["hr"] = records[0]["hr"].iloc[:-1]
+    with pytest.raises(DataFileError, match="rows but"):
+        save_ppg(tmp_path / "ppg.pkl", records)
+    assert not list(tmp_path.iterdir())
+
+
+def test_load_default_path_uses_data_dir(tmp_path, monkeypatch, records: list[dict]) -> None:
+    monkeypatch.setenv("LABKIT_DATA_DIR", str(tmp_path))
+    save_ppg(tmp_path / "ppg_dalia.pkl", records)
+    assert len(load_ppg()) == 3
+
+
+def _broken(records: list[dict], change) -> list[dict]:
+    records = copy.deepcopy(records)
+    change(records)
+    return records
+
+
+def _drop_column(r: list[dict]) -> None:
+    r[0]["signals"] = r[0]["signals"].drop(columns="acc_y")
+
+
+def _resample(r: list[dict]) -> None:
+    r[0]["signals"]["time"] = r[0]["signals"]["time"] * 25.0 / 32.0
+
+
+def _nan(r: list[dict]) -> None:
+    r[1]["signals"].loc[10, "ppg"] = np.nan
+
+
+def _hr_range(r: list[dict]) -> None:
+    r[0]["hr"].loc[2, "hr"] = 400.0
+
+
+def _hr_time(r: list[dict]) -> None:
+    r[0]["hr"]["time"] = r[0]["hr"]["time"] - 4.0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: r[0].pop("hr"), "lacks keys \\['hr'\\]"),
+        (_drop_column, "lacks columns \\['acc_y'\\]"),
+        (_resample, "not sampled uniformly at 25 Hz"),
+        (lambda r: r[0]["hr"].drop(index=4, inplace=True), "has 4 rows but"),
+        (_hr_range, "outside the plausible"),
+        (_hr_time, "window centres"),
+        (_nan, "1 NaN/inf"),
+        (lambda r: r.append(copy.deepcopy(r[0])), "duplicate \\(subject, activity\\)"),
+        (lambda r: r[0].update(subject="S16"), "unknown subject 'S16'"),
+        (lambda r: r[0].update(activity="cycling"), "unknown activity 'cycling'"),
+        (lambda r: r[0].update(source="real"), "unknown source 'real'"),
+        (lambda r: r[0].update(provenance="x"), "provenance is a str"),
+        (lambda r: r[0].update(signals=r[0]["signals"].iloc[:150]), "fewer than one 200-sample window"),
+    ],
+)
+def test_each_problem_is_reported(records: list[dict], change, message: str) -> None:
+    problems = check_records(_broken(records, change))
+    assert len(problems) >= 1
+    assert any(re.search(message, p) for p in problems), problems
+
+
+def test_not_a_list_and_empty() -> None:
+    assert "expected a list" in check_records({"a": 1})[0]
+    assert check_records([]) == ["holds no records"]
+    assert "expected a dict" in check_records([3])[0]
+
+
+def test_missing_file_one_line(tmp_path) -> None:
+    problems = check_ppg(tmp_path / "nope.pkl")
+    assert len(problems) == 1
+    assert "file missing" in problems[0] and "labkit data synth" in problems[0]
+    with pytest.raises(DataFileError, match="nope.pkl: file missing"):
+        load_ppg(tmp_path / "nope.pkl")
+
+
+def test_truncated_file_one_line(tmp_path, records: list[dict]) -> None:
+    path = save_ppg(tmp_path / "ppg.pkl", records)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    problems = check_ppg(path)
+    assert len(problems) == 1 and "truncated or corrupt" in problems[0]
+    with pytest.raises(DataFileError, match="truncated or corrupt"):
+        load_ppg(path)
+
+
+def test_garbage_file_one_line(tmp_path) -> None:
+    path = tmp_path / "ppg.pkl"
+    path.write_bytes(b"this is not a pickle at all")
+    problems = check_ppg(path)
+    assert len(problems) == 1 and "ppg.pkl" in problems[0]
+
+
+def test_load_reports_first_problem_and_count(tmp_path, records: list[dict]) -> None:
+    path = tmp_path / "ppg.pkl"
+    bad = _broken(records, lambda r: (r[0].update(subject="S99"), r[1].update(activity="running")))
+    joblib.dump(bad, path)
+    with pytest.raises(DataFileError, match="S99.*and 1 more problems.*labkit data"):
+        load_ppg(path)
+    assert len(check_ppg(path)) == 2
