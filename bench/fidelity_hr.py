@@ -92,7 +92,29 @@ def split(subjects: np.ndarray) -> dict[str, np.ndarray]:
     return {"train": ~(val | test), "val": val, "test": test}
 
 
-def run(records: list[dict], epochs: int, names: list[str], device: str, seed: int = 42) -> dict:
+def fit_plain(model: torch.nn.Module, w: np.ndarray, targets: np.ndarray, subsets: dict, args) -> np.ndarray:
+    """Train with the plain loop on ``args.device``; return predictions for every window."""
+    model = model.to(args.device)
+    x, y = torch.tensor(w, device=args.device), torch.tensor(targets, device=args.device)
+    train_mask = torch.tensor(subsets["train"], device=args.device)
+    train(model, x[train_mask], y[train_mask], args.epochs, args.torch_seed)
+    return predict(model, x)
+
+
+def fit_labkit(model: torch.nn.Module, w: np.ndarray, targets: np.ndarray, subsets: dict, args) -> np.ndarray:
+    """Train with ``labkit.training.train_model`` (Lightning, validation each epoch); return predictions."""
+    from labkit.training import Regressor, train_model
+    from labkit.training import predict as labkit_predict
+
+    model.input_shape = tuple(w.shape[1:])
+    module = Regressor(model, learning_rate=1e-4)
+    i_train, i_val = np.flatnonzero(subsets["train"]), np.flatnonzero(subsets["val"])
+    train_model(module, w, targets, i_train, i_val, n_epochs=args.epochs, name="fidelity", summary=False)
+    return labkit_predict(module, w).ravel()
+
+
+def run(records: list[dict], names: list[str], args) -> dict:
+    """Train every named configuration on the same windows and return MAE per subset and activity."""
     windows, targets, subjects, activities = extract_windows(records)
     subsets = split(subjects)
     results = {"counts": {k: int(v.sum()) for k, v in subsets.items()}, "models": {}}
@@ -100,18 +122,11 @@ def run(records: list[dict], epochs: int, names: list[str], device: str, seed: i
         channels, norm, dropout = MODELS[name]
         w = windows[:, :channels].copy()
         w *= 1.0 / np.mean(np.std(w[subsets["train"]], axis=-1, keepdims=True), axis=0)
-        x, y = torch.tensor(w, device=device), torch.tensor(targets, device=device)
-        torch.manual_seed(seed)
-        model = build_cnn(channels, norm, dropout).to(device)
+        torch.manual_seed(args.torch_seed)
+        model = build_cnn(channels, norm, dropout)
         tic = time.perf_counter()
-        train(
-            model,
-            x[torch.tensor(subsets["train"], device=device)],
-            y[torch.tensor(subsets["train"], device=device)],
-            epochs,
-            seed,
-        )
-        error = np.abs(predict(model, x) - targets.ravel())
+        fit = fit_labkit if args.loop == "labkit" else fit_plain
+        error = np.abs(fit(model, w, targets, subsets, args) - targets.ravel())
         row = {f"{s}_mae": float(error[m].mean()) for s, m in subsets.items()}
         for activity in ("sitting", "walking"):
             for s in ("val", "test"):
@@ -152,14 +167,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="synthetic data seed")
     parser.add_argument("--data", help="records file to use instead of generating synthetic data")
     parser.add_argument("--models", nargs="+", default=list(MODELS)[:3], choices=list(MODELS))
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="plain loop")
+    parser.add_argument("--loop", choices=("labkit", "plain"), default="labkit", help="training loop")
+    parser.add_argument("--torch-seed", type=int, default=42, help="weights and shuffling seed")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     tic = time.perf_counter()
     records = load_ppg(args.data) if args.data else generate_ppg_records(seed=args.seed)
-    print(f"data: {len(records)} records in {time.perf_counter() - tic:.2f} s; device {args.device}")
-    results = run(records, args.epochs, args.models, args.device)
+    print(f"data: {len(records)} records in {time.perf_counter() - tic:.2f} s; loop {args.loop}")
+    results = run(records, args.models, args)
     results["checks"] = verdict(results)
     print("\n".join(results["checks"]))
     if args.json:

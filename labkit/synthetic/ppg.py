@@ -48,6 +48,7 @@ INTENSITY_GAIN = 80.0  # bpm per step/s of cadence above 1.85 steps/s while walk
 SWING_RANGE = (0.25, 0.5)  # arm-swing amplitude (rad) between subjects
 STEP_RANGE = (0.15, 0.35)  # step-impact amplitude (g) between subjects
 HR_RISE = (25.0, 31.0)  # heart-rate rise (bpm) from rest to walking at 1.85 steps/s
+MIN_RISE = 12.0  # bpm: walking never raises the heart rate by less than this (before drift)
 PAD = 10 * FS  # samples simulated on each side and dropped after filtering
 
 
@@ -149,7 +150,8 @@ def heart_rate(
         ramp = 1.0 - np.exp(-(t - PAD / FS).clip(0.0) / rng.uniform(25.0, 60.0))
         pole = np.exp(-1.0 / (20.0 * FS))
         effort = sps.lfilter([1.0 - pole], [1.0, -pole], cadence - 1.85, zi=[(cadence[0] - 1.85) * pole])[0]
-        hr = profile.hr_rest + 4.0 + (profile.hr_rise + INTENSITY_GAIN * effort) * ramp
+        rise = np.maximum(profile.hr_rise + INTENSITY_GAIN * effort, MIN_RISE)
+        hr = profile.hr_rest + 4.0 + rise * ramp
         hr = (
             hr
             + smooth_noise(n, rng, 0.004, WALK_DRIFT[0])
