@@ -68,6 +68,7 @@ class LabServer:
     root: Path
     process: subprocess.Popen[bytes]
     log: Path
+    env: dict[str, str]
 
     def page_url(self, path: str = "lab", reset: bool = False) -> str:
         """Return the browser URL of ``path`` (e.g. ``lab/tree/x.ipynb``) with the login token.
@@ -139,7 +140,7 @@ def running_lab(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = LabServer(f"http://127.0.0.1:{port}", token, root, process, log)
+    server = LabServer(f"http://127.0.0.1:{port}", token, root, process, log, env)
     try:
         wait_until_ready(server, timeout)
         yield server
@@ -244,11 +245,21 @@ RUN_CELL_JS = """async (index) => {
   return {type: 'code', errors: errors, count: cell.model.executionCount, text: text.slice(-2000)};
 }"""
 
+COUNT_JS = """([i, selector]) => window.jupyterapp.shell.currentWidget.content.widgets[i].node
+  .querySelectorAll(selector).length"""
+
 SCROLL_JS = """(i) => window.jupyterapp.shell.currentWidget.content.widgets[i].node.scrollIntoView(
   {block: 'start'})"""
 
-CELL_SOURCES_JS = """() => window.jupyterapp.shell.currentWidget.content.widgets.map(
-  c => ({type: c.model.type, source: c.model.sharedModel.getSource()}))"""
+CELL_SOURCES_JS = """() => window.jupyterapp.shell.currentWidget.content.widgets.map(c => ({
+  type: c.model.type,
+  source: c.model.sharedModel.getSource(),
+  grade_id: c.model.getMetadata('nbgrader')?.grade_id ?? null,
+  solution: c.model.getMetadata('nbgrader')?.solution ?? false,
+}))"""
+
+SET_SOURCE_JS = """([i, text]) => window.jupyterapp.shell.currentWidget.content.widgets[i].model
+  .sharedModel.setSource(text)"""
 
 
 def open_notebook(page: Any, server: LabServer, path: str, timeout: float = 90) -> str:
@@ -268,15 +279,25 @@ def open_notebook(page: Any, server: LabServer, path: str, timeout: float = 90) 
     return kernel
 
 
-def cell_sources(page: Any) -> list[dict[str, str]]:
-    """Return ``{"type", "source"}`` of every cell of the open notebook, in order."""
+def cell_sources(page: Any) -> list[dict[str, Any]]:
+    """Return ``type``, ``source``, nbgrader ``grade_id`` and ``solution`` of every cell, in order."""
     return page.evaluate(CELL_SOURCES_JS)
+
+
+def set_source(page: Any, index: int, text: str) -> None:
+    """Replace the source of cell ``index`` of the open notebook (as typing it in would)."""
+    page.evaluate(SET_SOURCE_JS, [index, text])
 
 
 def run_cell(page: Any, index: int, timeout: float = 120) -> dict[str, Any]:
     """Run cell ``index`` of the open notebook as its Run button does; return its type and error lines."""
     page.set_default_timeout(timeout * 1000)
     return page.evaluate(RUN_CELL_JS, index)
+
+
+def count_in_cell(page: Any, index: int, selector: str) -> int:
+    """Return how many elements matching the CSS ``selector`` cell ``index`` of the open notebook holds."""
+    return page.evaluate(COUNT_JS, [index, selector])
 
 
 def scroll_to_cell(page: Any, index: int) -> None:
