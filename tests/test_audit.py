@@ -31,12 +31,12 @@ def test_too_few_beats_gives_nan():
 
 @pytest.fixture(scope="module")
 def synthetic():
-    return generate_ecg_dataset(60, seed=5, label_noise=0.0)
+    return generate_ecg_dataset(40, seed=5, label_noise=0.0)
 
 
 def test_synthetic_labels_pass_the_audit(synthetic):
     table = audit_ecg(synthetic)
-    assert set(table["source"]) == {"synthetic"} and table["n"].tolist() == [60] * 5
+    assert set(table["source"]) == {"synthetic"} and table["n"].tolist() == [40] * 5
     assert (table["flag"] == "").all(), table
     af = table.set_index("rhythm").loc["atrial_fibrillation"]
     assert af["irregular_fraction"] > 0.9
@@ -46,10 +46,10 @@ def test_flutter_group_full_of_fibrillation_is_flagged(synthetic):
     signals, rhythms, ids = synthetic
     fake = rhythms.copy()
     af = np.flatnonzero(rhythms == "atrial_fibrillation")
-    fake[af[:30]] = "atrial_flutter"  # half the AF strips mislabelled flutter, from another "database"
+    fake[af[:20]] = "atrial_flutter"  # half the AF strips mislabelled flutter, from another "database"
     fake_ids = ids.copy()
-    fake_ids[af[:30]] = [f"JS{20000 + i}" for i in range(30)]
-    fake_ids[rhythms == "atrial_flutter"] = [f"JS{i + 1:05d}" for i in range(60)]
+    fake_ids[af[:20]] = [f"JS{20000 + i}" for i in range(20)]
+    fake_ids[rhythms == "atrial_flutter"] = [f"JS{i + 1:05d}" for i in range(40)]
     table = audit_ecg((signals, fake, fake_ids)).set_index(["rhythm", "source"])
     assert "as irregular as fibrillation" in table.loc[("atrial_flutter", "Ningbo"), "flag"]
     assert table.loc[("atrial_flutter", "Chapman"), "flag"] == ""

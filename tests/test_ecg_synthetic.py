@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from labkit.converters.audit import rr_features
+from labkit.converters.audit import batch_rr_features
 from labkit.datasets.ecg import FS, N_SAMPLES, RHYTHMS
 from labkit.synthetic import ecg_rhythm
 from labkit.synthetic.ecg import apply_label_noise, generate_ecg_dataset
@@ -22,13 +22,8 @@ def dataset():
 @pytest.fixture(scope="module")
 def features(dataset):
     signals, rhythms, _ = dataset
-    rows = [rr_features(s) for s in signals[:, 0]]
-    return {
-        r: {
-            k: np.array([row[k] for row, lab in zip(rows, rhythms, strict=True) if lab == r]) for k in rows[0]
-        }
-        for r in RHYTHMS
-    }
+    table = batch_rr_features(signals)
+    return {r: {k: table[k].to_numpy()[rhythms == r] for k in table.columns} for r in RHYTHMS}
 
 
 def test_shapes_dtypes_and_balance(dataset):

@@ -60,7 +60,7 @@ def test_balanced_sample_is_seeded(tree):
     b = conv.prepare_ecg(tree, n_per_rhythm=1, seed=1)
     assert a[2].tolist() == b[2].tolist()
     assert sorted(a[1].tolist()) == ["normal_sinus_rhythm", "sinus_bradycardia", "sinus_tachycardia"]
-    seen = {tuple(sorted(conv.prepare_ecg(tree, n_per_rhythm=1, seed=s)[2].tolist())) for s in range(6)}
+    seen = {tuple(sorted(conv.prepare_ecg(tree, n_per_rhythm=1, seed=s)[2].tolist())) for s in range(4)}
     assert len(seen) > 1
 
 
