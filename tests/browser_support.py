@@ -248,8 +248,17 @@ RUN_CELL_JS = """async (index) => {
 COUNT_JS = """([i, selector]) => window.jupyterapp.shell.currentWidget.content.widgets[i].node
   .querySelectorAll(selector).length"""
 
-SCROLL_JS = """(i) => window.jupyterapp.shell.currentWidget.content.widgets[i].node.scrollIntoView(
-  {block: 'start'})"""
+SCROLL_JS = """([i, selector]) => {
+  const node = window.jupyterapp.shell.currentWidget.content.widgets[i].node;
+  const target = (selector && node.querySelector(selector)) || node;
+  target.scrollIntoView({block: selector ? 'center' : 'start'});
+}"""
+
+FIRST_WITH_JS = """(selector) => {
+  const index = window.jupyterapp.shell.currentWidget.content.widgets.findIndex(
+    c => c.node.querySelector(selector) !== null);
+  return index < 0 ? null : index;
+}"""
 
 CELL_SOURCES_JS = """() => window.jupyterapp.shell.currentWidget.content.widgets.map(c => ({
   type: c.model.type,
@@ -300,6 +309,15 @@ def count_in_cell(page: Any, index: int, selector: str) -> int:
     return page.evaluate(COUNT_JS, [index, selector])
 
 
-def scroll_to_cell(page: Any, index: int) -> None:
-    """Scroll the open notebook so that cell ``index`` is in view."""
-    page.evaluate(SCROLL_JS, index)
+def scroll_to_cell(page: Any, index: int, selector: str = "", settle_ms: int = 800) -> None:
+    """Scroll the open notebook to cell ``index`` (to its first ``selector`` element, centred, if given).
+
+    Cells out of view render lazily (CSS content-visibility), so this waits ``settle_ms`` for the paint.
+    """
+    page.evaluate(SCROLL_JS, [index, selector])
+    page.wait_for_timeout(settle_ms)
+
+
+def first_cell_with(page: Any, selector: str) -> int | None:
+    """Return the index of the first cell of the open notebook holding a ``selector`` element."""
+    return page.evaluate(FIRST_WITH_JS, selector)

@@ -262,6 +262,7 @@ def test_release_notebook_in_jupyterlab(lab: str, lab_server: bs.LabServer, page
         assert not walk.errors(), f"cells failed in JupyterLab: {walk.errors()}"
         assert walk.trained_at is not None, "no model trained (no TensorBoard events) in the whole notebook"
         check_live_outputs(page, lab, walk.trained_at)
+        check_tensorboard(page, lab)
     finally:
         for port in tensorboard_ports(page):
             stop_tensorboard(port)
@@ -271,13 +272,28 @@ def test_release_notebook_in_jupyterlab(lab: str, lab_server: bs.LabServer, page
 
 def check_live_outputs(page: Any, lab: str, training_cell: int) -> None:
     """Check the ipympl figure and the training progress bar are live widgets; take screenshots."""
-    canvas = page.wait_for_selector(".jp-Notebook .jupyter-matplotlib canvas", timeout=30_000)
-    canvas.scroll_into_view_if_needed()
+    canvas = ".jupyter-matplotlib canvas"
+    page.wait_for_selector(f".jp-Notebook {canvas}", state="attached", timeout=30_000)
+    bs.scroll_to_cell(page, bs.first_cell_with(page, canvas), canvas)
     bs.screenshot(page, f"jupyterlab_{lab}_figure")
-    bs.scroll_to_cell(page, training_cell)
     bars = bs.count_in_cell(page, training_cell, ".widget-hprogress")
+    bs.scroll_to_cell(page, training_cell, ".widget-hprogress")
     bs.screenshot(page, f"jupyterlab_{lab}_training")
     assert bars, "the training cell shows no progress-bar widget"
+
+
+def check_tensorboard(page: Any, lab: str) -> None:
+    """When the notebook shows TensorBoard: it serves the trained run(s); screenshot the refreshed frame."""
+    frame = "iframe[id^='tensorboard-frame']"
+    ports = tensorboard_ports(page)
+    if not ports:
+        return
+    status, body = http_get(f"http://127.0.0.1:{ports[0]}/data/runs")
+    assert status == 200 and json.loads(body), f"TensorBoard on port {ports[0]} lists no runs: {body}"
+    page.eval_on_selector(frame, "f => { f.src = f.src; }")  # TensorBoard's reload button, in effect
+    page.wait_for_timeout(3000)
+    bs.scroll_to_cell(page, bs.first_cell_with(page, frame), frame)
+    bs.screenshot(page, f"jupyterlab_{lab}_tensorboard")
 
 
 class Stopwatch:
