@@ -1,0 +1,122 @@
+"""Build the student release: sync pairs, ``nbgrader generate_assignment`` per lab, leak and staleness checks."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from autograder import CourseError
+from autograder.cells import BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, grade_id, read_notebook
+from autograder.cells import secret_lines as source_secrets
+from autograder.config import CourseConfig, ensure_tools_on_path
+from autograder.sync import sync
+
+MARKERS = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN)
+
+
+def generate_assignment(course_root: Path, lab: str) -> None:
+    """Run ``nbgrader generate_assignment LAB --force`` in ``course_root``.
+
+    Raises
+    ------
+    CourseError
+        With nbgrader's last error line when generation fails.
+    """
+    ensure_tools_on_path()
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", lab, "--force", "--log-level=ERROR"],
+        cwd=course_root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        lines = [ln for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
+        raise CourseError(f"{course_root}/source/{lab}: nbgrader generate_assignment failed: {lines[-1:]}")
+
+
+def leaks(cfg: CourseConfig, lab: str, release_dir: Path | None = None) -> list[str]:
+    """Return one line per leak in a release of ``lab`` (file + cell + what leaked).
+
+    A leak is an nbgrader solution / hidden-test marker, or a line of a solution region, model answer or
+    hidden test of the source notebook appearing in any release notebook.
+    """
+    folder = release_dir or cfg.release_notebook(lab).parent
+    secrets = source_secrets(read_notebook(cfg.source_notebook(lab)))
+    found = []
+    for path in sorted(folder.glob("**/*.ipynb")):
+        for index, cell in enumerate(read_notebook(path).cells):
+            where = f"{path} cell {index} ({grade_id(cell) or cell.cell_type})"
+            found += [f"{where}: nbgrader marker {ln.strip()!r}" for ln in cell.source.splitlines() if _marker(ln)]
+            found += [
+                f"{where}: text of source cell {key!r}: {line[:60]!r}"
+                for key, lines in secrets.items()
+                for line in lines
+                if line in cell.source
+            ]
+    return found
+
+
+def _marker(line: str) -> bool:
+    return any(pattern.match(line) for pattern in MARKERS)
+
+
+def regenerate(cfg: CourseConfig, lab: str, into: Path) -> Path:
+    """Generate ``lab`` into a scratch course ``into`` (copy of config + source) and return it.
+
+    The scratch course holds ``gradebook.db``, ``source/<lab>`` and ``release/<lab>``: this is also the
+    grading kit that every worker copies.
+    """
+    into.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(cfg.root / "nbgrader_config.py", into / "nbgrader_config.py")
+    shutil.copytree(cfg.source_notebook(lab).parent, into / "source" / lab, dirs_exist_ok=True)
+    generate_assignment(into, lab)
+    return into
+
+
+def stale_cells(cfg: CourseConfig, lab: str) -> list[str]:
+    """Return one line per release cell differing from a fresh regeneration (write nothing in the course)."""
+    committed = cfg.release_notebook(lab)
+    if not committed.is_file():
+        return [f"{committed}: missing; fix: `course-grade build`"]
+    with tempfile.TemporaryDirectory(prefix="course-grade-stale-") as tmp:
+        fresh = read_notebook(regenerate(cfg, lab, Path(tmp)) / "release" / lab / f"{lab}.ipynb")
+    old = read_notebook(committed)
+    if len(old.cells) != len(fresh.cells):
+        return [f"{committed}: {len(old.cells)} cells, a fresh build has {len(fresh.cells)}; fix: `course-grade build`"]
+    return [
+        f"{committed} cell {i} ({grade_id(b) or b.cell_type}): differs from a fresh build; fix: `course-grade build`"
+        for i, (a, b) in enumerate(zip(old.cells, fresh.cells, strict=True))
+        if (a.cell_type, a.source) != (b.cell_type, b.source)
+    ]
+
+
+def build(cfg: CourseConfig, labs: list[str] | None = None) -> list[str]:
+    """Sync pairs, generate every lab's release and return the leaks found (empty = clean)."""
+    sync(cfg)
+    found = []
+    for lab in labs or list(cfg.labs):
+        if not cfg.source_notebook(lab).is_file():
+            raise CourseError(f"{cfg.source_notebook(lab)}: missing; write the lab's source notebook first")
+        generate_assignment(cfg.root, lab)
+        found += leaks(cfg, lab)
+    return found
+
+
+def kit_dir(cfg: CourseConfig, lab: str) -> Path:
+    """Return the cached grading kit of ``lab``, (re)generated when the source notebook or config changed."""
+    digest = hashlib.sha256(
+        cfg.source_notebook(lab).read_bytes() + (cfg.root / "nbgrader_config.py").read_bytes()
+    ).hexdigest()[:16]
+    kit = cfg.state_dir / "kits" / f"{lab}-{digest}"
+    if not (kit / "gradebook.db").is_file():
+        tmp = Path(tempfile.mkdtemp(prefix=f".{lab}-", dir=kit.parent if kit.parent.exists() else None))
+        regenerate(cfg, lab, tmp)
+        kit.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(kit, ignore_errors=True)
+        shutil.move(str(tmp), kit)
+    return kit

@@ -1,0 +1,124 @@
+"""Course settings read from the course's ``nbgrader_config.py`` (the single source of truth)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from traitlets.config import Config
+
+from autograder import CourseError
+from labkit.paths import COURSE_MARKER, find_course_root
+
+
+@dataclass(frozen=True)
+class CourseConfig:
+    """What ``course-grade`` needs to know about a course.
+
+    Attributes
+    ----------
+    root
+        Course root (the folder holding ``nbgrader_config.py``).
+    labs
+        Lab (nbgrader assignment) ids in teaching order.
+    course_id
+        nbgrader course id.
+    cell_timeout
+        Per-cell time limit in seconds (``Execute.timeout``).
+    startup_timeout
+        Kernel start-up limit in seconds (``Execute.startup_timeout``).
+    """
+
+    root: Path
+    labs: tuple[str, ...]
+    course_id: str
+    cell_timeout: int
+    startup_timeout: int
+
+    @property
+    def gradebook(self) -> Path:
+        """Return the course gradebook path."""
+        return self.root / "gradebook.db"
+
+    @property
+    def db_url(self) -> str:
+        """Return the course gradebook as an SQLAlchemy URL."""
+        return f"sqlite:///{self.gradebook}"
+
+    @property
+    def state_dir(self) -> Path:
+        """Return ``.grading/`` (ledger, grading kits) inside the course."""
+        return self.root / ".grading"
+
+    @property
+    def work_root(self) -> Path:
+        """Return the temp root for worker directories, outside the course tree."""
+        digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"course-grade-{digest}"
+
+    def source_notebook(self, lab: str) -> Path:
+        """Return ``source/<lab>/<lab>.ipynb``."""
+        return self.root / "source" / lab / f"{lab}.ipynb"
+
+    def source_script(self, lab: str) -> Path:
+        """Return the jupytext pair ``source/<lab>/<lab>.py``."""
+        return self.root / "source" / lab / f"{lab}.py"
+
+    def release_notebook(self, lab: str) -> Path:
+        """Return ``release/<lab>/<lab>.ipynb``."""
+        return self.root / "release" / lab / f"{lab}.ipynb"
+
+    def check_lab(self, lab: str) -> str:
+        """Return ``lab`` when the course declares it, else raise a one-line `CourseError`."""
+        if lab not in self.labs:
+            raise CourseError(f"unknown lab {lab!r}: {self.root / COURSE_MARKER} declares LABS = {list(self.labs)}")
+        return lab
+
+
+def read_nbgrader_config(path: Path) -> tuple[Config, dict]:
+    """Execute an ``nbgrader_config.py`` and return its traitlets config and its module namespace."""
+    config = Config()
+    namespace: dict = {"get_config": lambda: config, "__file__": str(path), "__name__": "nbgrader_config"}
+    try:
+        exec(compile(path.read_text(), str(path), "exec"), namespace)  # noqa: S102 (the course's own config)
+    except Exception as exc:  # noqa: BLE001 (any error in the file is reported in one line)
+        raise CourseError(f"{path}: cannot be read ({type(exc).__name__}: {exc}); fix the file") from exc
+    return config, namespace
+
+
+def load_config(root: str | os.PathLike[str] | None = None) -> CourseConfig:
+    """Find the course root (``root`` or the working directory upwards) and read its settings.
+
+    Raises
+    ------
+    CourseError
+        When there is no ``nbgrader_config.py`` or it declares no ``LABS``.
+    """
+    found = find_course_root(root)
+    if found is None:
+        where = Path(root or Path.cwd()).resolve()
+        raise CourseError(f"{where}: no {COURSE_MARKER} here or above; run from the course folder or pass --course")
+    config, namespace = read_nbgrader_config(found / COURSE_MARKER)
+    labs = namespace.get("LABS")
+    if not labs:
+        raise CourseError(f"{found / COURSE_MARKER}: defines no LABS list; add LABS = ['lab_id', ...]")
+    execute = config.get("Execute", {})
+    return CourseConfig(
+        root=found,
+        labs=tuple(labs),
+        course_id=str(config.get("CourseDirectory", {}).get("course_id", "course")),
+        cell_timeout=int(execute.get("timeout", 1200) or 1200),
+        startup_timeout=int(execute.get("startup_timeout", 120)),
+    )
+
+
+def ensure_tools_on_path() -> None:
+    """Put this interpreter's ``bin/`` first on ``PATH`` (nbgrader's Gradebook runs ``alembic`` from PATH)."""
+    bin_dir = str(Path(sys.executable).parent)
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if parts[:1] != [bin_dir]:
+        os.environ["PATH"] = os.pathsep.join([bin_dir, *[p for p in parts if p and p != bin_dir]])

@@ -1,0 +1,227 @@
+"""Grade every submission: isolated workers (local processes or Dask), merged one at a time, resumable."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from autograder import CourseError
+from autograder.build import kit_dir
+from autograder.config import CourseConfig
+from autograder.ledger import Ledger, job_key
+from autograder.merge import ensure_assignment, merge_result
+from autograder.progress import progress
+from autograder.sandbox import Limits
+from autograder.worker import JOB_ENV, Job, Result, Settings, kill_job_processes, run_job
+
+PASS_THROUGH_ENV = ("LABKIT_MAX_EPOCHS",)
+
+
+@dataclass
+class GradeOptions:
+    """Options of ``course-grade grade`` (see docs/grading.md)."""
+
+    jobs: int = 0
+    scheduler: str | None = None
+    force: bool = False
+    cell_timeout: int | None = None
+    notebook_timeout: int = 3600
+    memory_mb: int = 4096
+    fsize_mb: int = 256
+    nproc: int = 512
+    quiet: bool = False
+    keep: bool = False
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One submitted notebook of the course."""
+
+    lab: str
+    student: str
+    path: Path
+
+
+def find_submissions(cfg: CourseConfig, labs: list[str]) -> list[Submission]:
+    """Return ``submitted/<student>/<lab>/<lab>.ipynb`` for the given labs, sorted."""
+    found = []
+    for lab in labs:
+        for path in sorted((cfg.root / "submitted").glob(f"*/{lab}/{lab}.ipynb")):
+            found.append(Submission(lab, path.parent.parent.name, path))
+    return found
+
+
+def gpu_list() -> list[str]:
+    """Return the GPU ids workers may use: ``$CUDA_VISIBLE_DEVICES``, else ``nvidia-smi -L``, else none."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return [g for g in visible.split(",") if g.strip()]
+    if shutil.which("nvidia-smi") is None:
+        return []
+    proc = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, check=False)
+    return [str(i) for i, line in enumerate(proc.stdout.splitlines()) if line.startswith("GPU ")]
+
+
+def prepare_data(cfg: CourseConfig, work_root: Path) -> Path:
+    """Copy the course's data files into a read-only folder under the work root and return it."""
+    target = work_root / "data"
+    target.mkdir(parents=True, exist_ok=True)
+    os.chmod(target, 0o755)
+    source = cfg.root / "data"
+    for path in sorted(source.iterdir()) if source.is_dir() else []:
+        copy = target / path.name
+        if path.is_file() and not (copy.is_file() and copy.stat().st_size == path.stat().st_size
+                                   and copy.stat().st_mtime >= path.stat().st_mtime):
+            copy.unlink(missing_ok=True)
+            shutil.copy2(path, copy)
+            os.chmod(copy, 0o444)
+    os.chmod(target, 0o555)
+    return target
+
+
+def _settings(cfg: CourseConfig, opts: GradeOptions, jobs: int, data_dir: Path) -> Settings:
+    env = {name: os.environ[name] for name in PASS_THROUGH_ENV if name in os.environ}
+    env.update(opts.extra_env)
+    return Settings(
+        cell_timeout=opts.cell_timeout or cfg.cell_timeout,
+        startup_timeout=cfg.startup_timeout,
+        notebook_timeout=opts.notebook_timeout,
+        limits=Limits(opts.memory_mb, opts.fsize_mb, opts.nproc),
+        threads=max(1, (os.cpu_count() or 1) // jobs),
+        gpu="",
+        data_dir=str(data_dir),
+        extra_env=env,
+        keep=opts.keep,
+    )
+
+
+def _settings_text(settings: Settings) -> str:
+    relevant = asdict(settings)
+    for name in ("threads", "gpu", "data_dir", "keep"):
+        relevant.pop(name)
+    return json.dumps(relevant, sort_keys=True)
+
+
+def plan_jobs(cfg: CourseConfig, labs: list[str], opts: GradeOptions, jobs: int) -> tuple[list[Job], Ledger]:
+    """Return the jobs still to grade (all with ``force``) and the loaded ledger."""
+    ledger = Ledger(cfg.state_dir / "ledger.json")
+    work_root = cfg.work_root
+    work_root.mkdir(parents=True, exist_ok=True)
+    os.chmod(work_root, 0o711)
+    base = _settings(cfg, opts, jobs, prepare_data(cfg, work_root))
+    gpus, planned = gpu_list(), []
+    kits = {lab: kit_dir(cfg, lab) for lab in labs}
+    for lab in labs:
+        ensure_assignment(cfg, lab, kits[lab])
+    for sub in find_submissions(cfg, labs):
+        kit = kits[sub.lab]
+        release = (kit / "release" / sub.lab / f"{sub.lab}.ipynb").read_bytes()
+        notebook = sub.path.read_bytes()
+        key = job_key(notebook, release, _settings_text(base))
+        if not opts.force and ledger.is_done(sub.lab, sub.student, key):
+            continue
+        gpu = gpus[len(planned) % len(gpus)] if gpus else ""
+        stamp = sub.path.parent / "timestamp.txt"
+        planned.append(Job(
+            student=sub.student, lab=sub.lab, key=key, course_id=cfg.course_id, notebook=notebook,
+            timestamp=stamp.read_text().strip() if stamp.is_file() else None,
+            kit_gradebook=(kit / "gradebook.db").read_bytes(),
+            kit_files={str(p.relative_to(kit / "source" / sub.lab)): p.read_bytes()
+                       for p in (kit / "source" / sub.lab).rglob("*") if p.is_file() and p.suffix not in (".ipynb", ".py")},
+            work_root=str(work_root),
+            settings=Settings(**{**asdict(base), "limits": base.limits, "gpu": gpu}),
+        ))
+    return planned, ledger
+
+
+def _local(jobs: list[Job], workers: int) -> Iterator[Result]:
+    context = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(run_job, job) for job in jobs]
+        try:
+            for future in cf.as_completed(futures):
+                yield future.result()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in list((pool._processes or {}).values()):  # noqa: SLF001 (stop running workers now)
+                process.kill()
+
+
+def _dask(jobs: list[Job], address: str) -> Iterator[Result]:
+    from distributed import Client, as_completed
+
+    with Client(address, timeout="30s") as client:
+        futures = [client.submit(run_job, job, pure=False) for job in jobs]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            client.cancel(futures)
+
+
+def _entry(result: Result) -> dict:
+    autograded = [g for g in result.grades.values() if g[0] is not None and not g[1]]
+    return {
+        "key": result.key,
+        "score": sum(g[0] for g in autograded),
+        "max_score": sum(g[2] for g in result.grades.values()),
+        "auto_max_score": sum(g[2] for g in autograded),
+        "tests": {name: [g[0], g[2]] for name, g in result.grades.items()},
+        "notes": result.notes,
+        "seconds": round(result.seconds, 2),
+        "executed": result.notebook is not None,
+    }
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def grade(cfg: CourseConfig, labs: list[str] | None = None, opts: GradeOptions | None = None) -> list[dict]:
+    """Grade what changed (everything with ``opts.force``) and return the ledger entries produced.
+
+    Raises
+    ------
+    CourseError
+        When a lab has no source notebook.
+    """
+    opts = opts or GradeOptions()
+    labs = labs or [lab for lab in cfg.labs if cfg.source_notebook(lab).is_file()]
+    for lab in labs:
+        if not cfg.source_notebook(cfg.check_lab(lab)).is_file():
+            raise CourseError(f"{cfg.source_notebook(lab)}: missing; cannot build the grading kit of {lab}")
+    workers = opts.jobs or os.cpu_count() or 1
+    jobs, ledger = plan_jobs(cfg, labs, opts, workers)
+    done: list[dict] = []
+    if not jobs:
+        return done
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    results = _dask(jobs, opts.scheduler) if opts.scheduler else _local(jobs, min(workers, len(jobs)))
+    bar = progress(len(jobs), "grading", opts.quiet)
+    try:
+        for result in results:
+            merge_result(cfg, result)
+            entry = {"student": result.student, "lab": result.lab, **_entry(result)}
+            ledger.record(result.lab, result.student, entry)
+            done.append(entry)
+            bar.update(1)
+    finally:
+        results.close()
+        bar.close()
+        signal.signal(signal.SIGTERM, previous)
+        if len(done) < len(jobs):
+            for job in jobs:
+                kill_job_processes(f"{job.lab}/{job.student}/{job.key[:12]}")
+    return done
+
+
+__all__ = ["GradeOptions", "Submission", "find_submissions", "grade", "JOB_ENV"]

@@ -1,0 +1,65 @@
+"""Keep every jupytext pair (``source/<lab>/<lab>.py`` <-> ``.ipynb``) in sync, or report drift for CI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import jupytext
+
+from autograder import CourseError
+from autograder.cells import nbgrader_meta
+from autograder.config import CourseConfig
+
+
+def _cell_signature(nb) -> list[tuple[str, str, dict]]:
+    return [(c.cell_type, c.source.strip(), nbgrader_meta(c)) for c in nb.cells]
+
+
+def check_sync(cfg: CourseConfig, labs: list[str] | None = None) -> list[str]:
+    """Return one line per drifting or missing pair; write nothing.
+
+    Parameters
+    ----------
+    cfg
+        The course.
+    labs
+        Labs to check (default: all whose source folder exists).
+    """
+    problems = []
+    for lab in labs or [lab for lab in cfg.labs if cfg.source_notebook(lab).parent.is_dir()]:
+        script, notebook = cfg.source_script(lab), cfg.source_notebook(lab)
+        missing = [str(p) for p in (script, notebook) if not p.is_file()]
+        if missing:
+            problems.append(f"{', '.join(missing)}: missing half of the jupytext pair; fix: `course-grade sync`")
+            continue
+        from_script, from_notebook = _cell_signature(jupytext.read(script)), _cell_signature(jupytext.read(notebook))
+        if from_script != from_notebook:
+            index = next(
+                (i for i, (a, b) in enumerate(zip(from_script, from_notebook, strict=False)) if a != b),
+                min(len(from_script), len(from_notebook)),
+            )
+            problems.append(
+                f"{script} and {notebook}: differ from cell {index} on "
+                f"({len(from_script)} vs {len(from_notebook)} cells); fix: `course-grade sync`"
+            )
+    return problems
+
+
+def sync(cfg: CourseConfig) -> list[str]:
+    """Run ``jupytext --sync`` on every pair (the newer file wins) and return what it did."""
+    done = []
+    for lab in cfg.labs:
+        notebook = cfg.source_notebook(lab)
+        target = notebook if notebook.is_file() else cfg.source_script(lab)
+        if not target.is_file():
+            done.append(f"{lab}: no source yet ({notebook.parent} is empty or missing), skipped")
+            continue
+        proc = subprocess.run(
+            [sys.executable, "-m", "jupytext", "--sync", str(target)], capture_output=True, text=True, check=False
+        )
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
+            raise CourseError(f"{target}: jupytext --sync failed: {last}")
+        done.append(f"{lab}: in sync")
+    return done

@@ -1,0 +1,274 @@
+"""Grade ONE submission in its own directory: runs where the work runs (a local process or a Dask worker).
+
+A `Job` carries everything by value (submission, the lab's grading-kit gradebook, settings), so a remote
+worker needs no access to the course. `run_job` builds the worker directory, runs ``nbgrader autograde`` in
+a subprocess with a minimal environment and the sandboxed kernel, and returns a `Result` with the
+autograded notebook and the scores nbgrader saved in the private gradebook.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from autograder.sandbox import KERNEL_NAME, Limits, kernel_uid, write_kernelspec
+
+JOB_ENV = "COURSE_GRADE_JOB"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a submission is executed.
+
+    Attributes
+    ----------
+    cell_timeout, startup_timeout, notebook_timeout
+        Seconds per cell, for kernel start-up and for the whole notebook.
+    limits
+        Kernel resource limits.
+    threads
+        ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` of the kernel.
+    gpu
+        Value of ``CUDA_VISIBLE_DEVICES`` ("" = no GPU).
+    data_dir
+        Read-only data folder the kernel sees as ``LABKIT_DATA_DIR``.
+    extra_env
+        Documented pass-through variables (e.g. ``LABKIT_MAX_EPOCHS``).
+    keep
+        Keep the worker directory after grading (debugging).
+    """
+
+    cell_timeout: int
+    startup_timeout: int
+    notebook_timeout: int
+    limits: Limits
+    threads: int
+    gpu: str
+    data_dir: str
+    extra_env: dict[str, str] = field(default_factory=dict)
+    keep: bool = False
+
+
+@dataclass(frozen=True)
+class Job:
+    """One submission to grade, carried by value."""
+
+    student: str
+    lab: str
+    key: str
+    course_id: str
+    notebook: bytes
+    timestamp: str | None
+    kit_gradebook: bytes
+    kit_files: dict[str, bytes]
+    work_root: str
+    settings: Settings
+
+
+@dataclass
+class Result:
+    """What grading one submission produced.
+
+    ``grades`` maps grade id to ``(auto_score, needs_manual_grade, max_score)``; ``comments`` maps solution
+    cell id to nbgrader's ``auto_comment``; ``notebook`` is the autograded notebook (None when nbgrader could
+    not write one; then every autograded test scored zero).
+    """
+
+    student: str
+    lab: str
+    key: str
+    notebook: bytes | None
+    grades: dict[str, tuple[float | None, bool, float]]
+    comments: dict[str, str | None]
+    notes: list[str]
+    timestamp: str | None
+    seconds: float
+
+
+def _make_dirs(job: Job, work: Path, uid: int | None) -> dict[str, Path]:
+    lab, student = job.lab, job.student
+    dirs = {
+        "home": work / "home",
+        "jupyter": work / "jupyter",
+        "runtime": work / "runtime",
+        "submitted": work / "submitted" / student / lab,
+        "source": work / "source" / lab,
+    }
+    for path in dirs.values():
+        path.mkdir(parents=True, exist_ok=True)
+    (dirs["home"] / "logs").mkdir()
+    (dirs["submitted"] / f"{lab}.ipynb").write_bytes(job.notebook)
+    if job.timestamp:
+        (dirs["submitted"] / "timestamp.txt").write_text(job.timestamp)
+    for rel, data in job.kit_files.items():
+        (dirs["source"] / rel).parent.mkdir(parents=True, exist_ok=True)
+        (dirs["source"] / rel).write_bytes(data)
+    (work / "gradebook.db").write_bytes(job.kit_gradebook)
+    os.chmod(work / "gradebook.db", 0o600)
+    for path in (work, dirs["runtime"], work.parent, work.parent.parent):
+        os.chmod(path, 0o711)
+    if uid is not None:
+        for root, subdirs, files in os.walk(dirs["home"]):
+            for name in [*subdirs, *files]:
+                os.chown(os.path.join(root, name), uid, uid)
+        os.chown(dirs["home"], uid, uid)
+    write_kernelspec(dirs["jupyter"], job.settings.limits)
+    return dirs
+
+
+def _write_config(job: Job, work: Path, uid: int | None) -> None:
+    s = job.settings
+    lines = [
+        "c = get_config()",
+        f"c.CourseDirectory.root = {str(work)!r}",
+        f"c.CourseDirectory.course_id = {job.course_id!r}",
+        'c.CourseDirectory.notebook_id = "*"',
+        'c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.py", "feedback"]',
+        f"c.Execute.timeout = {s.cell_timeout}",
+        f"c.Execute.startup_timeout = {s.startup_timeout}",
+        "c.Execute.interrupt_on_timeout = True",
+        f"c.Execute.kernel_name = {KERNEL_NAME!r}",
+        f"c.GuardedExecute.notebook_timeout = {s.notebook_timeout}",
+        f"c.GuardedExecute.notes_file = {str(work / 'notes.json')!r}",
+        f"c.GuardedExecute.kernel_uid = {-1 if uid is None else uid}",
+        "from nbconvert.preprocessors import ClearMetadataPreprocessor",
+        "from nbgrader.preprocessors import (IgnorePattern, LimitOutput, SaveAutoGrades,",
+        "    AssignLatePenalties, CheckCellMetadata)",
+        "from autograder.execute import GuardedExecute",
+        "c.Autograde.autograde_preprocessors = [GuardedExecute, IgnorePattern, ClearMetadataPreprocessor,",
+        "    LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]",
+    ]
+    (work / "nbgrader_config.py").write_text("\n".join(lines) + "\n")
+
+
+def _environment(job: Job, dirs: dict[str, Path]) -> dict[str, str]:
+    s = job.settings
+    env = {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(dirs["home"]),
+        "LANG": "C.UTF-8",
+        "JUPYTER_PATH": str(dirs["jupyter"]),
+        "JUPYTER_CONFIG_DIR": str(dirs["jupyter"] / "config"),
+        "JUPYTER_DATA_DIR": str(dirs["jupyter"] / "data"),
+        "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "IPYTHONDIR": str(dirs["home"] / ".ipython"),
+        "MPLCONFIGDIR": str(dirs["home"] / ".matplotlib"),
+        "MPLBACKEND": "Agg",
+        "LABKIT_DATA_DIR": s.data_dir,
+        "LABKIT_LOG_DIR": str(dirs["home"] / "logs"),
+        "OMP_NUM_THREADS": str(s.threads),
+        "MKL_NUM_THREADS": str(s.threads),
+        "CUDA_VISIBLE_DEVICES": s.gpu,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        JOB_ENV: f"{job.lab}/{job.student}/{job.key[:12]}",
+    }
+    env.update(s.extra_env)
+    return env
+
+
+def kill_job_processes(token: str) -> int:
+    """Kill every process whose environment carries this job's token (kernel, its children, fork bombs)."""
+    killed = 0
+    for _ in range(3):
+        victims = []
+        for proc in psutil.process_iter():
+            try:
+                if proc.pid != os.getpid() and proc.environ().get(JOB_ENV) == token:
+                    victims.append(proc)
+            except (psutil.Error, OSError):
+                continue
+        for proc in victims:
+            try:
+                proc.kill()
+                killed += 1
+            except psutil.Error:
+                continue
+        if not victims:
+            break
+        psutil.wait_procs(victims, timeout=5)
+    return killed
+
+
+def _run_autograde(job: Job, work: Path, env: dict[str, str]) -> tuple[int | None, str]:
+    cmd = [sys.executable, "-m", "nbgrader", "autograde", job.lab, "--student", job.student, "--force"]
+    limit = job.settings.notebook_timeout + job.settings.startup_timeout + 120
+    with open(work / "autograde.log", "w") as log:
+        proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            code = proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            code = None
+    kill_job_processes(env[JOB_ENV])
+    tail = [ln for ln in (work / "autograde.log").read_text(errors="replace").splitlines() if "ERROR" in ln]
+    return code, (tail[-1] if tail else "")
+
+
+def _read_grades(job: Job, work: Path) -> tuple[dict, dict]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{work / 'gradebook.db'}") as gb:
+        sub = gb.find_submission_notebook(job.lab, job.lab, job.student)
+        grades = {g.name: (g.auto_score, bool(g.needs_manual_grade), g.max_score) for g in sub.grades}
+        comments = {c.name: c.auto_comment for c in sub.comments}
+    return grades, comments
+
+
+def _failed_grades(job: Job) -> dict:
+    """Zero for every autograded test, manual answers left to the grader (read from a clean kit copy)."""
+    import tempfile
+
+    from nbgrader.api import Gradebook
+
+    with tempfile.TemporaryDirectory(prefix="course-grade-kit-") as tmp:
+        (Path(tmp) / "kit.db").write_bytes(job.kit_gradebook)
+        with Gradebook(f"sqlite:///{Path(tmp) / 'kit.db'}") as gb:
+            cells = gb.find_notebook(job.lab, job.lab).grade_cells
+            return {
+                c.name: (0.0, False, c.max_score) if c.cell_type == "code" else (None, True, c.max_score)
+                for c in cells
+            }
+
+
+def run_job(job: Job) -> Result:
+    """Grade one submission in a fresh worker directory and return the result (never raises for bad code)."""
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    started = time.monotonic()
+    work = Path(job.work_root) / "work" / job.lab / f"{job.student}-{job.key[:10]}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    uid = kernel_uid(job.settings.limits)
+    try:
+        dirs = _make_dirs(job, work, uid)
+        _write_config(job, work, uid)
+        code, error = _run_autograde(job, work, _environment(job, dirs))
+        notes_path = work / "notes.json"
+        notes = json.loads(notes_path.read_text()) if notes_path.is_file() else []
+        out = work / "autograded" / job.student / job.lab / f"{job.lab}.ipynb"
+        grades = None
+        if out.is_file():
+            try:
+                grades, comments = _read_grades(job, work)
+                notebook = out.read_bytes()
+            except Exception as exc:  # noqa: BLE001 (a submission may have corrupted its private gradebook)
+                error, code = f"private gradebook unreadable ({type(exc).__name__})", 1
+        if grades is None:
+            why = "killed at the notebook time limit" if code is None else f"nbgrader exited {code}: {error[:200]}"
+            notes.append(f"autograde failed ({why}); every autograded test scored 0")
+            grades, comments, notebook = _failed_grades(job), {}, None
+        return Result(job.student, job.lab, job.key, notebook, grades, comments, notes, job.timestamp,
+                      time.monotonic() - started)
+    finally:
+        if not job.settings.keep:
+            shutil.rmtree(work, ignore_errors=True)
