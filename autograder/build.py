@@ -1,4 +1,4 @@
-"""Build the student release: sync pairs, ``nbgrader generate_assignment`` per lab, leak and staleness checks."""
+"""Build the release: sync pairs, ``nbgrader generate_assignment`` per lab, leak and staleness checks."""
 
 from __future__ import annotations
 
@@ -51,7 +51,9 @@ def leaks(cfg: CourseConfig, lab: str, release_dir: Path | None = None) -> list[
     for path in sorted(folder.glob("**/*.ipynb")):
         for index, cell in enumerate(read_notebook(path).cells):
             where = f"{path} cell {index} ({grade_id(cell) or cell.cell_type})"
-            found += [f"{where}: nbgrader marker {ln.strip()!r}" for ln in cell.source.splitlines() if _marker(ln)]
+            found += [
+                f"{where}: nbgrader marker {ln.strip()!r}" for ln in cell.source.splitlines() if _marker(ln)
+            ]
             found += [
                 f"{where}: text of source cell {key!r}: {line[:60]!r}"
                 for key, lines in secrets.items()
@@ -87,9 +89,13 @@ def stale_cells(cfg: CourseConfig, lab: str) -> list[str]:
         fresh = read_notebook(regenerate(cfg, lab, Path(tmp)) / "release" / lab / f"{lab}.ipynb")
     old = read_notebook(committed)
     if len(old.cells) != len(fresh.cells):
-        return [f"{committed}: {len(old.cells)} cells, a fresh build has {len(fresh.cells)}; fix: `course-grade build`"]
+        return [
+            f"{committed}: {len(old.cells)} cells, a fresh build has {len(fresh.cells)}; "
+            f"fix: `course-grade build`"
+        ]
     return [
-        f"{committed} cell {i} ({grade_id(b) or b.cell_type}): differs from a fresh build; fix: `course-grade build`"
+        f"{committed} cell {i} ({grade_id(b) or b.cell_type}): differs from a fresh build; "
+        "fix: `course-grade build`"
         for i, (a, b) in enumerate(zip(old.cells, fresh.cells, strict=True))
         if (a.cell_type, a.source) != (b.cell_type, b.source)
     ]

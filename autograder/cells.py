@@ -80,7 +80,11 @@ def secret_lines(nb: NotebookNode) -> dict[str, list[str]]:
     return {
         key: kept
         for key, lines in secrets.items()
-        if (kept := [ln.strip() for ln in lines if len(ln.strip()) >= MIN_SECRET_LINE and ln.strip() not in public])
+        if (
+            kept := [
+                ln.strip() for ln in lines if len(ln.strip()) >= MIN_SECRET_LINE and ln.strip() not in public
+            ]
+        )
     }
 
 

@@ -75,7 +75,9 @@ class CourseConfig:
     def check_lab(self, lab: str) -> str:
         """Return ``lab`` when the course declares it, else raise a one-line `CourseError`."""
         if lab not in self.labs:
-            raise CourseError(f"unknown lab {lab!r}: {self.root / COURSE_MARKER} declares LABS = {list(self.labs)}")
+            raise CourseError(
+                f"unknown lab {lab!r}: {self.root / COURSE_MARKER} declares LABS = {list(self.labs)}"
+            )
         return lab
 
 
@@ -101,7 +103,9 @@ def load_config(root: str | os.PathLike[str] | None = None) -> CourseConfig:
     found = find_course_root(root)
     if found is None:
         where = Path(root or Path.cwd()).resolve()
-        raise CourseError(f"{where}: no {COURSE_MARKER} here or above; run from the course folder or pass --course")
+        raise CourseError(
+            f"{where}: no {COURSE_MARKER} here or above; run from the course folder or pass --course"
+        )
     config, namespace = read_nbgrader_config(found / COURSE_MARKER)
     labs = namespace.get("LABS")
     if not labs:

@@ -29,9 +29,9 @@ class GuardedExecute(Execute):
         config=True
     )
     notes_file = Unicode("", help="JSON file receiving the notes about this execution.").tag(config=True)
-    kernel_uid = Integer(-1, help="Unprivileged uid the sandboxed kernel runs as (owns its cwd); -1: same.").tag(
-        config=True
-    )
+    kernel_uid = Integer(
+        -1, help="Unprivileged uid the sandboxed kernel runs as (owns its cwd); -1: same."
+    ).tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources=None, km=None):
         """Execute ``nb`` and write the notes file."""
@@ -119,4 +119,6 @@ class GuardedExecute(Execute):
 
 def _not_run(why: str | None) -> NotebookNode:
     message = f"not executed: {why}"
-    return NotebookNode(output_type="error", ename="NotExecuted", evalue=message, traceback=[f"NotExecuted: {message}"])
+    return NotebookNode(
+        output_type="error", ename="NotExecuted", evalue=message, traceback=[f"NotExecuted: {message}"]
+    )

@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -79,8 +80,11 @@ def prepare_data(cfg: CourseConfig, work_root: Path) -> Path:
     source = cfg.root / "data"
     for path in sorted(source.iterdir()) if source.is_dir() else []:
         copy = target / path.name
-        if path.is_file() and not (copy.is_file() and copy.stat().st_size == path.stat().st_size
-                                   and copy.stat().st_mtime >= path.stat().st_mtime):
+        if path.is_file() and not (
+            copy.is_file()
+            and copy.stat().st_size == path.stat().st_size
+            and copy.stat().st_mtime >= path.stat().st_mtime
+        ):
             copy.unlink(missing_ok=True)
             shutil.copy2(path, copy)
             os.chmod(copy, 0o444)
@@ -131,15 +135,24 @@ def plan_jobs(cfg: CourseConfig, labs: list[str], opts: GradeOptions, jobs: int)
             continue
         gpu = gpus[len(planned) % len(gpus)] if gpus else ""
         stamp = sub.path.parent / "timestamp.txt"
-        planned.append(Job(
-            student=sub.student, lab=sub.lab, key=key, course_id=cfg.course_id, notebook=notebook,
-            timestamp=stamp.read_text().strip() if stamp.is_file() else None,
-            kit_gradebook=(kit / "gradebook.db").read_bytes(),
-            kit_files={str(p.relative_to(kit / "source" / sub.lab)): p.read_bytes()
-                       for p in (kit / "source" / sub.lab).rglob("*") if p.is_file() and p.suffix not in (".ipynb", ".py")},
-            work_root=str(work_root),
-            settings=Settings(**{**asdict(base), "limits": base.limits, "gpu": gpu}),
-        ))
+        planned.append(
+            Job(
+                student=sub.student,
+                lab=sub.lab,
+                key=key,
+                course_id=cfg.course_id,
+                notebook=notebook,
+                timestamp=stamp.read_text().strip() if stamp.is_file() else None,
+                kit_gradebook=(kit / "gradebook.db").read_bytes(),
+                kit_files={
+                    str(p.relative_to(kit / "source" / sub.lab)): p.read_bytes()
+                    for p in (kit / "source" / sub.lab).rglob("*")
+                    if p.is_file() and p.suffix not in (".ipynb", ".py")
+                },
+                work_root=str(work_root),
+                settings=Settings(**{**asdict(base), "limits": base.limits, "gpu": gpu}),
+            )
+        )
     return planned, ledger
 
 
@@ -210,7 +223,7 @@ def grade(cfg: CourseConfig, labs: list[str] | None = None, opts: GradeOptions |
     try:
         for result in results:
             merge_result(cfg, result)
-            entry = {"student": result.student, "lab": result.lab, **_entry(result)}
+            entry = {"student": result.student, "lab": result.lab, "graded_at": time.time(), **_entry(result)}
             ledger.record(result.lab, result.student, entry)
             done.append(entry)
             bar.update(1)

@@ -31,9 +31,14 @@ def check_sync(cfg: CourseConfig, labs: list[str] | None = None) -> list[str]:
         script, notebook = cfg.source_script(lab), cfg.source_notebook(lab)
         missing = [str(p) for p in (script, notebook) if not p.is_file()]
         if missing:
-            problems.append(f"{', '.join(missing)}: missing half of the jupytext pair; fix: `course-grade sync`")
+            problems.append(
+                f"{', '.join(missing)}: missing half of the jupytext pair; fix: `course-grade sync`"
+            )
             continue
-        from_script, from_notebook = _cell_signature(jupytext.read(script)), _cell_signature(jupytext.read(notebook))
+        from_script, from_notebook = (
+            _cell_signature(jupytext.read(script)),
+            _cell_signature(jupytext.read(notebook)),
+        )
         if from_script != from_notebook:
             index = next(
                 (i for i, (a, b) in enumerate(zip(from_script, from_notebook, strict=False)) if a != b),
@@ -56,7 +61,10 @@ def sync(cfg: CourseConfig) -> list[str]:
             done.append(f"{lab}: no source yet ({notebook.parent} is empty or missing), skipped")
             continue
         proc = subprocess.run(
-            [sys.executable, "-m", "jupytext", "--sync", str(target)], capture_output=True, text=True, check=False
+            [sys.executable, "-m", "jupytext", "--sync", str(target)],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -203,7 +204,9 @@ def _run_autograde(job: Job, work: Path, env: dict[str, str]) -> tuple[int | Non
     cmd = [sys.executable, "-m", "nbgrader", "autograde", job.lab, "--student", job.student, "--force"]
     limit = job.settings.notebook_timeout + job.settings.startup_timeout + 120
     with open(work / "autograde.log", "w") as log:
-        proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             code = proc.wait(timeout=limit)
         except subprocess.TimeoutExpired:
@@ -245,7 +248,7 @@ def run_job(job: Job) -> Result:
     """Grade one submission in a fresh worker directory and return the result (never raises for bad code)."""
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     started = time.monotonic()
-    work = Path(job.work_root) / "work" / job.lab / f"{job.student}-{job.key[:10]}"
+    work = Path(job.work_root) / "work" / job.lab / f"{job.student}-{job.key[:10]}-{uuid.uuid4().hex[:6]}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     uid = kernel_uid(job.settings.limits)
@@ -264,11 +267,24 @@ def run_job(job: Job) -> Result:
             except Exception as exc:  # noqa: BLE001 (a submission may have corrupted its private gradebook)
                 error, code = f"private gradebook unreadable ({type(exc).__name__})", 1
         if grades is None:
-            why = "killed at the notebook time limit" if code is None else f"nbgrader exited {code}: {error[:200]}"
+            why = (
+                "killed at the notebook time limit"
+                if code is None
+                else f"nbgrader exited {code}: {error[:200]}"
+            )
             notes.append(f"autograde failed ({why}); every autograded test scored 0")
             grades, comments, notebook = _failed_grades(job), {}, None
-        return Result(job.student, job.lab, job.key, notebook, grades, comments, notes, job.timestamp,
-                      time.monotonic() - started)
+        return Result(
+            job.student,
+            job.lab,
+            job.key,
+            notebook,
+            grades,
+            comments,
+            notes,
+            job.timestamp,
+            time.monotonic() - started,
+        )
     finally:
         if not job.settings.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,202 @@
+"""``course-grade``: build, collect, grade, feedback and export for the course's nbgrader labs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from autograder import CourseError
+from autograder.config import CourseConfig, ensure_tools_on_path, load_config
+from labkit.datasets.io import DataFileError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="course-grade", description=__doc__)
+    parser.add_argument(
+        "--course", help="course root (default: the folder holding nbgrader_config.py, upwards)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("sync", help="jupytext --sync every source pair")
+    sub.add_parser("check", help="CI: report drifting pairs, stale or leaking releases; write nothing")
+    sub.add_parser("build", help="sync, generate every release, fail on leaks")
+    p = sub.add_parser("collect", help="import a folder or zip of student notebooks into submitted/")
+    p.add_argument("path", type=Path)
+    p.add_argument("--lab")
+    p.add_argument("--force", action="store_true", help="replace existing submissions that differ")
+    p = sub.add_parser("grade", help="grade what changed, in isolated parallel workers")
+    _grade_options(p)
+    p = sub.add_parser("feedback", help="nbgrader feedback with hidden tests withheld")
+    p.add_argument("lab", nargs="?")
+    p.add_argument("--force", action="store_true")
+    p = sub.add_parser("export", help="grades CSV, pass rates, grade distribution, execution notes")
+    p.add_argument("--out", type=Path)
+    p.add_argument("--force", action="store_true")
+    p = sub.add_parser("demo", help="the whole pipeline on sample submissions")
+    p.add_argument("--max-epochs", type=int, default=2, help="training cap for the demo (LABKIT_MAX_EPOCHS)")
+    p.add_argument("--full", action="store_true", help="no training cap (real settings)")
+    p.add_argument("--jobs", type=int, default=0)
+    p.add_argument("--force", action="store_true")
+    return parser
+
+
+def _grade_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("lab", nargs="?")
+    p.add_argument("--jobs", type=int, default=0, help="parallel workers (default: CPU count)")
+    p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
+    p.add_argument("--force", action="store_true", help="regrade everything")
+    p.add_argument("--timeout-cell", type=int, help="seconds per cell (default: Execute.timeout)")
+    p.add_argument("--timeout-notebook", type=int, default=3600, help="seconds per notebook")
+    p.add_argument("--memory-mb", type=int, default=4096, help="memory per kernel (0 = no limit)")
+    p.add_argument("--keep", action="store_true", help="keep worker directories (debugging)")
+
+
+def _cmd_sync(cfg: CourseConfig, args) -> int:
+    from autograder.sync import sync
+
+    print("\n".join(sync(cfg)))
+    return 0
+
+
+def _cmd_check(cfg: CourseConfig, args) -> int:
+    from autograder.build import leaks, stale_cells
+    from autograder.sync import check_sync
+
+    labs = [lab for lab in cfg.labs if cfg.source_notebook(lab).is_file()]
+    problems = check_sync(cfg, labs)
+    for lab in labs:
+        problems += stale_cells(cfg, lab) + leaks(cfg, lab)
+    print("\n".join(problems) or f"ok: {', '.join(labs)} in sync, release fresh and leak-free")
+    return 1 if problems else 0
+
+
+def _cmd_build(cfg: CourseConfig, args) -> int:
+    from autograder.build import build
+
+    found = build(cfg, [lab for lab in cfg.labs if cfg.source_notebook(lab).is_file()])
+    print("\n".join(found) or "release built, no leaks")
+    return 1 if found else 0
+
+
+def _cmd_collect(cfg: CourseConfig, args) -> int:
+    from autograder.collect import collect
+
+    outcomes = collect(cfg, args.path, args.lab and cfg.check_lab(args.lab), args.force)
+    for o in outcomes:
+        print(
+            f"{o.status:9s} {o.name}: {o.detail}" + (f" [student {o.student}, lab {o.lab}]" if o.lab else "")
+        )
+    counts = {
+        s: sum(o.status == s for o in outcomes) for s in ("imported", "unchanged", "conflict", "rejected")
+    }
+    print(", ".join(f"{n} {s}" for s, n in counts.items()))
+    return 1 if counts["conflict"] else 0
+
+
+def _options(args, extra_env: dict | None = None):
+    from autograder.grade import GradeOptions
+
+    return GradeOptions(
+        jobs=args.jobs,
+        scheduler=getattr(args, "scheduler", None),
+        force=args.force,
+        cell_timeout=getattr(args, "timeout_cell", None),
+        notebook_timeout=getattr(args, "timeout_notebook", 3600),
+        memory_mb=getattr(args, "memory_mb", 4096),
+        quiet=args.quiet,
+        keep=getattr(args, "keep", False),
+        extra_env=extra_env or {},
+    )
+
+
+def _print_results(entries: list[dict]) -> None:
+    for e in sorted(entries, key=lambda e: (e["lab"], e["student"])):
+        note = f"  NOTE: {'; '.join(e['notes'])}" if e["notes"] else ""
+        print(f"{e['lab']:28s} {e['student']:20s} {e['score']:6.1f} / {e['auto_max_score']:5.1f} auto{note}")
+
+
+def _cmd_grade(cfg: CourseConfig, args) -> int:
+    from autograder.grade import grade
+
+    entries = grade(cfg, [cfg.check_lab(args.lab)] if args.lab else None, _options(args))
+    _print_results(entries)
+    print(
+        f"graded {len(entries)} submission(s); unchanged ones skipped "
+        f"(ledger {cfg.state_dir / 'ledger.json'})"
+    )
+    return 0
+
+
+def _cmd_feedback(cfg: CourseConfig, args) -> int:
+    from autograder.feedback import generate_feedback
+
+    for lab in [cfg.check_lab(args.lab)] if args.lab else cfg.labs:
+        if (cfg.root / "autograded").is_dir():
+            print(f"{lab}: {len(generate_feedback(cfg, lab, args.force))} feedback file(s)")
+    return 0
+
+
+def _cmd_export(cfg: CourseConfig, args) -> int:
+    from autograder.export import export, format_table, pass_rates
+
+    paths = export(cfg, args.out, args.force)
+    print(format_table(pass_rates(cfg)))
+    print("\n".join(f"wrote {p}" for p in paths.values()))
+    return 0
+
+
+def _cmd_demo(cfg: CourseConfig, args) -> int:
+    from autograder.demo import demo_collect
+    from autograder.export import export, format_table, pass_rates
+    from autograder.feedback import generate_feedback
+    from autograder.grade import grade
+
+    extra = {} if args.full else {"LABKIT_MAX_EPOCHS": str(args.max_epochs)}
+    if extra:
+        print(
+            f"*** DEMO TRAINING CAP: LABKIT_MAX_EPOCHS={args.max_epochs} (use --full for real settings) ***"
+        )
+    for o in demo_collect(cfg, force=True):
+        print(f"collect {o.status}: {o.name}")
+    args.force = True
+    entries = grade(cfg, None, _options(args, extra))
+    for lab in {e["lab"] for e in entries}:
+        generate_feedback(cfg, lab, force=True)
+    _print_results(entries)
+    stamp = __import__("time").strftime("%Y%m%d-%H%M%S")
+    paths = export(cfg, cfg.root / "exports" / f"demo-{stamp}")
+    print(format_table(pass_rates(cfg)))
+    print("\n".join(f"wrote {p}" for p in paths.values()))
+    return 0
+
+
+COMMANDS = {
+    "sync": _cmd_sync,
+    "check": _cmd_check,
+    "build": _cmd_build,
+    "collect": _cmd_collect,
+    "grade": _cmd_grade,
+    "feedback": _cmd_feedback,
+    "export": _cmd_export,
+    "demo": _cmd_demo,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``course-grade``; return the exit code (2 with one line on bad input)."""
+    args = _parser().parse_args(argv)
+    ensure_tools_on_path()
+    try:
+        cfg = load_config(args.course)
+        return COMMANDS[args.command](cfg, args)
+    except (CourseError, DataFileError, FileExistsError, FileNotFoundError, ValueError) as exc:
+        print(f"course-grade {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("course-grade: interrupted; finished grades are kept (re-run to continue)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

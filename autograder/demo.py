@@ -1,0 +1,76 @@
+"""``course-grade demo``: the whole pipeline on sample submissions of every lab (offline default data).
+
+Sample students per lab: ``demo_reference`` (the source notebook, solutions included), ``demo_blank`` (the
+untouched release), ``demo_partial`` (the release with only the first half of the exercises solved),
+``demo_syntax`` (the reference with a syntax error in its last exercise).
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from autograder.build import build
+from autograder.cells import grade_id, nbgrader_meta, read_notebook
+from autograder.collect import collect
+from autograder.config import CourseConfig
+
+DEMO_MAX_EPOCHS = 2
+
+
+def _solution_ids(nb) -> list[str]:
+    return [grade_id(c) for c in nb.cells if c.cell_type == "code" and nbgrader_meta(c).get("solution")]
+
+
+def sample_submissions(cfg: CourseConfig, lab: str) -> dict[str, nbformat.NotebookNode]:
+    """Return the demo students' notebooks of ``lab`` (see module docstring)."""
+    source, release = read_notebook(cfg.source_notebook(lab)), read_notebook(cfg.release_notebook(lab))
+    solved = {grade_id(c): c.source for c in source.cells if grade_id(c)}
+    exercises = _solution_ids(release)
+    partial = copy.deepcopy(release)
+    for cell in partial.cells:
+        if grade_id(cell) in exercises[: len(exercises) // 2]:
+            cell.source = solved[grade_id(cell)]
+    syntax = copy.deepcopy(release)
+    for cell in syntax.cells:
+        if grade_id(cell) in exercises:
+            cell.source = solved[grade_id(cell)]
+    for cell in reversed(syntax.cells):
+        if grade_id(cell) in exercises:
+            cell.source += "\nthis line is not python ((("
+            break
+    reference = copy.deepcopy(release)
+    for cell in reference.cells:
+        if grade_id(cell) in exercises or nbgrader_meta(cell).get("solution"):
+            cell.source = solved[grade_id(cell)]
+    return {
+        "demo_reference": reference,
+        "demo_blank": release,
+        "demo_partial": partial,
+        "demo_syntax": syntax,
+    }
+
+
+def write_samples(cfg: CourseConfig, folder: Path) -> int:
+    """Write every lab's demo notebooks as ``<lab>_<student>.ipynb`` files and return how many."""
+    count = 0
+    for lab in cfg.labs:
+        if not cfg.source_notebook(lab).is_file():
+            continue
+        for student, nb in sample_submissions(cfg, lab).items():
+            nbformat.write(nb, str(folder / f"{lab}_{student.replace('_', '-')}.ipynb"))
+            count += 1
+    return count
+
+
+def demo_collect(cfg: CourseConfig, force: bool) -> list:
+    """Build the course, write the sample submissions and collect them; return the collect outcomes."""
+    leaks = build(cfg, [lab for lab in cfg.labs if cfg.source_notebook(lab).is_file()])
+    if leaks:
+        raise RuntimeError("release leaks: " + "; ".join(leaks))
+    with tempfile.TemporaryDirectory(prefix="course-grade-demo-") as tmp:
+        write_samples(cfg, Path(tmp))
+        return collect(cfg, Path(tmp), force=force)

@@ -1,0 +1,137 @@
+"""Reports: nbgrader's grades CSV, per-test pass rates, a grade-distribution figure and execution notes.
+
+Files go to ``--out`` (default ``exports/``); an existing file is never replaced without ``--force``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+
+from autograder import CourseError
+from autograder.config import CourseConfig, ensure_tools_on_path
+from labkit.datasets.io import atomic_write, refuse_overwrite
+
+FILES = ("grades.csv", "pass_rates.csv", "grade_distribution.png", "notes.csv")
+
+
+def pass_rates(cfg: CourseConfig) -> list[dict]:
+    """Return one row per autograded test: lab, test, points, submissions, passed, pass rate, mean score."""
+    ensure_tools_on_path()
+    rows = []
+    with Gradebook(cfg.db_url, cfg.course_id) as gb:
+        for assignment in gb.assignments:
+            for notebook in assignment.notebooks:
+                for cell in notebook.grade_cells:
+                    if cell.cell_type != "code":
+                        continue
+                    scores = [g.score for g in cell.grades]
+                    passed = sum(1 for s in scores if s >= cell.max_score)
+                    rows.append(
+                        {
+                            "lab": assignment.name,
+                            "test": cell.name,
+                            "points": cell.max_score,
+                            "submissions": len(scores),
+                            "passed": passed,
+                            "pass_rate": round(passed / len(scores), 3) if scores else "",
+                            "mean_score": round(sum(scores) / len(scores), 3) if scores else "",
+                        }
+                    )
+    return rows
+
+
+def totals(cfg: CourseConfig) -> dict[str, list[float]]:
+    """Return each lab's submission scores as percentages of the lab's maximum."""
+    ensure_tools_on_path()
+    with Gradebook(cfg.db_url, cfg.course_id) as gb:
+        return {
+            a.name: [100.0 * s.score / a.max_score for s in a.submissions if a.max_score]
+            for a in gb.assignments
+        }
+
+
+def notes(cfg: CourseConfig) -> list[dict]:
+    """Return the execution notes (killed, timed out, failed) recorded in the results ledger."""
+    path = cfg.state_dir / "ledger.json"
+    entries = json.loads(path.read_text()).get("entries", {}) if path.is_file() else {}
+    return [
+        {"lab": e["lab"], "student": e["student"], "note": note}
+        for e in entries.values()
+        for note in e.get("notes", [])
+    ]
+
+
+def _csv_text(rows: list[dict], header: list[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=header)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _grades_csv(cfg: CourseConfig, target: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "export", "--to", str(target), "--log-level=ERROR"],
+        cwd=cfg.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0 or not target.is_file():
+        raise CourseError(f"{cfg.gradebook}: nbgrader export failed: {proc.stderr.strip()[-200:]}")
+
+
+def _figure(scores: dict[str, list[float]], target: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, max(1, len(scores)), figsize=(5 * max(1, len(scores)), 3.6), squeeze=False)
+    for ax, (lab, values) in zip(axes[0], sorted(scores.items()), strict=False):
+        ax.hist(
+            values, bins=[0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100.001], color="#4c72b0", edgecolor="white"
+        )
+        ax.set(
+            title=f"{lab} (n={len(values)})",
+            xlabel="score (% of lab maximum)",
+            ylabel="submissions",
+            xlim=(0, 100),
+        )
+    fig.tight_layout()
+    fig.savefig(target, dpi=110)
+    plt.close(fig)
+
+
+def export(cfg: CourseConfig, out: Path | None = None, force: bool = False) -> dict[str, Path]:
+    """Write every report into ``out`` and return their paths."""
+    out = out or cfg.root / "exports"
+    paths = {name: out / name for name in FILES}
+    for path in paths.values():
+        refuse_overwrite(path, force, "course-grade export")
+    out.mkdir(parents=True, exist_ok=True)
+    rates, noted = pass_rates(cfg), notes(cfg)
+    atomic_write(paths["grades.csv"], lambda tmp: _grades_csv(cfg, tmp))
+    rate_header = ["lab", "test", "points", "submissions", "passed", "pass_rate", "mean_score"]
+    atomic_write(paths["pass_rates.csv"], lambda tmp: tmp.write_text(_csv_text(rates, rate_header)))
+    atomic_write(paths["notes.csv"], lambda tmp: tmp.write_text(_csv_text(noted, ["lab", "student", "note"])))
+    atomic_write(
+        paths["grade_distribution.png"],
+        lambda tmp: _figure(totals(cfg), tmp.with_suffix(".png")) or tmp.with_suffix(".png").replace(tmp),
+    )
+    return paths
+
+
+def format_table(rows: list[dict]) -> str:
+    """Return the pass-rate rows as an aligned text table."""
+    header = ["lab", "test", "points", "passed", "submissions", "pass_rate"]
+    lines = [header] + [[str(r[h]) for h in header] for r in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)) for line in lines)

@@ -1,0 +1,83 @@
+"""Feedback for students: nbgrader ``generate_feedback`` on copies whose hidden-test source is withheld.
+
+Each hidden-test cell keeps its visible lines, its test name (grade id), its points and its outputs, but
+its hidden region is replaced by a placeholder comment and error tracebacks are cut to their last line
+(``AssertionError: <message>``), because a traceback echoes the failing source line.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from autograder import CourseError
+from autograder.cells import BEGIN_HIDDEN, END_HIDDEN, grade_id, hidden_test_cells, read_notebook
+from autograder.config import CourseConfig, ensure_tools_on_path
+
+
+def redact_source(source: str, gid: str) -> str:
+    """Replace every hidden-test region of ``source`` by one placeholder comment."""
+    kept, inside = [], False
+    for line in source.splitlines():
+        if BEGIN_HIDDEN.match(line):
+            inside = True
+            kept.append(f"# hidden tests for {gid}: source withheld")
+        elif END_HIDDEN.match(line):
+            inside = False
+        elif not inside:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def redact_notebook(nb, hidden: set[str]):
+    """Return ``nb`` with the hidden tests of the cells in ``hidden`` withheld (in place)."""
+    for cell in nb.cells:
+        gid = grade_id(cell)
+        if cell.cell_type != "code" or gid not in hidden:
+            continue
+        cell.source = redact_source(cell.source, gid)
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                out["traceback"] = [f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"]
+    return nb
+
+
+def generate_feedback(cfg: CourseConfig, lab: str, force: bool = False) -> list[Path]:
+    """Write ``feedback/<student>/<lab>/`` for every autograded submission of ``lab``; return the files."""
+    ensure_tools_on_path()
+    hidden = set(hidden_test_cells(read_notebook(cfg.source_notebook(lab))))
+    written = []
+    with tempfile.TemporaryDirectory(prefix="course-grade-feedback-") as tmp:
+        scratch = Path(tmp)
+        shutil.copy2(cfg.root / "nbgrader_config.py", scratch / "nbgrader_config.py")
+        shutil.copy2(cfg.gradebook, scratch / "gradebook.db")
+        for path in sorted((cfg.root / "autograded").glob(f"*/{lab}/{lab}.ipynb")):
+            target = scratch / path.relative_to(cfg.root)
+            target.parent.mkdir(parents=True)
+            nbformat.write(redact_notebook(read_notebook(path), hidden), str(target))
+        proc = subprocess.run(
+            [sys.executable, "-m", "nbgrader", "generate_feedback", lab, "--force", "--log-level=ERROR"],
+            cwd=scratch,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise CourseError(
+                f"{cfg.root}: nbgrader generate_feedback {lab} failed: {proc.stderr.strip()[-200:]}"
+            )
+        for produced in sorted((scratch / "feedback").glob(f"*/{lab}/*")):
+            dest = cfg.root / produced.relative_to(scratch)
+            if dest.exists() and not force and dest.read_bytes() != produced.read_bytes():
+                raise FileExistsError(
+                    f"{dest}: already exists; nothing was replaced. Fix: `course-grade feedback --force`"
+                )
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(produced, dest)
+            written.append(dest)
+    return written

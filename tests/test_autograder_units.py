@@ -1,0 +1,159 @@
+"""Quick tests of the autograder stages that need no nbgrader run."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import nbformat
+import pytest
+from autograder_support import mini_course
+
+from autograder import CourseError
+from autograder.build import leaks
+from autograder.cells import hidden_test_cells, read_notebook, secret_lines
+from autograder.cli import main
+from autograder.collect import collect, parse_name
+from autograder.config import load_config
+from autograder.feedback import redact_notebook
+from autograder.ledger import Ledger, job_key
+from autograder.sync import check_sync
+
+LABS = ("ecg_rhythm_classification", "hr_estimation")
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("alice/hr_estimation/hr_estimation.ipynb", ("alice", "hr_estimation")),
+        ("hr_estimation_s123.ipynb", ("s123", "hr_estimation")),
+        ("s123_hr_estimation.ipynb", ("s123", "hr_estimation")),
+        ("ecg_rhythm_classification-jdoe.ipynb", ("jdoe", "ecg_rhythm_classification")),
+        ("doe_12345_678_hr_estimation.ipynb", ("12345", "hr_estimation")),
+        ("late_doe_12345_678_hr_estimation-1.ipynb", ("12345", "hr_estimation")),
+        ("s999.ipynb", ("s999", None)),
+        ("what is this.ipynb", (None, None)),
+    ],
+)
+def test_parse_name(name, expected):
+    assert parse_name(name, LABS) == expected
+
+
+def test_config_reads_labs_and_timeouts(tmp_path):
+    cfg = load_config(mini_course(tmp_path))
+    assert cfg.labs == ("mini",) and cfg.cell_timeout == 20 and cfg.course_id == "course-mini"
+    assert not str(cfg.work_root).startswith(str(cfg.root))
+    with pytest.raises(CourseError, match="unknown lab"):
+        cfg.check_lab("nope")
+    with pytest.raises(CourseError, match="no nbgrader_config.py"):
+        load_config(tmp_path / "nowhere")
+
+
+def test_secret_lines_and_leak_check(tmp_path):
+    cfg = load_config(mini_course(tmp_path))
+    source = read_notebook(cfg.source_notebook("mini"))
+    secrets = secret_lines(source)
+    assert "squared_value_of_x = x * x" in secrets["square"]
+    assert any("hidden check on negatives" in line for line in secrets["test_square"])
+    assert secrets["q1"][0].startswith("A square is never negative")
+    release = tmp_path / "release"
+    release.mkdir()
+    leaky = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("### BEGIN SOLUTION\nx = 1")])
+    leaky.cells.append(nbformat.v4.new_markdown_cell(secrets["q1"][0]))
+    nbformat.write(leaky, str(release / "mini.ipynb"))
+    found = leaks(cfg, "mini", release)
+    assert any("cell 0" in f and "BEGIN SOLUTION" in f for f in found)
+    assert any("cell 1" in f and "'q1'" in f for f in found)
+    clean = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("# YOUR CODE HERE\nraise NotImplementedError()")]
+    )
+    nbformat.write(clean, str(release / "mini.ipynb"))
+    assert leaks(cfg, "mini", release) == []
+
+
+def test_check_sync_detects_drift(tmp_path):
+    cfg = load_config(mini_course(tmp_path))
+    assert check_sync(cfg) == []
+    script = cfg.source_script("mini")
+    script.write_text(script.read_text().replace("Return x squared", "Return x times x"))
+    problems = check_sync(cfg)
+    assert len(problems) == 1 and "course-grade sync" in problems[0]
+
+
+def test_redaction_keeps_name_points_message(tmp_path):
+    cfg = load_config(mini_course(tmp_path))
+    nb = read_notebook(cfg.source_notebook("mini"))
+    hidden = hidden_test_cells(nb)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_square")
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "error",
+            ename="AssertionError",
+            evalue="square(-4) should be 16",
+            traceback=["assert square(-4) == 16, ...", "AssertionError: boom"],
+        )
+    ]
+    redact_notebook(nb, set(hidden))
+    text = json.dumps(nb)
+    for lines in hidden.values():
+        for line in lines:
+            assert line.strip() not in text
+    assert "hidden tests for test_square: source withheld" in cell.source
+    assert cell.outputs[0]["traceback"] == ["AssertionError: square(-4) should be 16"]
+    assert cell.metadata["nbgrader"]["points"] == 2
+
+
+def test_ledger_roundtrip_and_key(tmp_path):
+    ledger = Ledger(tmp_path / "ledger.json")
+    key = job_key(b"nb", b"release", "{}")
+    assert key != job_key(b"nb2", b"release", "{}") and key == job_key(b"nb", b"release", "{}")
+    ledger.record("mini", "alice", {"key": key, "score": 1})
+    assert Ledger(tmp_path / "ledger.json").is_done("mini", "alice", key)
+    (tmp_path / "ledger.json").write_text("{broken")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        Ledger(tmp_path / "ledger.json")
+
+
+def test_collect_maps_names_and_rejects_bad_files(tmp_path):
+    cfg = load_config(mini_course(tmp_path))
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    source = read_notebook(cfg.source_notebook("mini"))
+    nbformat.write(source, str(inbox / "mini_s1.ipynb"))
+    nbformat.write(source, str(inbox / "doe_4242_99_mini.ipynb"))
+    (inbox / "notes.txt").write_text("hello")
+    (inbox / "mini_s2.ipynb").write_text("{not json")
+    nbformat.write(
+        nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), str(inbox / "mini_s3.ipynb")
+    )
+    outcomes = {o.name: o for o in collect(cfg, inbox)}
+    assert outcomes["mini_s1.ipynb"].status == "imported"
+    assert (cfg.root / "submitted" / "s1" / "mini" / "mini.ipynb").is_file()
+    assert (cfg.root / "submitted" / "s1" / "mini" / "timestamp.txt").is_file()
+    assert outcomes["doe_4242_99_mini.ipynb"].student == "4242"
+    assert outcomes["notes.txt"].status == "rejected" and "not a notebook" in outcomes["notes.txt"].detail
+    assert "not a valid notebook" in outcomes["mini_s2.ipynb"].detail
+    assert "no known lab" in outcomes["mini_s3.ipynb"].detail
+    edited = read_notebook(cfg.source_notebook("mini"))
+    edited.cells[0].source += "\nchanged"
+    nbformat.write(edited, str(inbox / "mini_s1.ipynb"))
+    again = {o.name: o for o in collect(cfg, inbox)}
+    assert again["mini_s1.ipynb"].status == "conflict"
+    assert again["doe_4242_99_mini.ipynb"].status == "unchanged"
+    assert (
+        read_notebook(cfg.root / "submitted" / "s1" / "mini" / "mini.ipynb").cells[0].source
+        == source.cells[0].source
+    )
+    assert {o.name: o for o in collect(cfg, inbox, force=True)}["mini_s1.ipynb"].status == "imported"
+    archive = tmp_path / "lms.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("mini_zipper.ipynb", nbformat.writes(source))
+    assert collect(cfg, archive)[0].student == "zipper"
+
+
+def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys):
+    root = mini_course(tmp_path)
+    assert main(["--course", str(root), "collect", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no such folder or zip" in err[0]
+    assert main(["--course", str(root), "grade", "nolab"]) == 2
