@@ -6,13 +6,20 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from labkit.datasets.ppg import BAND, FS, SHIFT_SIZE, WINDOW_SIZE
 
 ACC_COLUMNS = ("acc_x", "acc_y", "acc_z")
-REFERENCE_STYLE = {"color": "white", "linewidth": 2.5, "label": "Reference"}
+DPI = 80  # the noisy spectrograms make large PNGs: keep executed notebooks small
+REFERENCE_STYLE = {
+    "color": "white",
+    "linewidth": 2.0,
+    "label": "Reference",
+    "path_effects": [patheffects.withStroke(linewidth=3.5, foreground="black")],
+}
 
 
 def _title(record: Mapping) -> str:
@@ -20,8 +27,16 @@ def _title(record: Mapping) -> str:
 
 
 def _spectrogram(ax: Axes, ppg: np.ndarray) -> None:
-    """Draw the PPG spectrogram with the windows of the reference heart rate (8 s, 2 s shift)."""
-    ax.specgram(ppg, Fs=FS, NFFT=WINDOW_SIZE, noverlap=WINDOW_SIZE - SHIFT_SIZE, cmap="viridis")
+    """Draw the PPG spectrogram on the windows of the reference heart rate (8 s, 2 s shift).
+
+    The colour range spans the 30th to 99.5th percentile of the power (dB), so that the spectral lines stand
+    out from the noise floor.
+    """
+    power, _, _, image = ax.specgram(
+        ppg, Fs=FS, NFFT=WINDOW_SIZE, noverlap=WINDOW_SIZE - SHIFT_SIZE, cmap="viridis"
+    )
+    decibels = 10.0 * np.log10(np.maximum(power, np.finfo(float).tiny))
+    image.set_clim(*np.percentile(decibels, [30.0, 99.5]))
     ax.set_ylim(0.0, BAND[1])
     ax.set_ylabel("Frequency [Hz]")
 
@@ -43,7 +58,7 @@ def plot_record(record: Mapping, figsize: tuple[float, float] = (9.0, 6.0)) -> F
     """
     signals, hr = record["signals"], record["hr"]
     time = signals["time"].to_numpy()
-    fig, axes = plt.subplots(3, 1, sharex=True, figsize=figsize, constrained_layout=True)
+    fig, axes = plt.subplots(3, 1, sharex=True, figsize=figsize, dpi=DPI, constrained_layout=True)
     fig.suptitle(_title(record))
     for column in ACC_COLUMNS:
         axes[0].plot(time, signals[column].to_numpy(), linewidth=0.8, label=column)
@@ -79,7 +94,7 @@ def _draw_predictions(axes: np.ndarray, record: Mapping, curves: Mapping[str, np
     axes[0].set_title(_title(record))
     _spectrogram(axes[0], record["signals"]["ppg"].to_numpy())
     axes[0].plot(time, reference / 60.0, **REFERENCE_STYLE)
-    axes[1].plot(time, reference, **{**REFERENCE_STYLE, "color": "black"})
+    axes[1].plot(time, reference, color="black", linewidth=2.5, label="Reference")
     for name, values in curves.items():
         axes[0].plot(time, values / 60.0, linewidth=1.2, label=name)
         axes[1].plot(time, values, linewidth=1.2, label=name)
@@ -122,7 +137,7 @@ def plot_predictions(
         )
     curves = [_check_predictions(r, p) for r, p in zip(records, predictions, strict=True)]
     fig, axes = plt.subplots(
-        2, len(records), sharex="col", squeeze=False, figsize=figsize, constrained_layout=True
+        2, len(records), sharex="col", squeeze=False, figsize=figsize, dpi=DPI, constrained_layout=True
     )
     for column, (record, record_curves) in enumerate(zip(records, curves, strict=True)):
         _draw_predictions(axes[:, column], record, record_curves)
