@@ -29,6 +29,9 @@ class GuardedExecute(Execute):
         config=True
     )
     notes_file = Unicode("", help="JSON file receiving the notes about this execution.").tag(config=True)
+    max_output_chars = Integer(100_000, help="Characters kept per text output (the rest is cut).").tag(
+        config=True
+    )
     kernel_uid = Integer(
         -1, help="Unprivileged uid the sandboxed kernel runs as (owns its cwd); -1: same."
     ).tag(config=True)
@@ -81,7 +84,18 @@ class GuardedExecute(Execute):
             if watchdog is not None:
                 watchdog.cancel()
         self._note_timeouts(cell, index)
+        self._truncate(cell)
         return cell, resources
+
+    def _truncate(self, cell: NotebookNode) -> None:
+        """Cut megabyte outputs (nbgrader's LimitOutput counts lines, not characters)."""
+        limit = self.max_output_chars
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and len(out.get("text", "")) > limit:
+                out["text"] = out["text"][:limit] + f"\n... output cut at {limit} characters\n"
+            for key, value in out.get("data", {}).items():
+                if isinstance(value, str) and len(value) > limit:
+                    out["data"][key] = value[:limit] + "\n... cut"
 
     def _start_watchdog(self, index: int) -> threading.Timer | None:
         if self._deadline is None:

@@ -1,0 +1,199 @@
+"""End-to-end grading of the mini course: reference, blank, broken and hostile submissions in one run."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+from autograder_support import SOLVED, mini_course, tree_hash, with_cells
+
+from autograder.cells import hidden_test_cells, read_notebook
+from autograder.cli import main
+from autograder.config import load_config
+from autograder.grade import GradeOptions, grade
+from autograder.worker import JOB_ENV
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+HOSTILE = r"""
+import json, os, shutil, subprocess, time
+found = []
+for depth in range(1, 8):
+    up = "../" * depth
+    for target in ("source/mini/mini.ipynb", "source/mini/mini.py", "gradebook.db", "submitted"):
+        if os.path.exists(up + target):
+            found.append(up + target)
+for path in found:
+    if path.endswith("gradebook.db"):
+        with open(path, "ab") as handle:
+            handle.write(b"HACKED")
+    elif path.endswith("submitted"):
+        shutil.rmtree(path, ignore_errors=True)
+print("FOUND", json.dumps(found))
+print("ENV", json.dumps(dict(os.environ)))
+print("CWD", os.getcwd())
+for _ in range(20):
+    subprocess.Popen(["sleep", "600"])
+if os.fork() == 0:
+    time.sleep(600)
+print("x" * 3_000_000)
+try:
+    with open("big.bin", "wb") as handle:
+        handle.write(b"0" * (40 * 1024 * 1024))
+except OSError as exc:
+    print("write refused:", exc)
+try:
+    hog = bytearray(3 * 1024 ** 3)
+except MemoryError:
+    print("memory refused")
+"""
+
+
+def _submit(root: Path, student: str, nb) -> None:
+    folder = root / "submitted" / student / "mini"
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(folder / "mini.ipynb"))
+
+
+def _cases(root: Path) -> dict[str, float]:
+    """Write every case into submitted/ and return the expected auto score of each."""
+    source = read_notebook(root / "source" / "mini" / "mini.ipynb")
+    release = read_notebook(root / "release" / "mini" / "mini.ipynb")
+    solved = with_cells(release, SOLVED)
+    cases = {
+        "reference": (source, 5),
+        "blank": (release, 0),
+        "hostile": (with_cells(solved, after_setup=HOSTILE), 5),
+        "syntax": (with_cells(solved, {"square": "def square(x) return x * x"}), 3),
+        "loop": (with_cells(solved, {"mean_value": "while True:\n    pass"}), 2),
+        "exits": (with_cells(solved, {"mean_value": "import os\nos._exit(3)"}), 2),
+        "edits_tests": (
+            with_cells(
+                solved,
+                {
+                    "mean_value": "def mean_value(v):\n    return sum(v) // len(v)",
+                    "test_mean": "pass",
+                    "test_square": "pass",
+                },
+            ),
+            2,
+        ),
+        "wrong_lab": (nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('other lab')")]), 0),
+    }
+    dup = with_cells(solved)
+    dup.cells[1].id = dup.cells[2].id = "same-id"
+    cases["duplicate_ids"] = (dup, 5)
+    for student, (nb, _) in cases.items():
+        _submit(root, student, nb)
+    return {student: expected for student, (_, expected) in cases.items()}
+
+
+def _leftovers() -> list[psutil.Process]:
+    left = []
+    for proc in psutil.process_iter():
+        try:
+            if JOB_ENV in proc.environ():
+                left.append(proc)
+        except psutil.Error:
+            continue
+    return left
+
+
+def test_grade_batch_reference_broken_hostile(tmp_path):
+    root = mini_course(tmp_path)
+    assert main(["--course", str(root), "build"]) == 0
+    expected = _cases(root)
+    before = tree_hash(root)
+    cfg = load_config(root)
+    opts = GradeOptions(jobs=2, cell_timeout=6, notebook_timeout=60, memory_mb=1024, fsize_mb=16, quiet=True)
+    entries = {e["student"]: e for e in grade(cfg, ["mini"], opts)}
+    assert tree_hash(root) == before, "grading changed course files"
+    assert set(entries) == set(expected)
+    for student, score in expected.items():
+        assert entries[student]["score"] == score, (student, entries[student])
+    assert any("kernel died" in n for n in entries["exits"]["notes"])
+    assert any("per-cell limit" in n for n in entries["loop"]["notes"])
+    assert not _leftovers(), "processes of graded submissions survived"
+    hostile = read_notebook(root / "autograded" / "hostile" / "mini" / "mini.ipynb")
+    text = json.dumps(hostile)
+    assert str(root) not in text, "the course path leaked into the kernel"
+    assert "source/mini/mini.ipynb" not in text.split("FOUND", 1)[1].split("\\n", 1)[0]
+    assert len(text) < 1_500_000
+    assert (root / "submitted" / "reference" / "mini" / "mini.ipynb").is_file()
+    again = grade(cfg, ["mini"], opts)
+    assert again == [], "an unchanged class was regraded"
+
+    assert main(["--course", str(root), "--quiet", "feedback", "mini"]) == 0
+    hidden = [
+        ln.strip()
+        for lines in hidden_test_cells(read_notebook(cfg.source_notebook("mini"))).values()
+        for ln in lines
+    ]
+    feedback = sorted((root / "feedback").rglob("*.html"))
+    assert len(feedback) >= 7
+    for path in feedback:
+        page = html.unescape(path.read_text())
+        assert not [line for line in hidden if line in page], path
+    blank = html.unescape((root / "feedback" / "blank" / "mini" / "mini.html").read_text())
+    assert "hidden tests for test_mean: source withheld" in blank and "NotImplementedError" in blank
+
+    out = tmp_path / "export"
+    assert main(["--course", str(root), "export", "--out", str(out)]) == 0
+    grades = (out / "grades.csv").read_text().splitlines()
+    assert grades[0].startswith("assignment,duedate,timestamp,student_id")
+    assert len(grades) == 1 + len(expected)
+    assert "test_mean" in (out / "pass_rates.csv").read_text()
+    assert "kernel died" in (out / "notes.csv").read_text()
+    assert (out / "grade_distribution.png").stat().st_size > 5000
+    assert main(["--course", str(root), "export", "--out", str(out)]) == 2
+
+
+def test_killed_run_resumes_without_redoing(tmp_path):
+    root = mini_course(tmp_path)
+    release = root / "release" / "mini"
+    subprocess.run([sys.executable, "-m", "autograder.cli", "--course", str(root), "build"], check=True)
+    solved = with_cells(read_notebook(release / "mini.ipynb"), SOLVED)
+    for student in ("s1", "s2", "s3"):
+        _submit(root, student, solved)
+    ledger = root / ".grading" / "ledger.json"
+    cmd = [sys.executable, "-m", "autograder.cli", "--course", str(root), "--quiet", "grade", "--jobs", "1"]
+    proc = subprocess.Popen(cmd, start_new_session=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not (
+        ledger.is_file() and json.loads(ledger.read_text())["entries"]
+    ):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    first = json.loads(ledger.read_text())["entries"]
+    assert 1 <= len(first) < 3
+    subprocess.run(cmd, check=True)
+    final = json.loads(ledger.read_text())["entries"]
+    assert len(final) == 3 and all(e["score"] == 5 for e in final.values())
+    for name, entry in first.items():
+        assert final[name]["graded_at"] == entry["graded_at"], "a finished grade was redone"
+
+
+def test_dask_local_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    root = mini_course(tmp_path)
+    assert main(["--course", str(root), "build"]) == 0
+    release = read_notebook(root / "release" / "mini" / "mini.ipynb")
+    _submit(root, "d1", with_cells(release, SOLVED))
+    _submit(root, "d2", release)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        code = main(["--course", str(root), "--quiet", "grade", "--scheduler", cluster.scheduler_address])
+    assert code == 0
+    entries = json.loads((root / ".grading" / "ledger.json").read_text())["entries"]
+    assert {k: v["score"] for k, v in entries.items()} == {"mini/d1": 5, "mini/d2": 0}
