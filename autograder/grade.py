@@ -21,7 +21,7 @@ from autograder.ledger import Ledger, job_key
 from autograder.merge import ensure_assignment, merge_result
 from autograder.progress import progress
 from autograder.sandbox import Limits
-from autograder.worker import JOB_ENV, Job, Result, Settings, kill_job_processes, run_job
+from autograder.worker import JOB_ENV, Job, Result, Settings, job_token, kill_job_processes, run_job
 
 PASS_THROUGH_ENV = ("LABKIT_MAX_EPOCHS",)
 
@@ -233,7 +233,7 @@ def grade(cfg: CourseConfig, labs: list[str] | None = None, opts: GradeOptions |
         signal.signal(signal.SIGTERM, previous)
         if len(done) < len(jobs):
             for job in jobs:
-                kill_job_processes(f"{job.lab}/{job.student}/{job.key[:12]}")
+                kill_job_processes(job_token(job))
     return done
 
 

@@ -151,7 +151,12 @@ def _write_config(job: Job, work: Path, uid: int | None) -> None:
     (work / "nbgrader_config.py").write_text("\n".join(lines) + "\n")
 
 
-def _environment(job: Job, dirs: dict[str, Path]) -> dict[str, str]:
+def job_token(job: Job) -> str:
+    """Return the prefix of the environment token that marks this job's processes."""
+    return f"{job.lab}/{job.student}/{job.key[:12]}/"
+
+
+def _environment(job: Job, dirs: dict[str, Path], run_id: str) -> dict[str, str]:
     s = job.settings
     env = {
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
@@ -171,20 +176,20 @@ def _environment(job: Job, dirs: dict[str, Path]) -> dict[str, str]:
         "MKL_NUM_THREADS": str(s.threads),
         "CUDA_VISIBLE_DEVICES": s.gpu,
         "PYTHONDONTWRITEBYTECODE": "1",
-        JOB_ENV: f"{job.lab}/{job.student}/{job.key[:12]}",
+        JOB_ENV: job_token(job) + run_id,
     }
     env.update(s.extra_env)
     return env
 
 
 def kill_job_processes(token: str) -> int:
-    """Kill every process whose environment carries this job's token (kernel, its children, fork bombs)."""
+    """Kill every process whose environment token starts with ``token`` (kernel, children, fork bombs)."""
     killed = 0
     for _ in range(3):
         victims = []
         for proc in psutil.process_iter():
             try:
-                if proc.pid != os.getpid() and proc.environ().get(JOB_ENV) == token:
+                if proc.pid != os.getpid() and proc.environ().get(JOB_ENV, "").startswith(token):
                     victims.append(proc)
             except (psutil.Error, OSError):
                 continue
@@ -248,14 +253,15 @@ def run_job(job: Job) -> Result:
     """Grade one submission in a fresh worker directory and return the result (never raises for bad code)."""
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     started = time.monotonic()
-    work = Path(job.work_root) / "work" / job.lab / f"{job.student}-{job.key[:10]}-{uuid.uuid4().hex[:6]}"
+    run_id = uuid.uuid4().hex[:8]
+    work = Path(job.work_root) / "work" / job.lab / f"{job.student}-{job.key[:10]}-{run_id}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     uid = kernel_uid(job.settings.limits)
     try:
         dirs = _make_dirs(job, work, uid)
         _write_config(job, work, uid)
-        code, error = _run_autograde(job, work, _environment(job, dirs))
+        code, error = _run_autograde(job, work, _environment(job, dirs, run_id))
         notes_path = work / "notes.json"
         notes = json.loads(notes_path.read_text()) if notes_path.is_file() else []
         out = work / "autograded" / job.student / job.lab / f"{job.lab}.ipynb"
