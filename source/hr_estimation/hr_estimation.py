@@ -286,7 +286,7 @@ def _check_split_subjects():
             assert np.issubdtype(indices.dtype, np.integer), f"{name}: {subset} indices are {indices.dtype}"
             expected = np.flatnonzero(np.isin(subjects_, members))
             got = np.sort(indices)
-            wrong = sorted(set(subjects_[got]) ^ set(members))
+            wrong = sorted(str(s) for s in set(subjects_[got]) ^ set(members))
             assert np.array_equal(got, expected), (
                 f"{name}: the {subset} subset has {got.size} windows, expected {expected.size} "
                 f"(subjects {', '.join(members)}; misplaced: {wrong or 'none, but indices differ'})"
@@ -648,7 +648,9 @@ IPython.display.display(ppg_acc_norm_cnn_config)
 # %% nbgrader={"grade": true, "grade_id": "test_norm_config", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # Sanity check: the two configurations differ exactly in use_normalization.
 _changes = config_changes(ppg_acc_cnn_config, ppg_acc_norm_cnn_config)
-assert _changes == {("model", "use_normalization"): (False, True)}, f"differences found: {_changes}"
+assert _changes == {("model", "use_normalization"): (False, True)}, (
+    f"expected only use_normalization False -> True; differences (path: (base, new)): {_changes}"
+)
 ### BEGIN HIDDEN TESTS
 assert ppg_acc_norm_cnn_config["model"] is not ppg_acc_cnn_config["model"], (
     "ppg_acc_norm_cnn_config shares its 'model' dict with ppg_acc_cnn_config: changing one changes both"
@@ -718,7 +720,9 @@ IPython.display.display(ppg_acc_norm_dropout_cnn_config)
 # %% nbgrader={"grade": true, "grade_id": "test_dropout_config", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # Sanity check: the two configurations differ exactly in dropout.
 _changes = config_changes(ppg_acc_norm_cnn_config, ppg_acc_norm_dropout_cnn_config)
-assert _changes == {("model", "dropout"): (0.0, 0.5)}, f"differences found: {_changes}"
+assert _changes == {("model", "dropout"): (0.0, 0.5)}, (
+    f"expected only dropout 0.0 -> 0.5; differences (path: (base, new)): {_changes}"
+)
 ### BEGIN HIDDEN TESTS
 assert ppg_acc_norm_dropout_cnn_config["model"] is not ppg_acc_norm_cnn_config["model"], (
     "ppg_acc_norm_dropout_cnn_config shares its 'model' dict with ppg_acc_norm_cnn_config"
