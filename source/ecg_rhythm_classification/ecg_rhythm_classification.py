@@ -1,0 +1,652 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (course)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # ECG rhythm classification
+#
+# In this lab you train convolutional neural networks that recognise the cardiac rhythm of a 10-second,
+# single-lead ECG strip. Five rhythms are in the data set:
+#
+# - atrial fibrillation,
+# - atrial flutter,
+# - normal sinus rhythm,
+# - sinus bradycardia (a slow sinus rhythm),
+# - sinus tachycardia (a fast sinus rhythm).
+#
+# The strips are lead II, in millivolts, sampled at 128 Hz. They follow the layout of a subset of the
+# PhysioNet 12-lead ECG database for arrhythmia study
+# (<https://physionet.org/content/ecg-arrhythmia/1.0.0/>), with 1500 strips per rhythm. The course ships a
+# synthetic stand-in with the same layout, so the lab runs offline; the loading cell prints which one you
+# have (`labkit data prepare ecg` converts the real records).
+#
+# The first cell imports what the lab needs, seeds every random number generator (re-running the notebook
+# gives the same numbers, also when it is graded) and finds the data and log folders.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import IPython.display
+import numpy as np
+import sklearn.model_selection
+import torch
+
+import labkit.notebook
+import labkit.tensorboard
+from labkit.datasets.ecg import load_ecg, load_ecg_provenance
+from labkit.labs.ecg import accuracy_table, build_summary, count_table, encoded_preview
+from labkit.plots.ecg import plot_confusion_matrices, plot_examples
+from labkit.training import Classifier, evaluate_classifier, train_model
+
+LAB = labkit.notebook.setup_lab("ecg_rhythm_classification", seed=42)
+
+# %% [markdown]
+# ## 1 The data
+#
+# `signals` has one row per strip, shaped (strips, leads, samples); `rhythms` holds the label of every
+# strip and `fs` the sampling frequency.
+
+# %% nbgrader={"grade": false, "grade_id": "load", "locked": true, "schema_version": 3, "solution": false, "task": false}
+signals, rhythms, fs = load_ecg()
+source = load_ecg_provenance()["source"]
+print(
+    f"{len(rhythms)} strips, shape {signals.shape}, {signals.shape[-1] / fs:.0f} s at {fs} Hz; source: {source}"
+)
+IPython.display.display(count_table(rhythms))
+
+# %% [markdown]
+# One strip of each rhythm (the choice of strips is random, but seeded). With the interactive figures
+# you can zoom on a few beats: look at the intervals between R peaks, at what precedes each QRS complex,
+# and at the baseline between beats.
+
+# %% nbgrader={"grade": false, "grade_id": "examples", "locked": true, "schema_version": 3, "solution": false, "task": false}
+figure = plot_examples(signals, rhythms, fs, seed=LAB.seed)
+
+# %% [markdown]
+# ### Question 1
+#
+# Looking at the examples, how do the five rhythms differ? Think of the heart rate, the regularity of the
+# beats, and the activity of the atria (P waves or other waves between the QRS complexes).
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "question_1", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# - **Normal sinus rhythm**: regular beats at roughly 60-100 bpm (6 to 17 beats in 10 s); every QRS
+#   complex is preceded by a P wave at a constant PR interval, and the baseline is flat between beats.
+# - **Sinus bradycardia**: the same P-QRS-T sequence, regular, but slow (below 60 bpm, fewer than
+#   10 beats per strip, long flat stretches between T and the next P).
+# - **Sinus tachycardia**: again P-QRS-T and regular, but fast (above 100 bpm); the T wave of one beat
+#   comes close to the P wave of the next.
+# - **Atrial fibrillation**: the RR intervals are irregularly irregular (no two successive intervals are
+#   alike), there is no P wave, and the baseline shows small, fast, irregular fibrillatory (f) waves.
+# - **Atrial flutter**: no P wave either; instead a regular sawtooth of flutter (F) waves at about
+#   250-350 per minute, best seen between QRS complexes. The ventricles follow every 2nd to 4th F wave,
+#   so the rhythm is regular (fixed block) or irregular in steps of one F cycle (variable block).
+#
+# Rate separates the three sinus rhythms (their boundaries at 60 and 100 bpm are a convention, so strips
+# near them are ambiguous); regularity and the atrial waves separate fibrillation from flutter and from the
+# sinus rhythms.
+# ### END SOLUTION
+
+# %% [markdown]
+# ## 2 Training, validation and test subsets
+#
+# We split the strips into a training set (to fit the weights), a validation set (to watch for
+# overfitting while training) and a test set (touched once, at the end). The split is **stratified**: each
+# rhythm keeps the same share in every subset.
+#
+# **Exercise.** Complete `split_data`: use `sklearn.model_selection.StratifiedKFold(n_splits=5)` (no
+# shuffling) to cut the data into 5 folds of equal rhythm composition; folds 0, 1 and 2 form the training
+# set, fold 3 the validation set and fold 4 the test set (a 3/1/1 split). `StratifiedKFold.split(X, y)`
+# yields `(other_indices, fold_indices)` pairs; only `y` matters here, so `X` can be `np.zeros((n, 1))`.
+
+
+# %% nbgrader={"grade": false, "grade_id": "split", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def split_data(rhythms):
+    """Split the strips into stratified training, validation and test subsets (3/1/1).
+
+    Parameters
+    ----------
+    rhythms : numpy.ndarray
+        (N,) rhythm label of every strip.
+
+    Returns
+    -------
+    i_train, i_val, i_test : numpy.ndarray
+        Integer indices of the strips of each subset.
+    """
+    ### BEGIN SOLUTION
+    splitter = sklearn.model_selection.StratifiedKFold(n_splits=5)
+    folds = [fold for _, fold in splitter.split(np.zeros((rhythms.size, 1)), rhythms)]
+    return np.concatenate(folds[:3]), folds[3], folds[4]
+    ### END SOLUTION
+
+
+i_train, i_val, i_test = split_data(rhythms)
+
+# %% nbgrader={"grade": true, "grade_id": "test_split_partition", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# The three subsets share no strip and together hold every strip.
+subsets = {"train": np.asarray(i_train), "val": np.asarray(i_val), "test": np.asarray(i_test)}
+print({name: index.size for name, index in subsets.items()})
+total = sum(index.size for index in subsets.values())
+assert total == rhythms.size, f"the subsets hold {total} strips in total, expected {rhythms.size}"
+assert np.intersect1d(i_train, i_test).size == 0, "some strips are both in the training and the test set"
+### BEGIN HIDDEN TESTS
+for _name, _index in subsets.items():
+    assert np.issubdtype(_index.dtype, np.integer), f"i_{_name} has dtype {_index.dtype}, not integer"
+for (_a, _ia), (_b, _ib) in [(("train", i_train), ("val", i_val)), (("val", i_val), ("test", i_test))]:
+    _shared = np.intersect1d(_ia, _ib).size
+    assert _shared == 0, f"{_shared} strips are in both the {_a} and the {_b} set"
+_missing = np.setdiff1d(np.arange(rhythms.size), np.concatenate(list(subsets.values()))).size
+assert _missing == 0, f"{_missing} strips are in no subset"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_split_stratified", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Every rhythm is split 3/1/1 between the training, validation and test sets.
+sizes = np.array([np.size(i_train), np.size(i_val), np.size(i_test)])
+assert np.all(np.abs(sizes / sizes.sum() - [0.6, 0.2, 0.2]) < 0.01), f"subset sizes {sizes} are not 3/1/1"
+### BEGIN HIDDEN TESTS
+_raw_signals, _raw_rhythms, _ = load_ecg()  # the data file, not the notebook's variables
+for _label in np.unique(_raw_rhythms):
+    _n = int(np.sum(_raw_rhythms == _label))
+    for _name, _index, _share in (("train", i_train, 0.6), ("val", i_val, 0.2), ("test", i_test, 0.2)):
+        _count = int(np.sum(_raw_rhythms[np.asarray(_index)] == _label))
+        assert abs(_count - _share * _n) <= 1, (
+            f"the {_name} set holds {_count} {_label} strips, expected {_share * _n:.0f} "
+            f"(a {_share:.0%} share of {_n}): the split is not stratified"
+        )
+### END HIDDEN TESTS
+
+# %% [markdown]
+# How many strips of each rhythm ended up in each subset:
+
+# %% nbgrader={"grade": false, "grade_id": "summary", "locked": true, "schema_version": 3, "solution": false, "task": false}
+IPython.display.display(build_summary(rhythms, {"train": i_train, "val": i_val, "test": i_test}))
+
+# %% [markdown]
+# ## 3 Scaling and label encoding
+#
+# Networks train best on inputs of about unit variance. We scale every strip by one factor `alpha` so
+# that the **training** signals get a standard deviation of 1. The factor is computed on the training set
+# only: the validation and test sets play the role of future, unseen data, and nothing about them may
+# leak into the model (their scaled standard deviation will be close to, not exactly, 1).
+#
+# **Exercise.** Complete `compute_scaling(signals)`: return the number `alpha` such that
+# `signals * alpha` has a standard deviation of 1 (over all samples of all strips given).
+#
+# *Note:* the cell scales `signals` in place of the raw values; running it twice scales twice. To start
+# again, re-run the notebook from the loading cell.
+
+
+# %% nbgrader={"grade": false, "grade_id": "scaling", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def compute_scaling(signals):
+    """Return the factor that gives ``signals * alpha`` a standard deviation of 1.
+
+    Parameters
+    ----------
+    signals : numpy.ndarray
+        The signals the factor is computed from (any shape).
+
+    Returns
+    -------
+    float
+        The scaling factor ``alpha``.
+    """
+    ### BEGIN SOLUTION
+    return 1.0 / float(np.std(signals))
+    ### END SOLUTION
+
+
+alpha = compute_scaling(signals[i_train])
+signals = signals * alpha
+print(f"alpha = {alpha:.4f}")
+for name, index in (("train", i_train), ("val", i_val), ("test", i_test)):
+    print(f"standard deviation of the scaled {name} signals: {np.std(signals[index]):.4f}")
+
+# %% nbgrader={"grade": true, "grade_id": "test_scaling", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# alpha is a positive number and the scaled training signals have unit standard deviation.
+assert np.ndim(alpha) == 0 and alpha > 0, f"alpha should be one positive number, got {alpha!r}"
+assert abs(np.std(signals[i_train]) - 1) < 1e-3, f"scaled training std is {np.std(signals[i_train]):.4f}"
+### BEGIN HIDDEN TESTS
+_raw_signals, _raw_rhythms, _ = load_ecg()
+_std_train = float(np.std(_raw_signals[np.asarray(i_train)].astype(np.float64)))
+_std_all = float(np.std(_raw_signals.astype(np.float64)))
+_error = abs(float(alpha) * _std_train - 1)
+if abs(float(alpha) * _std_all - 1) < 1e-4 and abs(_std_all / _std_train - 1) > 1e-4:
+    raise AssertionError(
+        f"alpha = {float(alpha):.6g} was computed from all the signals; use the training set only"
+    )
+assert _error < 1e-4, (
+    f"alpha = {float(alpha):.6g} but 1 / std of the raw training signals is {1 / _std_train:.6g} "
+    f"(relative error {_error:.1e} > 1e-4)"
+)
+_crafted = np.linspace(-1.0, 3.0, 3 * 1280, dtype=np.float64).reshape(3, 1, 1280) ** 3  # offset, skewed
+_expected = 1.0 / float(np.std(_crafted))
+_got = float(compute_scaling(_crafted))
+assert abs(_got / _expected - 1) < 1e-6, (
+    f"compute_scaling on a test array returned {_got:.6g}, expected 1 / std = {_expected:.6g}"
+)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# The network outputs one score per rhythm, so the labels become **one-hot** vectors: one column per
+# rhythm, in sorted label order, with a 1 in the column of the strip's rhythm and 0 elsewhere.
+#
+# **Exercise.** Complete `encode_rhythms(rhythms)`: return an array of shape (N, number of rhythms) with
+# the columns in the order of `np.unique(rhythms)` (e.g. with `sklearn.preprocessing.OneHotEncoder`, or
+# by comparing the labels with the sorted list of rhythms).
+
+
+# %% nbgrader={"grade": false, "grade_id": "encoding", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def encode_rhythms(rhythms):
+    """One-hot encode rhythm labels, one column per rhythm in sorted label order.
+
+    Parameters
+    ----------
+    rhythms : numpy.ndarray
+        (N,) rhythm labels.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, number of distinct rhythms) array of zeros and ones.
+    """
+    ### BEGIN SOLUTION
+    labels = np.unique(rhythms)
+    return (np.asarray(rhythms)[:, None] == labels[None, :]).astype(np.float32)
+    ### END SOLUTION
+
+
+labels = np.unique(rhythms)
+encoded_rhythms = encode_rhythms(rhythms)
+IPython.display.display(encoded_preview(rhythms, encoded_rhythms))
+
+# %% nbgrader={"grade": true, "grade_id": "test_encoding", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# One row per strip, one column per rhythm, a single 1 per row.
+assert np.shape(encoded_rhythms) == (rhythms.size, labels.size), f"shape {np.shape(encoded_rhythms)}"
+assert np.all(np.sum(encoded_rhythms, axis=1) == 1), "every row must hold exactly one 1"
+### BEGIN HIDDEN TESTS
+_raw_signals, _raw_rhythms, _ = load_ecg()
+_columns = np.unique(_raw_rhythms)
+_expected = (_raw_rhythms[:, None] == _columns).astype(float)
+_wrong = int(np.sum(np.any(np.asarray(encoded_rhythms, dtype=float) != _expected, axis=1)))
+assert _wrong == 0, f"{_wrong} rows of encoded_rhythms differ from the one-hot code in sorted label order"
+_crafted = np.array(
+    [
+        "sinus_tachycardia",
+        "atrial_flutter",
+        "sinus_bradycardia",
+        "normal_sinus_rhythm",
+        "atrial_fibrillation",
+        "atrial_flutter",
+    ]
+)
+_got = np.asarray(encode_rhythms(_crafted), dtype=float)
+assert _got.shape == (6, 5), f"encode_rhythms gave shape {_got.shape} for 6 labels of 5 rhythms"
+assert np.array_equal(np.argmax(_got, axis=1), [4, 1, 3, 2, 0, 1]), (
+    f"columns are not in sorted label order: arg-max per row {np.argmax(_got, axis=1).tolist()}, "
+    "expected [4, 1, 3, 2, 0, 1]"
+)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 4 Training and evaluating a network
+#
+# The course library `labkit` holds the training plumbing, so the notebook can focus on the models:
+#
+# - `Classifier(model, learning_rate)` (a PyTorch Lightning module) says *how* a network is trained: the
+#   loss is the cross-entropy between the network's scores and the one-hot labels, the optimiser is Adam,
+#   and the loss and accuracy are logged for the training and validation sets after every epoch.
+# - `train_model(classifier, x, y, i_train, i_val, n_epochs=..., name=..., batch_size=...)` keeps the
+#   data on the training device (the GPU when there is one), trains for `n_epochs` passes over the
+#   training set in shuffled mini-batches, validates after each epoch and writes TensorBoard logs.
+# - `evaluate_classifier(classifier, x, y, splits)` returns the confusion matrix of every subset.
+#
+# Run `Classifier??` or `train_model??` in a cell to read their code.
+#
+# TensorBoard shows the logged curves while models train (press its refresh button, or enable automatic
+# reload in its settings).
+
+# %% nbgrader={"grade": false, "grade_id": "tensorboard", "locked": true, "schema_version": 3, "solution": false, "task": false}
+labkit.tensorboard.show(LAB.log_dir)
+
+# %% [markdown]
+# The first network is given: four convolution blocks (8, 16, 32 then 64 filters; batch normalisation,
+# ReLU, and max pooling that halves the time axis), a global average over time, and a linear layer that
+# maps the 64 averaged features to one score per rhythm. Every network in this lab stores `input_shape`
+# and `output_shape` (without the batch dimension); `Classifier` needs `input_shape`.
+
+
+# %% nbgrader={"grade": false, "grade_id": "cnn_model", "locked": true, "schema_version": 3, "solution": false, "task": false}
+class CnnModel(torch.nn.Module):
+    """The given CNN: four convolution blocks, global average pooling, one linear layer."""
+
+    def __init__(self, input_shape, output_shape, kernel_size=5):
+        super().__init__()
+        self.input_shape = input_shape
+        self.output_shape = output_shape
+        self.layers = torch.nn.Sequential(
+            torch.nn.Conv1d(input_shape[0], 8, kernel_size, padding="same"),
+            torch.nn.BatchNorm1d(8),
+            torch.nn.ReLU(),
+            torch.nn.MaxPool1d(2),
+            torch.nn.Conv1d(8, 16, kernel_size, padding="same"),
+            torch.nn.BatchNorm1d(16),
+            torch.nn.ReLU(),
+            torch.nn.MaxPool1d(2),
+            torch.nn.Conv1d(16, 32, kernel_size, padding="same"),
+            torch.nn.BatchNorm1d(32),
+            torch.nn.ReLU(),
+            torch.nn.MaxPool1d(2),
+            torch.nn.Conv1d(32, 64, kernel_size, padding="same"),
+            torch.nn.BatchNorm1d(64),
+            torch.nn.ReLU(),
+            torch.nn.AdaptiveAvgPool1d(1),
+            torch.nn.Flatten(),
+            torch.nn.Linear(64, output_shape[0]),
+        )
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+# %% [markdown]
+# We train it for 50 epochs with a learning rate of 1e-4 and mini-batches of 100 strips (a few minutes on
+# a laptop CPU), then compute its confusion matrices.
+
+# %% nbgrader={"grade": false, "grade_id": "cnn_training", "locked": true, "schema_version": 3, "solution": false, "task": false}
+input_shape = signals.shape[1:]
+output_shape = encoded_rhythms.shape[1:]
+n_epochs = 50
+batch_size = 100
+learning_rate = 1e-4
+splits = {"train": i_train, "val": i_val, "test": i_test}
+
+cnn = train_model(
+    Classifier(CnnModel(input_shape, output_shape), learning_rate),
+    signals,
+    encoded_rhythms,
+    i_train,
+    i_val,
+    n_epochs=n_epochs,
+    name="cnn",
+    batch_size=batch_size,
+    log_dir=LAB.log_dir,
+)
+cnn_matrices = evaluate_classifier(cnn, signals, encoded_rhythms, splits)
+
+# %% [markdown]
+# Rows are the true rhythms, columns the predicted ones: the diagonal counts the correct answers.
+
+# %% nbgrader={"grade": false, "grade_id": "cnn_confusion", "locked": true, "schema_version": 3, "solution": false, "task": false}
+figure = plot_confusion_matrices(cnn_matrices, labels, model="Given CNN")
+
+# %% [markdown]
+# ## Question 2
+#
+# Look at the loss and accuracy curves in TensorBoard and at the confusion matrices. Does the model
+# overfit? Which rhythms are hard to tell apart, and why could that be, given what the network can see?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "question_2", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# MODEL ANSWER (filled in after the reference run).
+# ### END SOLUTION
+
+# %% [markdown]
+# ## Question 3
+#
+# Design two networks of your own, `CustomModel1` and `CustomModel2`, that classify the rhythms better
+# than the given CNN. Write their layers in `__init__` and how they are applied in `forward`. Requirements
+# (the tests check them):
+#
+# - built as `CustomModel1(input_shape, output_shape)`, output of shape (batch, 5) (one score per rhythm,
+#   no softmax: the loss applies it);
+# - each different from the given CNN and from the other (other layers, widths or kernel sizes);
+# - at most 500 000 parameters each;
+# - trained with the cells below, a test accuracy of at least 0.5 and no worse than the given CNN's minus
+#   0.05.
+#
+# Keep the training time reasonable: an epoch should cost about as much as the given CNN's. Shrinking the
+# time axis early (a stride in the first convolutions) makes the later layers cheap.
+#
+# Ideas: the given CNN sees at most about a second of signal in one feature before the global average, but
+# rhythm is about the relation *between* beats. Dilated convolutions or more downsampling widen the view;
+# residual connections (adding a block's input to its output) help deeper networks train; recurrent
+# layers (`torch.nn.GRU`) can read the sequence of beats; combining average and maximum over time keeps
+# both typical and rare events.
+
+
+# %% nbgrader={"grade": false, "grade_id": "custom_model_1", "locked": false, "schema_version": 3, "solution": true, "task": false}
+class CustomModel1(torch.nn.Module):
+    """Your first network."""
+
+    def __init__(self, input_shape, output_shape):
+        super().__init__()
+        self.input_shape = input_shape
+        self.output_shape = output_shape
+        ### BEGIN SOLUTION
+        # A residual CNN: a strided stem (1280 -> 640 samples), then four residual blocks that each halve
+        # the time axis (down to 40 steps of 0.3 s) while growing dilations widen the view to several beats.
+        self.stem = torch.nn.Sequential(
+            torch.nn.Conv1d(input_shape[0], 12, 9, stride=2, padding=4, bias=False),
+            torch.nn.BatchNorm1d(12),
+            torch.nn.ReLU(),
+        )
+        self.blocks = torch.nn.ModuleList()
+        self.shortcuts = torch.nn.ModuleList()
+        for c_in, c_out, dilation in ((12, 16, 1), (16, 24, 2), (24, 32, 4), (32, 48, 8)):
+            self.blocks.append(
+                torch.nn.Sequential(
+                    torch.nn.Conv1d(c_in, c_out, 5, stride=2, padding=2, bias=False),
+                    torch.nn.BatchNorm1d(c_out),
+                    torch.nn.ReLU(),
+                    torch.nn.Conv1d(c_out, c_out, 5, padding=2 * dilation, dilation=dilation, bias=False),
+                    torch.nn.BatchNorm1d(c_out),
+                )
+            )
+            self.shortcuts.append(
+                torch.nn.Sequential(
+                    torch.nn.Conv1d(c_in, c_out, 1, stride=2, bias=False),
+                    torch.nn.BatchNorm1d(c_out),
+                )
+            )
+        self.dropout = torch.nn.Dropout(0.3)  # the data set is small: fight overfitting
+        self.head = torch.nn.Linear(2 * 48, output_shape[0])
+        ### END SOLUTION
+
+    def forward(self, x):
+        ### BEGIN SOLUTION
+        x = self.stem(x)
+        for block, shortcut in zip(self.blocks, self.shortcuts, strict=True):
+            x = torch.relu(block(x) + shortcut(x))
+        features = torch.cat([x.mean(dim=-1), x.amax(dim=-1)], dim=1)  # typical and strongest responses
+        return self.head(self.dropout(features))
+        ### END SOLUTION
+
+
+# %% nbgrader={"grade": false, "grade_id": "custom_model_2", "locked": false, "schema_version": 3, "solution": true, "task": false}
+class CustomModel2(torch.nn.Module):
+    """Your second network."""
+
+    def __init__(self, input_shape, output_shape):
+        super().__init__()
+        self.input_shape = input_shape
+        self.output_shape = output_shape
+        ### BEGIN SOLUTION
+        # A convolutional encoder turns the strip into 40 steps of 0.3 s (about one feature vector per
+        # half beat); a bidirectional GRU then reads that sequence, which suits rhythm: it can compare
+        # successive beats and intervals.
+        layers = []
+        for c_in, c_out, kernel in (
+            (input_shape[0], 16, 9),
+            (16, 24, 5),
+            (24, 32, 5),
+            (32, 48, 5),
+            (48, 64, 5),
+        ):
+            layers += [
+                torch.nn.Conv1d(c_in, c_out, kernel, stride=2, padding=kernel // 2, bias=False),
+                torch.nn.BatchNorm1d(c_out),
+                torch.nn.ReLU(),
+            ]
+        self.encoder = torch.nn.Sequential(*layers)
+        self.gru = torch.nn.GRU(64, 32, batch_first=True, bidirectional=True)
+        self.dropout = torch.nn.Dropout(0.3)
+        self.head = torch.nn.Linear(4 * 32, output_shape[0])
+        ### END SOLUTION
+
+    def forward(self, x):
+        ### BEGIN SOLUTION
+        steps = self.encoder(x).transpose(1, 2)  # (batch, time, features)
+        outputs, last = self.gru(steps)
+        final = last.transpose(0, 1).flatten(1)  # last state of both directions
+        return self.head(self.dropout(torch.cat([outputs.mean(dim=1), final], dim=1)))
+        ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_custom_architectures", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Both models build from (input_shape, output_shape) and give one score per rhythm for each strip.
+with torch.random.fork_rng():  # building test models must not change the random numbers of the training
+    check_models = {
+        "CustomModel1": CustomModel1(input_shape, output_shape),
+        "CustomModel2": CustomModel2(input_shape, output_shape),
+    }
+    for name, model in check_models.items():
+        scores = model.eval()(torch.zeros((4, *input_shape)))
+        n_parameters = sum(p.numel() for p in model.parameters())
+        print(f"{name}: {n_parameters} parameters, output shape {tuple(scores.shape)}")
+        assert tuple(scores.shape) == (4, *output_shape), f"{name} output shape {tuple(scores.shape)}"
+### BEGIN HIDDEN TESTS
+from labkit.labs.ecg import architecture_signature, count_parameters
+
+with torch.random.fork_rng():
+    _signatures = {"the given CnnModel": architecture_signature(CnnModel(input_shape, output_shape))}
+    for _name in ("CustomModel1", "CustomModel2"):
+        _model = globals()[_name](input_shape, output_shape)
+        assert tuple(_model.input_shape) == tuple(input_shape), f"{_name}.input_shape is {_model.input_shape}"
+        _n = count_parameters(_model)
+        assert _n <= 500_000, f"{_name} has {_n} parameters, {_n - 500_000} more than the 500000 allowed"
+        _scores = _model.train()(torch.randn((7, *input_shape)))
+        assert tuple(_scores.shape) == (7, *output_shape), (
+            f"{_name} gives {tuple(_scores.shape)} for 7 strips"
+        )
+        _signature = architecture_signature(_model)
+        for _other, _known in _signatures.items():
+            assert _signature != _known, f"{_name} has the same layers and parameter shapes as {_other}"
+        _signatures[_name] = _signature
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Train and evaluate the first custom model. `custom_learning_rate` is yours to choose: networks with
+# residual connections, dropout or recurrent layers often train well at 1e-3; change it (or `n_epochs`)
+# if your models need it, within the time you can afford.
+
+# %%
+custom_learning_rate = 1e-3
+
+custom1 = train_model(
+    Classifier(CustomModel1(input_shape, output_shape), custom_learning_rate),
+    signals,
+    encoded_rhythms,
+    i_train,
+    i_val,
+    n_epochs=n_epochs,
+    name="custom1",
+    batch_size=batch_size,
+    log_dir=LAB.log_dir,
+)
+custom1_matrices = evaluate_classifier(custom1, signals, encoded_rhythms, splits)
+figure = plot_confusion_matrices(custom1_matrices, labels, model="Custom model 1")
+
+# %% nbgrader={"grade": true, "grade_id": "test_custom1_accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# The first custom model reaches a test accuracy of at least 0.5 and close to or above the given CNN's.
+print(
+    f"test accuracy: custom model 1 {np.trace(custom1_matrices['test']) / np.sum(custom1_matrices['test']):.3f}"
+)
+### BEGIN HIDDEN TESTS
+from labkit.training import accuracy as _accuracy
+
+_raw_signals, _raw_rhythms, _ = load_ecg()
+_folds = sklearn.model_selection.StratifiedKFold(n_splits=5).split(
+    np.zeros((_raw_rhythms.size, 1)), _raw_rhythms
+)
+_i_test = [_fold for _, _fold in _folds][4]
+_x = _raw_signals * float(alpha)
+_y = (_raw_rhythms[:, None] == np.unique(_raw_rhythms)).astype(np.float32)
+_acc = _accuracy(evaluate_classifier(custom1, _x, _y, {"test": _i_test})["test"])
+_ref = _accuracy(evaluate_classifier(cnn, _x, _y, {"test": _i_test})["test"])
+assert _acc >= 0.5, f"custom model 1: test accuracy {_acc:.3f} is below 0.5"
+assert _acc >= _ref - 0.05, (
+    f"custom model 1: test accuracy {_acc:.3f} is below the given CNN's {_ref:.3f} - 0.05"
+)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# And the second one.
+
+# %%
+custom2 = train_model(
+    Classifier(CustomModel2(input_shape, output_shape), custom_learning_rate),
+    signals,
+    encoded_rhythms,
+    i_train,
+    i_val,
+    n_epochs=n_epochs,
+    name="custom2",
+    batch_size=batch_size,
+    log_dir=LAB.log_dir,
+)
+custom2_matrices = evaluate_classifier(custom2, signals, encoded_rhythms, splits)
+figure = plot_confusion_matrices(custom2_matrices, labels, model="Custom model 2")
+
+# %% nbgrader={"grade": true, "grade_id": "test_custom2_accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# The second custom model reaches a test accuracy of at least 0.5 and close to or above the given CNN's.
+print(
+    f"test accuracy: custom model 2 {np.trace(custom2_matrices['test']) / np.sum(custom2_matrices['test']):.3f}"
+)
+### BEGIN HIDDEN TESTS
+from labkit.training import accuracy as _accuracy
+
+_raw_signals, _raw_rhythms, _ = load_ecg()
+_folds = sklearn.model_selection.StratifiedKFold(n_splits=5).split(
+    np.zeros((_raw_rhythms.size, 1)), _raw_rhythms
+)
+_i_test = [_fold for _, _fold in _folds][4]
+_x = _raw_signals * float(alpha)
+_y = (_raw_rhythms[:, None] == np.unique(_raw_rhythms)).astype(np.float32)
+_acc = _accuracy(evaluate_classifier(custom2, _x, _y, {"test": _i_test})["test"])
+_ref = _accuracy(evaluate_classifier(cnn, _x, _y, {"test": _i_test})["test"])
+assert _acc >= 0.5, f"custom model 2: test accuracy {_acc:.3f} is below 0.5"
+assert _acc >= _ref - 0.05, (
+    f"custom model 2: test accuracy {_acc:.3f} is below the given CNN's {_ref:.3f} - 0.05"
+)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# The three models side by side (accuracy per subset):
+
+# %% nbgrader={"grade": false, "grade_id": "comparison", "locked": true, "schema_version": 3, "solution": false, "task": false}
+IPython.display.display(
+    accuracy_table(
+        {"given CNN": cnn_matrices, "custom model 1": custom1_matrices, "custom model 2": custom2_matrices}
+    )
+)
+
+# %% [markdown]
+# ## Question 4
+#
+# How do your two models perform compared with the given CNN? Do they overfit? Which confusions remain,
+# and what would you try next?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "question_4", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# MODEL ANSWER (filled in after the reference run).
+# ### END SOLUTION
