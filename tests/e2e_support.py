@@ -1,0 +1,154 @@
+"""End-to-end grading of lab notebooks through plain nbgrader, in a temporary copy of the course.
+
+Shared by the lab test files: build a course in ``tmp_path``, place submissions, run
+``nbgrader autograde`` in a subprocess and read back per-cell scores and executed notebooks.
+
+Typical use::
+
+    course = make_course(tmp_path, LAB)
+    submit(course, LAB, "ref", source_notebook(LAB))
+    result = autograde(course, LAB, max_epochs=1)
+    scores = read_scores(course, LAB, "ref")          # {grade_id: (score, max_score)}
+    nb = autograded_notebook(course, LAB, "ref")
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_DIR = REPO / "data"
+
+
+def source_notebook(lab: str) -> Path:
+    """Return the instructor notebook (reference solution) of ``lab``."""
+    return REPO / "source" / lab / f"{lab}.ipynb"
+
+
+def release_notebook(lab: str) -> Path:
+    """Return the committed student notebook of ``lab``."""
+    return REPO / "release" / lab / f"{lab}.ipynb"
+
+
+def make_course(root: Path, lab: str) -> Path:
+    """Copy what nbgrader needs to grade ``lab`` (config, source, release) into ``root/course``."""
+    course = root / "course"
+    course.mkdir(parents=True)
+    shutil.copy2(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
+    for folder in ("source", "release"):
+        if (REPO / folder / lab).is_dir():
+            shutil.copytree(REPO / folder / lab, course / folder / lab, ignore=shutil.ignore_patterns("*.py"))
+    return course
+
+
+def submit(course: Path, lab: str, student: str, notebook: Path | nbformat.NotebookNode) -> Path:
+    """Place ``notebook`` (a path or an in-memory notebook) as ``student``'s submission of ``lab``."""
+    target = course / "submitted" / student / lab / f"{lab}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(notebook, Path):
+        shutil.copy2(notebook, target)
+    else:
+        nbformat.write(notebook, target)
+    return target
+
+
+def grading_env(course: Path, max_epochs: int | None = None) -> dict[str, str]:
+    """Return the environment of a grading run: the repo's data, logs in the course, optional epoch cap."""
+    env = dict(os.environ)
+    env.pop("LABKIT_MAX_EPOCHS", None)
+    env["LABKIT_DATA_DIR"] = str(DATA_DIR)
+    env["LABKIT_LOG_DIR"] = str(course / "logs")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    if max_epochs is not None:
+        env["LABKIT_MAX_EPOCHS"] = str(max_epochs)
+    return env
+
+
+def _nbgrader(course: Path, env: dict[str, str], *args: str, timeout: float) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "nbgrader", *args]
+    result = subprocess.run(command, cwd=course, env=env, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+def autograde(
+    course: Path, lab: str, max_epochs: int | None = None, timeout: float = 1800
+) -> subprocess.CompletedProcess:
+    """Record ``lab`` in the course gradebook and autograde every submission with plain nbgrader.
+
+    ``generate_assignment`` stores the grade cells (hidden tests included) in the temporary gradebook;
+    ``autograde`` then restores them into each submission and executes it.
+    """
+    env = grading_env(course, max_epochs)
+    _nbgrader(course, env, "generate_assignment", lab, "--force", timeout=300)
+    return _nbgrader(course, env, "autograde", lab, "--force", timeout=timeout)
+
+
+def read_scores(course: Path, lab: str, student: str) -> dict[str, tuple[float, float]]:
+    """Return ``{grade_id: (score, max_score)}`` of every autograded (code) test cell of one submission."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission_notebook(lab, lab, student)
+        return {
+            grade.name: (float(grade.score), float(grade.max_score))
+            for grade in submission.grades
+            if grade.cell_type == "code"
+        }
+
+
+def autograded_notebook(course: Path, lab: str, student: str) -> nbformat.NotebookNode:
+    """Return the executed notebook nbgrader wrote for ``student``."""
+    return nbformat.read(course / "autograded" / student / lab / f"{lab}.ipynb", as_version=4)
+
+
+def unexecuted_cells(notebook: nbformat.NotebookNode) -> list[int]:
+    """Return the positions of code cells without an execution count (never run)."""
+    return [
+        i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code" and not cell.execution_count
+    ]
+
+
+def cell_by_grade_id(notebook: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
+    """Return the cell whose nbgrader ``grade_id`` is ``grade_id``."""
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            return cell
+    raise KeyError(f"no cell with grade_id {grade_id!r}")
+
+
+def text_output(cell: nbformat.NotebookNode) -> str:
+    """Return the plain-text outputs of a cell (streams and text/plain results), joined."""
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif "text/plain" in output.get("data", {}):
+            parts.append(output["data"]["text/plain"])
+    return "\n".join(parts)
+
+
+def errors(notebook: nbformat.NotebookNode) -> list[str]:
+    """Return ``'<grade_id or position>: <ename>'`` for every error output of the notebook."""
+    found = []
+    for i, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                found.append(f"{cell.metadata.get('nbgrader', {}).get('grade_id', i)}: {output.ename}")
+    return found
+
+
+def replace_solution(notebook: nbformat.NotebookNode, grade_id: str, source: str) -> nbformat.NotebookNode:
+    """Return a copy of ``notebook`` whose cell ``grade_id`` holds ``source`` (a targeted wrong answer)."""
+    changed = nbformat.from_dict(notebook)
+    cell_by_grade_id(changed, grade_id).source = source
+    return changed
