@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def scratch_course(course: Path, lab: str, k: int, blank: bool, into: Path) -> Path:
+    into.mkdir(parents=True)
     for part in ("nbgrader_config.py", "source", "data"):
         src = course / part
         if src.is_dir():
@@ -90,7 +91,8 @@ def main() -> None:
             env,
         )
     print(
-        f"lab={args.lab} K={args.k} jobs={args.jobs} max_epochs={args.max_epochs or 'none'} cpus={os.cpu_count()}"
+        f"lab={args.lab} K={args.k} jobs={args.jobs} max_epochs={args.max_epochs or 'none'}"
+        f" cpus={os.cpu_count()}"
     )
     print(
         f"plain nbgrader autograde (sequential): {baseline:7.1f} s  = {3600 * args.k / baseline:6.1f} subs/h"
