@@ -192,8 +192,10 @@ def chromium_page(profile: Path, width: int = 1400, height: int = 900) -> Iterat
             args=CHROMIUM_ARGS,
             viewport={"width": width, "height": height},
         )
+        page = context.pages[0] if context.pages else context.new_page()
+        page.on("dialog", lambda dialog: dialog.accept())  # "leave with unsaved changes?" -> leave
         try:
-            yield context.pages[0] if context.pages else context.new_page()
+            yield page
         finally:
             context.close()
 
@@ -230,6 +232,14 @@ OPEN_NOTEBOOK_JS = """async (path) => {
   await panel.context.ready;
   await panel.sessionContext.ready;
   return panel.sessionContext.session?.kernel?.name ?? 'no kernel';
+}"""
+
+FACTORY_READY_JS = """(name) => Array.from(window.jupyterapp.docRegistry.widgetFactories())
+  .some(f => f.name === name)"""
+
+OPEN_WITH_JS = """async ([path, factory]) => {
+  await window.jupyterapp.restored;
+  await window.jupyterapp.commands.execute('docmanager:open', {path, factory});
 }"""
 
 RUN_CELL_JS = """async (index) => {
@@ -271,20 +281,24 @@ SET_SOURCE_JS = """([i, text]) => window.jupyterapp.shell.currentWidget.content.
   .sharedModel.setSource(text)"""
 
 
-def open_notebook(page: Any, server: LabServer, path: str, timeout: float = 90) -> str:
-    """Open the notebook at ``path`` (relative to the served folder) in JupyterLab; return its kernel name."""
-    page.goto(server.page_url(f"lab/tree/{path}", reset=True))
-    page.wait_for_function(
-        "(p) => window.jupyterapp?.shell?.currentWidget?.context?.path === p",
-        arg=path,
-        timeout=timeout * 1000,
-    )
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=timeout * 1000)
+def open_notebook(page: Any, server: LabServer, path: str, factory: str = "", timeout: float = 90) -> str:
+    """Open ``path`` (relative to the served folder) as a notebook in JupyterLab; return its kernel name.
+
+    ``factory`` names another document factory (e.g. ``"Jupytext Notebook"`` for a ``.py`` script),
+    opened the way *Open With* does.
+    """
+    ms = timeout * 1000
+    page.goto(server.page_url("lab" if factory else f"lab/tree/{path}", reset=True))
+    page.wait_for_function("() => window.jupyterapp?.shell !== undefined", timeout=ms)
+    if factory:
+        page.wait_for_function(FACTORY_READY_JS, arg=factory, timeout=ms)
+        page.evaluate(OPEN_WITH_JS, [path, factory])
+    current = "(p) => window.jupyterapp.shell.currentWidget?.context?.path === p"
+    page.wait_for_function(current, arg=path, timeout=ms)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=ms)
     kernel = page.evaluate(OPEN_NOTEBOOK_JS, path)
-    page.wait_for_function(
-        "() => window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel?.status === 'idle'",
-        timeout=timeout * 1000,
-    )
+    idle = "() => window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel?.status === 'idle'"
+    page.wait_for_function(idle, timeout=ms)
     return kernel
 
 

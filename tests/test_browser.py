@@ -321,6 +321,25 @@ def tensorboard_ports(page: Any) -> list[int]:
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.timeout(180)
+@pytest.mark.parametrize("lab", LABS)
+def test_jupytext_opens_the_source_script_as_notebook(lab: str, lab_server: bs.LabServer, page: Any) -> None:
+    script = lab_server.root / "source" / lab / f"{lab}.py"
+    if not script.is_file():
+        pytest.skip(f"source/{lab}/{lab}.py missing")
+    paired = json.loads(script.with_suffix(".ipynb").read_text())
+    expected = [cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") for cell in paired["cells"]]
+    try:
+        bs.open_notebook(page, lab_server, f"source/{lab}/{lab}.py", factory="Jupytext Notebook")
+        cells = bs.cell_sources(page)
+        bs.screenshot(page, f"jupyterlab_{lab}_jupytext")
+    finally:
+        close_sessions(lab_server)
+    assert [cell["grade_id"] for cell in cells] == expected, "the .py opens with other cells than its .ipynb"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_formgrader_lists_the_labs(course: Path, lab_server: bs.LabServer, page: Any) -> None:
     labs = [lab for lab in LABS if (course / "source" / lab).is_dir()]
     if not labs:
