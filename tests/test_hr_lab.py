@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
+import e2e_support as e2e
 import matplotlib.pyplot as plt
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
@@ -178,3 +182,108 @@ def test_config_changes_missing_keys_types_and_shapes():
     assert config_changes(BASE, as_int) == {("model", "use_normalization"): (False, 1)}
     with_int_units = {"model": {**BASE["model"], "n_units": 128.0}, "optimizer": {"lr": 1e-4}}
     assert config_changes(BASE, with_int_units) == {}
+
+
+# --- end-to-end: plain nbgrader on a temporary copy of the course ----------------------------------------
+
+LAB = "hr_estimation"
+WRONG_SPLIT = '''TRAIN_SUBJECTS = tuple(f"S{i}" for i in range(1, 11))
+VAL_SUBJECTS = ("S11", "S12")
+TEST_SUBJECTS = ("S13", "S14", "S15")
+
+
+def split_subjects(subjects):
+    """A wrong split: S10 trains instead of validating (all subjects used, none in two subsets)."""
+    subjects = np.asarray(subjects)
+    groups = (TRAIN_SUBJECTS, VAL_SUBJECTS, TEST_SUBJECTS)
+    return tuple(np.flatnonzero(np.isin(subjects, group)) for group in groups)
+'''
+SPLIT_TESTS = {"test_split_subjects"}
+EXERCISE_TESTS = {
+    "test_extract_windows",
+    "test_split_subjects",
+    "test_compute_scaling",
+    "test_norm_config",
+    "test_dropout_config",
+    "test_compute_metrics",
+    "test_performance",
+}
+CAP = 1  # epoch: the capped runs judge which tests pass, not how good the models are
+
+
+def _needs_data() -> None:
+    if not (e2e.DATA_DIR / "ppg_dalia.pkl").is_file():
+        pytest.skip("no data/ppg_dalia.pkl: run `labkit data synth` first")
+
+
+def _results(notebook) -> str:
+    """Return the metrics table and the hidden performance test's printout, timings removed."""
+    table = next(c for c in notebook.cells if c.cell_type == "code" and "metrics_table(" in c.source)
+    text = e2e.text_output(table) + e2e.text_output(e2e.cell_by_grade_id(notebook, "test_performance"))
+    return re.sub(r"epochs in \d+ s", "epochs in - s", text)
+
+
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory):
+    """One capped autograde run: the reference twice, a wrong split, the untouched release."""
+    _needs_data()
+    course = e2e.make_course(tmp_path_factory.mktemp("hr_capped"), LAB)
+    reference = nbformat.read(e2e.source_notebook(LAB), as_version=4)
+    e2e.submit(course, LAB, "ref_a", e2e.source_notebook(LAB))
+    e2e.submit(course, LAB, "ref_b", e2e.source_notebook(LAB))
+    e2e.submit(course, LAB, "wrong_split", e2e.replace_solution(reference, "split_subjects", WRONG_SPLIT))
+    e2e.submit(course, LAB, "blank", e2e.release_notebook(LAB))
+    e2e.autograde(course, LAB, max_epochs=CAP)
+    return course
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_untouched_release_scores_zero_and_runs_every_cell(capped):
+    scores = e2e.read_scores(capped, LAB, "blank")
+    assert set(scores) == EXERCISE_TESTS, f"graded cells: {sorted(scores)}"
+    earned = {name: score for name, (score, _) in scores.items() if score > 0}
+    assert earned == {}, f"the untouched release earned points on {earned}"
+    notebook = e2e.autograded_notebook(capped, LAB, "blank")
+    assert e2e.unexecuted_cells(notebook) == [], "some code cells were never executed"
+    found = e2e.errors(notebook)
+    assert not any("DeadKernel" in error for error in found), found
+    assert "extract_windows: NotImplementedError" in found  # the stubs ran and raised
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_wrong_split_loses_exactly_the_split_points(capped):
+    reference = e2e.read_scores(capped, LAB, "ref_a")
+    wrong = e2e.read_scores(capped, LAB, "wrong_split")
+    assert all(reference[name][0] == reference[name][1] for name in SPLIT_TESTS), reference
+    differing = {name for name in reference if reference[name] != wrong[name]}
+    assert differing == SPLIT_TESTS, f"scores differ on {sorted(differing)}; expected {sorted(SPLIT_TESTS)}"
+    assert all(wrong[name][0] == 0 for name in SPLIT_TESTS)
+    # Under the cap the models are untrained: every test but the performance test passes.
+    lost = {name for name, (score, top) in reference.items() if score < top}
+    assert lost == {"test_performance"}, f"the capped reference lost points on {sorted(lost)}"
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_reference_is_reproducible(capped):
+    assert e2e.read_scores(capped, LAB, "ref_a") == e2e.read_scores(capped, LAB, "ref_b")
+    results = [_results(e2e.autograded_notebook(capped, LAB, student)) for student in ("ref_a", "ref_b")]
+    assert "PPG ACC norm dropout CNN" in results[0] and "test MAE (bpm)" in results[0]
+    assert results[0] == results[1]
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_reference_solution_gets_every_point_uncapped(tmp_path):
+    """The real settings (4 models x 30 epochs, no cap): the reference earns every autograded point."""
+    _needs_data()
+    course = e2e.make_course(tmp_path, LAB)
+    e2e.submit(course, LAB, "reference", e2e.source_notebook(LAB))
+    e2e.autograde(course, LAB, max_epochs=None)
+    scores = e2e.read_scores(course, LAB, "reference")
+    lost = {name: score for name, score in scores.items() if score[0] < score[1]}
+    assert set(scores) == EXERCISE_TESTS and lost == {}, f"the reference lost points: {lost}"
+    notebook = e2e.autograded_notebook(course, LAB, "reference")
+    assert e2e.errors(notebook) == [], f"the reference raised: {e2e.errors(notebook)}"
