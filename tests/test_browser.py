@@ -131,6 +131,7 @@ def test_show_starts_nothing_when_headless(monkeypatch: pytest.MonkeyPatch, tmp_
 @pytest.fixture(scope="module")
 def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A temporary course (config, source and release of both labs) with the labs in its gradebook."""
+    bs.require_chromium()
     root = bs.copy_course(list(LABS), tmp_path_factory.mktemp("course"))
     env = clean_env(PATH=os.pathsep.join([VENV_BIN, os.environ.get("PATH", "")]))
     for lab in LABS:
