@@ -98,7 +98,7 @@ def plot_confusion_matrices(
         Name shown above the panels.
     """
     n = len(matrices)
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n + 1.2, 4.6), constrained_layout=True)
+    fig, axes = plt.subplots(1, n, figsize=(3.7 * n + 1.4, 4.4), constrained_layout=True)
     for k, (ax, (subset, matrix)) in enumerate(zip(np.atleast_1d(axes), matrices.items(), strict=True)):
         draw_confusion_matrix(
             ax, matrix, labels, f"{subset.capitalize()} (accuracy = {accuracy(matrix):.3f})"

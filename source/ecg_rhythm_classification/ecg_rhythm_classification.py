@@ -397,7 +397,23 @@ figure = plot_confusion_matrices(cnn_matrices, labels, model="Given CNN")
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "question_2", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # ### BEGIN SOLUTION
-# MODEL ANSWER (filled in after the reference run).
+# **Overfitting: no.** Training, validation and test accuracies are close (about CNN_TRAIN, CNN_VAL and
+# CNN_TEST), and in TensorBoard the validation loss falls along with the training loss until the last
+# epoch. The model rather *underfits*: its curves are still improving at epoch 50 (small learning rate, a
+# small network), and it does not even fit the training set well.
+#
+# **Hard rhythms.**
+# - *Atrial fibrillation and atrial flutter* are confused in both directions. Neither has P waves, and
+#   flutter with a variable block has irregular RR intervals too. Telling them apart needs the shape and
+#   regularity of the atrial waves between the QRS complexes and a comparison of intervals across several
+#   beats; each feature of this CNN sees only about half a second (4 convolutions of 5 samples and 3
+#   poolings: 67 samples), and the global average then discards the order of events.
+# - *Normal sinus rhythm against sinus bradycardia or tachycardia*: the same waveform, separated only by
+#   the rate, with sharp conventional limits (60 and 100 bpm). Strips near a limit are ambiguous, and the
+#   network has to infer the rate indirectly from how often QRS-like features occur.
+#
+# Some labels are also wrong on purpose (a few percent of the synthetic labels are swapped between these
+# confusable pairs, as happens with real annotations), which caps the accuracy any model can reach.
 # ### END SOLUTION
 
 # %% [markdown]
@@ -417,7 +433,7 @@ figure = plot_confusion_matrices(cnn_matrices, labels, model="Given CNN")
 # Keep the training time reasonable: an epoch should cost about as much as the given CNN's. Shrinking the
 # time axis early (a stride in the first convolutions) makes the later layers cheap.
 #
-# Ideas: the given CNN sees at most about a second of signal in one feature before the global average, but
+# Ideas: each feature of the given CNN sees about half a second of signal before the global average, but
 # rhythm is about the relation *between* beats. Dilated convolutions or more downsampling widen the view;
 # residual connections (adding a block's input to its output) help deeper networks train; recurrent
 # layers (`torch.nn.GRU`) can read the sequence of beats; combining average and maximum over time keeps
