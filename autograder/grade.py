@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -17,6 +18,7 @@ from pathlib import Path
 from autograder import CourseError
 from autograder.build import kit_dir
 from autograder.config import CourseConfig
+from autograder.confine import INSTALL_HINT, bwrap_available
 from autograder.ledger import Ledger, job_key
 from autograder.merge import ensure_assignment, merge_result
 from autograder.progress import progress
@@ -105,12 +107,13 @@ def _settings(cfg: CourseConfig, opts: GradeOptions, jobs: int, data_dir: Path) 
         data_dir=str(data_dir),
         extra_env=env,
         keep=opts.keep,
+        course_root=str(cfg.root),
     )
 
 
 def _settings_text(settings: Settings) -> str:
     relevant = asdict(settings)
-    for name in ("threads", "gpu", "data_dir", "keep"):
+    for name in ("threads", "gpu", "data_dir", "keep", "course_root"):
         relevant.pop(name)
     return json.dumps(relevant, sort_keys=True)
 
@@ -209,6 +212,11 @@ def grade(cfg: CourseConfig, labs: list[str] | None = None, opts: GradeOptions |
     """
     opts = opts or GradeOptions()
     labs = labs or [lab for lab in cfg.labs if cfg.source_notebook(lab).is_file()]
+    if not bwrap_available():
+        print(
+            f"course-grade: warning: kernels run without file-system confinement; {INSTALL_HINT}",
+            file=sys.stderr,
+        )
     for lab in labs:
         if not cfg.source_notebook(cfg.check_lab(lab)).is_file():
             raise CourseError(f"{cfg.source_notebook(lab)}: missing; cannot build the grading kit of {lab}")

@@ -12,9 +12,12 @@ import argparse
 import json
 import os
 import resource
+import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from autograder.confine import Confinement, bwrap_argv, bwrap_available
 
 KERNEL_NAME = "course-sandbox"
 NOBODY_UID = 65534
@@ -62,10 +65,16 @@ def _reachable_by_others(path: Path) -> bool:
     return bool(os.stat(path).st_mode & 0o001) and all(os.stat(f).st_mode & 0o001 for f in folders)
 
 
-def write_kernelspec(jupyter_dir: Path, limits: Limits) -> Path:
-    """Write the sandboxed kernelspec under ``jupyter_dir/kernels/`` and return its folder."""
+def write_kernelspec(jupyter_dir: Path, limits: Limits, confinement: Confinement | None = None) -> Path:
+    """Write the sandboxed kernelspec under ``jupyter_dir/kernels/`` and return its folder.
+
+    With a ``confinement`` and a working ``bwrap``, the kernel also runs in its own mount and PID
+    namespace (see :mod:`autograder.confine`).
+    """
     argv = [sys.executable, "-m", "autograder.sandbox", "--memory-mb", str(limits.memory_mb)]
     argv += ["--fsize-mb", str(limits.fsize_mb), "--nproc", str(limits.nproc), "--uid", str(limits.uid)]
+    if confinement is not None:
+        argv += ["--confine", json.dumps(asdict(confinement))]
     argv += ["--", "-f", "{connection_file}"]
     spec = {"argv": argv, "display_name": "Python 3 (sandboxed grading)", "language": "python"}
     folder = jupyter_dir / "kernels" / KERNEL_NAME
@@ -115,10 +124,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fsize-mb", type=int, default=Limits.fsize_mb)
     parser.add_argument("--nproc", type=int, default=Limits.nproc)
     parser.add_argument("--uid", type=int, default=Limits.uid)
+    parser.add_argument("--confine", default="", help="JSON of an autograder.confine.Confinement")
     parser.add_argument("kernel_args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     kernel_args = [a for a in args.kernel_args if a != "--"]
-    limits = Limits(args.memory_mb, args.fsize_mb, args.nproc, args.uid)
+    confined = bool(args.confine) and bwrap_available()
+    # bwrap drops every capability itself: keep the uid then (a non-root bwrap could not unshare).
+    limits = Limits(args.memory_mb, args.fsize_mb, args.nproc, -1 if confined else args.uid)
     uid = kernel_uid(limits)
     try:
         os.setsid()
@@ -127,7 +139,18 @@ def main(argv: list[str] | None = None) -> None:
     if uid is not None:
         drop_privileges(uid, kernel_args[kernel_args.index("-f") + 1])
     apply_limits(limits, uid)
-    os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *kernel_args])
+    kernel = [sys.executable, "-m", "ipykernel_launcher", *kernel_args]
+    if confined:
+        # Interrupts are sent to the whole process group: bwrap must survive them (the ignored disposition
+        # is inherited), while ipykernel installs its own SIGINT handler around each execution.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        command = bwrap_argv(Confinement(**_tuples(json.loads(args.confine)))) + kernel
+        os.execv(command[0], command)
+    os.execv(sys.executable, kernel)
+
+
+def _tuples(fields: dict) -> dict:
+    return {key: tuple(value) if isinstance(value, list) else value for key, value in fields.items()}
 
 
 if __name__ == "__main__":

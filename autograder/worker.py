@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psutil
 
+from autograder.confine import Confinement, empty_file, python_folders
 from autograder.sandbox import KERNEL_NAME, Limits, kernel_uid, write_kernelspec
 
 JOB_ENV = "COURSE_GRADE_JOB"
@@ -46,6 +47,8 @@ class Settings:
         Documented pass-through variables (e.g. ``LABKIT_MAX_EPOCHS``).
     keep
         Keep the worker directory after grading (debugging).
+    course_root
+        The course folder, hidden from confined kernels (see :mod:`autograder.confine`).
     """
 
     cell_timeout: int
@@ -57,6 +60,7 @@ class Settings:
     data_dir: str
     extra_env: dict[str, str] = field(default_factory=dict)
     keep: bool = False
+    course_root: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ def _make_dirs(job: Job, work: Path, uid: int | None) -> dict[str, Path]:
         "home": work / "home",
         "jupyter": work / "jupyter",
         "runtime": work / "runtime",
+        "tmp": work / "tmp",
         "submitted": work / "submitted" / student / lab,
         "source": work / "source" / lab,
     }
@@ -122,8 +127,20 @@ def _make_dirs(job: Job, work: Path, uid: int | None) -> dict[str, Path]:
             for name in [*subdirs, *files]:
                 os.chown(os.path.join(root, name), uid, uid)
         os.chown(dirs["home"], uid, uid)
-    write_kernelspec(dirs["jupyter"], job.settings.limits)
+    write_kernelspec(dirs["jupyter"], job.settings.limits, _confinement(job, work))
     return dirs
+
+
+def _confinement(job: Job, work: Path) -> Confinement:
+    s = job.settings
+    return Confinement(
+        work=str(work),
+        hide=tuple(path for path in (s.course_root, job.work_root) if path),
+        read_only=(*python_folders(), s.data_dir),
+        masked=(str(work / "gradebook.db"),),
+        gpu=bool(s.gpu),
+        mask_with=empty_file(job.work_root),
+    )
 
 
 def _write_config(job: Job, work: Path, uid: int | None) -> None:
@@ -166,6 +183,8 @@ def _environment(job: Job, dirs: dict[str, Path], run_id: str) -> dict[str, str]
         "JUPYTER_CONFIG_DIR": str(dirs["jupyter"] / "config"),
         "JUPYTER_DATA_DIR": str(dirs["jupyter"] / "data"),
         "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
+        # inside the worker: confined kernels get an empty /tmp, and nbclient puts connection files here
+        "TMPDIR": str(dirs["tmp"]),
         "JUPYTER_PLATFORM_DIRS": "1",
         "IPYTHONDIR": str(dirs["home"] / ".ipython"),
         "MPLCONFIGDIR": str(dirs["home"] / ".matplotlib"),

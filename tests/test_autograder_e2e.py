@@ -19,6 +19,7 @@ from autograder_support import SOLVED, mini_course, tree_hash, with_cells
 from autograder.cells import hidden_test_cells, read_notebook
 from autograder.cli import main
 from autograder.config import load_config
+from autograder.confine import bwrap_available
 from autograder.grade import GradeOptions, grade
 from autograder.worker import JOB_ENV
 
@@ -33,12 +34,27 @@ for depth in range(1, 8):
         if os.path.exists(up + target):
             found.append(up + target)
 for path in found:
-    if path.endswith("gradebook.db"):
+    try:
+        if path.endswith("gradebook.db"):
+            with open(path, "ab") as handle:
+                handle.write(b"HACKED")
+        elif path.endswith("submitted"):
+            shutil.rmtree(path, ignore_errors=True)
+    except OSError as exc:
+        print("refused:", path, exc.errno)
+import glob
+absolute = []
+for pattern in ("/tmp/**/gradebook.db", "/tmp/**/source/*/*.ipynb", "/tmp/**/submitted/*/*/*.ipynb"):
+    absolute += glob.glob(pattern, recursive=True)
+for path in absolute:
+    try:
         with open(path, "ab") as handle:
             handle.write(b"HACKED")
-    elif path.endswith("submitted"):
-        shutil.rmtree(path, ignore_errors=True)
+    except OSError:
+        pass
+leaked = [path for path in absolute if path.endswith("gradebook.db") and os.path.getsize(path) > 6]
 print("FOUND", json.dumps(found))
+print("ABSOLUTE", len(absolute), "GRADEBOOK_BYTES", sum(os.path.getsize(p) for p in leaked))
 print("ENV", json.dumps(dict(os.environ)))
 print("CWD", os.getcwd())
 for _ in range(20):
@@ -128,6 +144,9 @@ def test_grade_batch_reference_broken_hostile(tmp_path):
     assert str(root) not in text, "the course path leaked into the kernel"
     assert "source/mini/mini.ipynb" not in text.split("FOUND", 1)[1].split("\\n", 1)[0]
     assert len(text) < 1_500_000
+    if bwrap_available():  # confined kernels: absolute paths reach no course file and no gradebook
+        assert "GRADEBOOK_BYTES 0" in text, "a confined kernel could read a gradebook"
+        assert "/course/source/" not in text
     assert (root / "submitted" / "reference" / "mini" / "mini.ipynb").is_file()
     again = grade(cfg, ["mini"], opts)
     assert again == [], "an unchanged class was regraded"
