@@ -18,6 +18,8 @@ c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
+# formgrader's release/collect buttons use an exchange folder: keep it inside the course (git-ignored).
+c.Exchange.root = os.path.join(c.CourseDirectory.root, "exchange")
 # Only notebooks are assignment files; the paired .py sources stay with the instructors.
 c.CourseDirectory.notebook_id = "*"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.py", "feedback"]

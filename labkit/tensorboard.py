@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
+from datetime import timedelta
 from pathlib import Path
 
 from labkit import runtime
@@ -43,8 +45,14 @@ def show(log_dir: str | os.PathLike[str], port: int | None = None) -> int | None
     if not runtime.is_interactive():
         print(f"TensorBoard not started (headless run). To view the logs: tensorboard --logdir {log_dir}")
         return None
-    from tensorboard import notebook
+    from tensorboard import manager, notebook
 
+    # The kernel may run without the environment activated: point TensorBoard at this environment's binary.
+    os.environ.setdefault("TENSORBOARD_BINARY", str(Path(sys.executable).with_name("tensorboard")))
     port = port or free_port()
-    notebook.start(f"--logdir {log_dir} --port {port}")  # starts (or reuses) the server and displays it
-    return port
+    started = manager.start(["--logdir", str(log_dir), "--port", str(port)], timeout=timedelta(seconds=60))
+    if not isinstance(started, manager.StartLaunched | manager.StartReused):
+        print(f"TensorBoard did not start ({type(started).__name__}); run: tensorboard --logdir {log_dir}")
+        return None
+    notebook.display(port=started.info.port, height=600)
+    return started.info.port
