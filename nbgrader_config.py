@@ -29,6 +29,14 @@ c.Execute.timeout = 1200
 c.Execute.startup_timeout = 120
 c.Execute.interrupt_on_timeout = True
 
+# Student notebooks must not stay paired with the instructors' .py sources.
+from nbgrader.converters.generate_assignment import GenerateAssignment  # noqa: E402
+
+c.GenerateAssignment.preprocessors = [
+    *GenerateAssignment.class_traits()["preprocessors"].default(),
+    "autograder.preprocessors.StripJupytextPairing",
+]
+
 # Keep generated releases clean.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
