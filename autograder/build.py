@@ -54,11 +54,12 @@ def leaks(cfg: CourseConfig, lab: str, release_dir: Path | None = None) -> list[
             found += [
                 f"{where}: nbgrader marker {ln.strip()!r}" for ln in cell.source.splitlines() if _marker(ln)
             ]
+            released = {ln.strip() for ln in cell.source.splitlines()}  # whole lines, not substrings
             found += [
                 f"{where}: text of source cell {key!r}: {line[:60]!r}"
                 for key, lines in secrets.items()
                 for line in lines
-                if line in cell.source
+                if line in released
             ]
     return found
 
