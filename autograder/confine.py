@@ -98,6 +98,8 @@ def bwrap_argv(confinement: Confinement) -> list[str]:
     argv += ["--bind", work, work]
     for file in confinement.masked:  # (a bound /dev/null is not openable: binds are nodev)
         argv += ["--ro-bind", confinement.mask_with, str(Path(file).resolve())]
+    for folder in hidden:  # after the binds inside them exist: nothing can be created there either
+        argv += ["--remount-ro", str(folder)]
     argv += [*confinement.extra, "--"]  # the kernel keeps its working folder (the notebook's)
     return argv
 
