@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from autograder import CourseError
 from autograder.cells import BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, grade_id, read_notebook
 from autograder.cells import secret_lines as source_secrets
-from autograder.config import CourseConfig, ensure_tools_on_path
+from autograder.config import CourseConfig, run_nbgrader
 from autograder.sync import sync
 
 MARKERS = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN)
@@ -26,17 +24,7 @@ def generate_assignment(course_root: Path, lab: str) -> None:
     CourseError
         With nbgrader's last error line when generation fails.
     """
-    ensure_tools_on_path()
-    proc = subprocess.run(
-        [sys.executable, "-m", "nbgrader", "generate_assignment", lab, "--force", "--log-level=ERROR"],
-        cwd=course_root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        lines = [ln for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
-        raise CourseError(f"{course_root}/source/{lab}: nbgrader generate_assignment failed: {lines[-1:]}")
+    run_nbgrader(course_root, "generate_assignment", lab, "--force", where=course_root / "source" / lab)
 
 
 def leaks(cfg: CourseConfig, lab: str, release_dir: Path | None = None) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -126,3 +127,25 @@ def ensure_tools_on_path() -> None:
     parts = os.environ.get("PATH", "").split(os.pathsep)
     if parts[:1] != [bin_dir]:
         os.environ["PATH"] = os.pathsep.join([bin_dir, *[p for p in parts if p and p != bin_dir]])
+
+
+def run_nbgrader(folder: Path, *args: str, where: str | os.PathLike[str] | None = None) -> None:
+    """Run ``nbgrader ARGS --log-level=ERROR`` with ``folder`` as the course root.
+
+    Raises
+    ------
+    CourseError
+        Naming ``where`` (default ``folder``) and nbgrader's last error line when the command fails.
+    """
+    ensure_tools_on_path()
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args, "--log-level=ERROR"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
+        last = lines[-1] if lines else f"exit code {proc.returncode}, no output"
+        raise CourseError(f"{where or folder}: nbgrader {' '.join(args)} failed: {last}")

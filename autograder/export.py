@@ -8,14 +8,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from nbgrader.api import Gradebook
 
 from autograder import CourseError
-from autograder.config import CourseConfig, ensure_tools_on_path
+from autograder.config import CourseConfig, ensure_tools_on_path, run_nbgrader
 from labkit.datasets.io import atomic_write, refuse_overwrite
 
 FILES = ("grades.csv", "pass_rates.csv", "grade_distribution.png", "notes.csv")
@@ -77,15 +75,9 @@ def _csv_text(rows: list[dict], header: list[str]) -> str:
 
 
 def _grades_csv(cfg: CourseConfig, target: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "nbgrader", "export", "--to", str(target), "--log-level=ERROR"],
-        cwd=cfg.root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0 or not target.is_file():
-        raise CourseError(f"{cfg.gradebook}: nbgrader export failed: {proc.stderr.strip()[-200:]}")
+    run_nbgrader(cfg.root, "export", "--to", str(target), where=cfg.gradebook)
+    if not target.is_file():
+        raise CourseError(f"{cfg.gradebook}: nbgrader export wrote no {target}")
 
 
 def _figure(scores: dict[str, list[float]], target: Path) -> None:

@@ -8,16 +8,13 @@ its hidden region is replaced by a placeholder comment and error tracebacks are 
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import nbformat
 
-from autograder import CourseError
 from autograder.cells import BEGIN_HIDDEN, END_HIDDEN, grade_id, hidden_test_cells, read_notebook
-from autograder.config import CourseConfig, ensure_tools_on_path
+from autograder.config import CourseConfig, ensure_tools_on_path, run_nbgrader
 
 
 def redact_source(source: str, gid: str) -> str:
@@ -60,17 +57,7 @@ def generate_feedback(cfg: CourseConfig, lab: str, force: bool = False) -> list[
             target = scratch / path.relative_to(cfg.root)
             target.parent.mkdir(parents=True)
             nbformat.write(redact_notebook(read_notebook(path), hidden), str(target))
-        proc = subprocess.run(
-            [sys.executable, "-m", "nbgrader", "generate_feedback", lab, "--force", "--log-level=ERROR"],
-            cwd=scratch,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise CourseError(
-                f"{cfg.root}: nbgrader generate_feedback {lab} failed: {proc.stderr.strip()[-200:]}"
-            )
+        run_nbgrader(scratch, "generate_feedback", lab, "--force", where=cfg.root)
         for produced in sorted((scratch / "feedback").glob(f"*/{lab}/*")):
             dest = cfg.root / produced.relative_to(scratch)
             if dest.exists() and not force and dest.read_bytes() != produced.read_bytes():
