@@ -152,3 +152,19 @@ def replace_solution(notebook: nbformat.NotebookNode, grade_id: str, source: str
     changed = nbformat.from_dict(notebook)
     cell_by_grade_id(changed, grade_id).source = source
     return changed
+
+
+def capped_course(root: Path, lab: str, split_id: str, wrong_split: str, max_epochs: int) -> Path:
+    """Grade one capped batch of ``lab`` and return its course folder.
+
+    Submissions: the reference twice (``ref_a``, ``ref_b``: reproducibility), the reference with cell
+    ``split_id`` replaced by ``wrong_split`` (``wrong_split``), and the untouched release (``blank``).
+    """
+    course = make_course(root, lab)
+    reference = nbformat.read(source_notebook(lab), as_version=4)
+    submit(course, lab, "ref_a", source_notebook(lab))
+    submit(course, lab, "ref_b", source_notebook(lab))
+    submit(course, lab, "wrong_split", replace_solution(reference, split_id, wrong_split))
+    submit(course, lab, "blank", release_notebook(lab))
+    autograde(course, lab, max_epochs=max_epochs)
+    return course

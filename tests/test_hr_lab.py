@@ -6,7 +6,6 @@ import re
 
 import e2e_support as e2e
 import matplotlib.pyplot as plt
-import nbformat
 import numpy as np
 import pandas as pd
 import pytest
@@ -227,14 +226,7 @@ def _results(notebook) -> str:
 def capped(tmp_path_factory):
     """One capped autograde run: the reference twice, a wrong split, the untouched release."""
     _needs_data()
-    course = e2e.make_course(tmp_path_factory.mktemp("hr_capped"), LAB)
-    reference = nbformat.read(e2e.source_notebook(LAB), as_version=4)
-    e2e.submit(course, LAB, "ref_a", e2e.source_notebook(LAB))
-    e2e.submit(course, LAB, "ref_b", e2e.source_notebook(LAB))
-    e2e.submit(course, LAB, "wrong_split", e2e.replace_solution(reference, "split_subjects", WRONG_SPLIT))
-    e2e.submit(course, LAB, "blank", e2e.release_notebook(LAB))
-    e2e.autograde(course, LAB, max_epochs=CAP)
-    return course
+    return e2e.capped_course(tmp_path_factory.mktemp("hr_capped"), LAB, "split_subjects", WRONG_SPLIT, CAP)
 
 
 @pytest.mark.slow
