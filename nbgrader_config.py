@@ -29,6 +29,9 @@ c.Execute.timeout = 1200
 c.Execute.startup_timeout = 120
 c.Execute.interrupt_on_timeout = True
 
+# A test cell the student deleted is put back (with a note) and run, like an edited one is overwritten.
+c.OverwriteCells.add_missing_cells = True
+
 # Student notebooks must not stay paired with the instructors' .py sources.
 from nbgrader.converters.generate_assignment import GenerateAssignment  # noqa: E402
 

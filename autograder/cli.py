@@ -113,7 +113,9 @@ def _options(args, extra_env: dict | None = None):
 def _print_results(entries: list[dict]) -> None:
     for e in sorted(entries, key=lambda e: (e["lab"], e["student"])):
         note = f"  NOTE: {'; '.join(e['notes'])}" if e["notes"] else ""
-        print(f"{e['lab']:28s} {e['student']:20s} {e['score']:6.1f} / {e['auto_max_score']:5.1f} auto{note}")
+        manual = f" (+{e['manual_max_score']:g} by hand)" if e.get("manual_max_score") else ""
+        score = f"{e['score']:6.1f} / {e['auto_max_score']:5.1f} auto{manual}"
+        print(f"{e['lab']:28s} {e['student']:20s} {score}{note}")
 
 
 def _cmd_grade(cfg: CourseConfig, args) -> int:

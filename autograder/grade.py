@@ -185,12 +185,19 @@ def _dask(jobs: list[Job], address: str) -> Iterator[Result]:
 
 
 def _entry(result: Result) -> dict:
-    autograded = [g for g in result.grades.values() if g[0] is not None and not g[1]]
+    """Return the ledger entry of one result.
+
+    ``score`` / ``auto_max_score`` count the autograded tests (code grade cells) only, whatever happened
+    to them, so every submission of a lab has the same maximum; ``manual_max_score`` is what is left to
+    grade by hand (written answers); ``max_score`` is the lab total.
+    """
+    tests = [g for g in result.grades.values() if g[3] == "code"]
     return {
         "key": result.key,
-        "score": sum(g[0] for g in autograded),
+        "score": sum(g[0] or 0.0 for g in tests),
         "max_score": sum(g[2] for g in result.grades.values()),
-        "auto_max_score": sum(g[2] for g in autograded),
+        "auto_max_score": sum(g[2] for g in tests),
+        "manual_max_score": sum(g[2] for g in result.grades.values() if g[3] != "code"),
         "tests": {name: [g[0], g[2]] for name, g in result.grades.items()},
         "notes": result.notes,
         "seconds": round(result.seconds, 2),

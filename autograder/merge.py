@@ -53,7 +53,7 @@ def merge_result(cfg: CourseConfig, result: Result) -> None:
         gb.update_or_create_student(result.student)
         extra = {"timestamp": result.timestamp} if result.timestamp else {}
         gb.update_or_create_submission(result.lab, result.student, **extra)
-        for name, (auto_score, needs_manual, _) in result.grades.items():
+        for name, (auto_score, needs_manual, *_) in result.grades.items():
             grade = gb.find_grade(name, result.lab, result.lab, result.student)
             grade.auto_score = auto_score
             grade.needs_manual_grade = needs_manual or grade.manual_score is not None or auto_score is None

@@ -83,7 +83,8 @@ class Job:
 class Result:
     """What grading one submission produced.
 
-    ``grades`` maps grade id to ``(auto_score, needs_manual_grade, max_score)``; ``comments`` maps solution
+    ``grades`` maps grade id to ``(auto_score, needs_manual_grade, max_score, cell_type)`` (cell type
+    "code": an autograded test; "markdown": a written answer); ``comments`` maps solution
     cell id to nbgrader's ``auto_comment``; ``notebook`` is the autograded notebook (None when nbgrader could
     not write one; then every autograded test scored zero).
     """
@@ -92,7 +93,7 @@ class Result:
     lab: str
     key: str
     notebook: bytes | None
-    grades: dict[str, tuple[float | None, bool, float]]
+    grades: dict[str, tuple[float | None, bool, float, str]]
     comments: dict[str, str | None]
     notes: list[str]
     timestamp: str | None
@@ -154,6 +155,7 @@ def _write_config(job: Job, work: Path, uid: int | None) -> None:
         f"c.Execute.timeout = {s.cell_timeout}",
         f"c.Execute.startup_timeout = {s.startup_timeout}",
         "c.Execute.interrupt_on_timeout = True",
+        "c.OverwriteCells.add_missing_cells = True",
         f"c.Execute.kernel_name = {KERNEL_NAME!r}",
         f"c.GuardedExecute.notebook_timeout = {s.notebook_timeout}",
         f"c.GuardedExecute.notes_file = {str(work / 'notes.json')!r}",
@@ -247,7 +249,9 @@ def _read_grades(job: Job, work: Path) -> tuple[dict, dict]:
 
     with Gradebook(f"sqlite:///{work / 'gradebook.db'}") as gb:
         sub = gb.find_submission_notebook(job.lab, job.lab, job.student)
-        grades = {g.name: (g.auto_score, bool(g.needs_manual_grade), g.max_score) for g in sub.grades}
+        grades = {
+            g.name: (g.auto_score, bool(g.needs_manual_grade), g.max_score, g.cell_type) for g in sub.grades
+        }
         comments = {c.name: c.auto_comment for c in sub.comments}
     return grades, comments
 
@@ -263,7 +267,9 @@ def _failed_grades(job: Job) -> dict:
         with Gradebook(f"sqlite:///{Path(tmp) / 'kit.db'}") as gb:
             cells = gb.find_notebook(job.lab, job.lab).grade_cells
             return {
-                c.name: (0.0, False, c.max_score) if c.cell_type == "code" else (None, True, c.max_score)
+                c.name: (0.0, False, c.max_score, "code")
+                if c.cell_type == "code"
+                else (None, True, c.max_score, c.cell_type)
                 for c in cells
             }
 

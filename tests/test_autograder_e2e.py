@@ -105,6 +105,11 @@ def _cases(root: Path) -> dict[str, float]:
         ),
         "wrong_lab": (nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('other lab')")]), 0),
     }
+    deleted = with_cells(solved, {"mean_value": "def mean_value(v):\n    return sum(v) // len(v)"})
+    deleted.cells = [
+        c for c in deleted.cells if not c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_")
+    ]
+    cases["deletes_tests"] = (deleted, 2)  # both tests put back and run: square passes, mean fails
     dup = with_cells(solved)
     dup.cells[1].id = dup.cells[2].id = "same-id"
     cases["duplicate_ids"] = (dup, 5)
@@ -139,6 +144,8 @@ def test_grade_batch_reference_broken_hostile(tmp_path):
     assert any("kernel died" in n for n in entries["exits"]["notes"])
     assert any("per-cell limit" in n for n in entries["loop"]["notes"])
     assert not _leftovers(), "processes of graded submissions survived"
+    restored = json.dumps(read_notebook(root / "autograded" / "deletes_tests" / "mini" / "mini.ipynb"))
+    assert restored.count("was missing from the submission") == 2
     hostile = read_notebook(root / "autograded" / "hostile" / "mini" / "mini.ipynb")
     text = json.dumps(hostile)
     assert str(root) not in text, "the course path leaked into the kernel"
