@@ -30,7 +30,14 @@ c.Execute.startup_timeout = 120
 c.Execute.interrupt_on_timeout = True
 
 # A test cell the student deleted is put back (with a note) and run, like an edited one is overwritten.
-c.OverwriteCells.add_missing_cells = True
+# RestoreCells is nbgrader's OverwriteCells, made robust to a deleted exercise next to the deleted test.
+from nbgrader.converters.autograde import Autograde  # noqa: E402
+
+c.Autograde.sanitize_preprocessors = [
+    "autograder.preprocessors.RestoreCells" if p.__name__ == "OverwriteCells" else p
+    for p in Autograde.class_traits()["sanitize_preprocessors"].default()
+]
+c.RestoreCells.add_missing_cells = True
 
 # Student notebooks must not stay paired with the instructors' .py sources.
 from nbgrader.converters.generate_assignment import GenerateAssignment  # noqa: E402

@@ -155,7 +155,6 @@ def _write_config(job: Job, work: Path, uid: int | None) -> None:
         f"c.Execute.timeout = {s.cell_timeout}",
         f"c.Execute.startup_timeout = {s.startup_timeout}",
         "c.Execute.interrupt_on_timeout = True",
-        "c.OverwriteCells.add_missing_cells = True",
         f"c.Execute.kernel_name = {KERNEL_NAME!r}",
         f"c.GuardedExecute.notebook_timeout = {s.notebook_timeout}",
         f"c.GuardedExecute.notes_file = {str(work / 'notes.json')!r}",
@@ -166,6 +165,11 @@ def _write_config(job: Job, work: Path, uid: int | None) -> None:
         "from autograder.execute import GuardedExecute",
         "c.Autograde.autograde_preprocessors = [GuardedExecute, IgnorePattern, ClearMetadataPreprocessor,",
         "    LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]",
+        "from nbgrader.preprocessors import ClearOutput, DeduplicateIds, OverwriteKernelspec",
+        "from autograder.preprocessors import RestoreCells",
+        "c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,",
+        "    RestoreCells, CheckCellMetadata]",
+        "c.RestoreCells.add_missing_cells = True",
     ]
     (work / "nbgrader_config.py").write_text("\n".join(lines) + "\n")
 
@@ -256,8 +260,8 @@ def _read_grades(job: Job, work: Path) -> tuple[dict, dict]:
     return grades, comments
 
 
-def _failed_grades(job: Job) -> dict:
-    """Zero for every autograded test, manual answers left to the grader (read from a clean kit copy)."""
+def _kit_cells(job: Job) -> tuple[dict, set[str]]:
+    """Return the lab's grade cells ``{name: (cell_type, max_score)}`` and all its nbgrader cell names."""
     import tempfile
 
     from nbgrader.api import Gradebook
@@ -265,13 +269,37 @@ def _failed_grades(job: Job) -> dict:
     with tempfile.TemporaryDirectory(prefix="course-grade-kit-") as tmp:
         (Path(tmp) / "kit.db").write_bytes(job.kit_gradebook)
         with Gradebook(f"sqlite:///{Path(tmp) / 'kit.db'}") as gb:
-            cells = gb.find_notebook(job.lab, job.lab).grade_cells
-            return {
-                c.name: (0.0, False, c.max_score, "code")
-                if c.cell_type == "code"
-                else (None, True, c.max_score, c.cell_type)
-                for c in cells
-            }
+            notebook = gb.find_notebook(job.lab, job.lab)
+            cells = {c.name: (c.cell_type, c.max_score) for c in notebook.grade_cells}
+            return cells, {c.name for c in notebook.source_cells}
+
+
+def _failed_grades(cells: dict) -> dict:
+    """Zero for every autograded test, manual answers left to the grader."""
+    return {
+        name: (0.0, False, points, "code") if kind == "code" else (None, True, points, kind)
+        for name, (kind, points) in cells.items()
+    }
+
+
+def _foreign_notebook(job: Job, names: set[str]) -> str | None:
+    """Return a note when the submission is not a notebook of the lab.
+
+    That is: none of the lab's nbgrader cells, or at least as many nbgrader cells of something else
+    (another lab's notebook, a new notebook). Such a submission is not run.
+    """
+    try:
+        cells = json.loads(job.notebook).get("cells", [])
+        ids = {(c.get("metadata") or {}).get("nbgrader", {}).get("grade_id") for c in cells}
+    except (ValueError, AttributeError):
+        return None  # nbgrader reports what is wrong with the file
+    present, alien = ids & names, ids - names - {None}
+    if present and len(alien) < len(present):
+        return None
+    return (
+        f"this notebook is not {job.lab}'s (another lab's notebook, or a new one?): "
+        f"not run; the student should submit release/{job.lab}/{job.lab}.ipynb"
+    )
 
 
 def run_job(job: Job) -> Result:
@@ -279,6 +307,11 @@ def run_job(job: Job) -> Result:
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     started = time.monotonic()
     run_id = uuid.uuid4().hex[:8]
+    cells, names = _kit_cells(job)
+    foreign = _foreign_notebook(job, names)
+    if foreign is not None:
+        grades = _failed_grades(cells)
+        return Result(job.student, job.lab, job.key, None, grades, {}, [foreign], job.timestamp, 0.0)
     work = Path(job.work_root) / "work" / job.lab / f"{job.student}-{job.key[:10]}-{run_id}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -304,7 +337,7 @@ def run_job(job: Job) -> Result:
                 else f"nbgrader exited {code}: {error[:200]}"
             )
             notes.append(f"autograde failed ({why}); every autograded test scored 0")
-            grades, comments, notebook = _failed_grades(job), {}, None
+            grades, comments, notebook = _failed_grades(cells), {}, None
         return Result(
             job.student,
             job.lab,

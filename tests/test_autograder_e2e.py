@@ -74,6 +74,9 @@ except MemoryError:
 """
 
 
+MEAN_CELLS = ("mean_value", "test_mean")
+
+
 def _submit(root: Path, student: str, nb) -> None:
     folder = root / "submitted" / student / "mini"
     folder.mkdir(parents=True, exist_ok=True)
@@ -110,6 +113,9 @@ def _cases(root: Path) -> dict[str, float]:
         c for c in deleted.cells if not c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_")
     ]
     cases["deletes_tests"] = (deleted, 2)  # both tests put back and run: square passes, mean fails
+    gone = with_cells(solved)
+    gone.cells = [c for c in gone.cells if c.metadata.get("nbgrader", {}).get("grade_id") not in MEAN_CELLS]
+    cases["deletes_exercise_and_test"] = (gone, 2)  # plain nbgrader 0.9 fails here (KeyError): all zero
     dup = with_cells(solved)
     dup.cells[1].id = dup.cells[2].id = "same-id"
     cases["duplicate_ids"] = (dup, 5)
@@ -146,6 +152,7 @@ def test_grade_batch_reference_broken_hostile(tmp_path):
     assert not _leftovers(), "processes of graded submissions survived"
     restored = json.dumps(read_notebook(root / "autograded" / "deletes_tests" / "mini" / "mini.ipynb"))
     assert restored.count("was missing from the submission") == 2
+    assert any("is not mini's" in n for n in entries["wrong_lab"]["notes"])
     hostile = read_notebook(root / "autograded" / "hostile" / "mini" / "mini.ipynb")
     text = json.dumps(hostile)
     assert str(root) not in text, "the course path leaked into the kernel"

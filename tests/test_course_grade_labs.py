@@ -1,11 +1,15 @@
-"""``course-grade`` on the real ECG lab: a reference and a hostile submission graded in parallel.
+"""``course-grade`` on the real ECG lab: reference, hostile and broken submissions in one parallel batch.
 
 Runs under the documented training cap (``LABKIT_MAX_EPOCHS=1``): it judges isolation and bookkeeping,
-not metrics. The hostile submission knows the course's absolute path and attacks it directly.
+not metrics. The hostile submission knows the course's absolute path and attacks it directly. The broken
+ones start from the untouched release (so they score zero if graded correctly, and run fast): a syntax
+error, an infinite loop, ``os._exit``, test cells edited or deleted, duplicate cell ids, and the other
+lab's notebook.
 """
 
 from __future__ import annotations
 
+import copy
 import html
 import json
 
@@ -43,7 +47,50 @@ print("ATTACK read", len(read), "wrote", len(wrote))
 """
 
 
-def test_reference_and_hostile_real_lab(tmp_path, monkeypatch):
+def _grade_id(cell) -> str:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+
+
+def _edited(nb, replace: dict[str, str] | None = None, drop=lambda gid: False):
+    nb = copy.deepcopy(nb)
+    nb.cells = [c for c in nb.cells if not drop(_grade_id(c))]
+    for cell in nb.cells:
+        cell.source = (replace or {}).get(_grade_id(cell), cell.source)
+    return nb
+
+
+def _broken_cases(release) -> dict[str, nbformat.NotebookNode]:
+    """Broken variants of the untouched release: each must be graded, with zero on every test."""
+    tests = [
+        _grade_id(c) for c in release.cells if c.cell_type == "code" and _grade_id(c).startswith("test_")
+    ]
+    dup = copy.deepcopy(release)
+    dup.cells[1].id = dup.cells[3].id = "same-id"
+    return {
+        "syntax": _edited(release, {"split": "def split(:\n    pass"}),
+        "loop": _edited(release, {"split": "while True:\n    pass"}),
+        "exits": _edited(release, {"split": "import os\nos._exit(3)"}),
+        "edits_tests": _edited(release, dict.fromkeys(tests, "pass")),  # would pass if not restored
+        "deletes_tests": _edited(release, drop=lambda gid: gid in tests),
+        "duplicate_ids": dup,
+        "wrong_lab": nbformat.read(release_notebook("hr_estimation"), as_version=4),
+    }
+
+
+def _check_broken(course, entries: dict, n_tests: int) -> None:
+    for student in ("syntax", "loop", "exits", "edits_tests", "deletes_tests", "duplicate_ids", "wrong_lab"):
+        tests = entries[student]["tests"]
+        assert all(score == 0 for score, _ in tests.values() if score is not None), (student, tests)
+        assert entries[student]["executed"] == (student != "wrong_lab"), student
+    assert any("kernel died" in n for n in entries["exits"]["notes"]), entries["exits"]["notes"]
+    assert any("per-cell limit" in n for n in entries["loop"]["notes"]), entries["loop"]["notes"]
+    assert any("is not ecg_rhythm_classification's" in n for n in entries["wrong_lab"]["notes"])
+    restored = read_notebook(course / "autograded" / "deletes_tests" / LAB / f"{LAB}.ipynb")
+    put_back = [c for c in restored.cells if "was missing from the submission" in c.source.splitlines()[0]]
+    assert len(put_back) == n_tests and all(c.execution_count for c in put_back)
+
+
+def test_reference_hostile_and_broken_real_lab(tmp_path, monkeypatch):
     course = make_course(tmp_path, LAB)
     (course / "data").symlink_to(REPO / "data", target_is_directory=True)
     other = course / "submitted" / "ref" / LAB / f"{LAB}.ipynb"
@@ -58,16 +105,20 @@ def test_reference_and_hostile_real_lab(tmp_path, monkeypatch):
     hostile.cells.insert(first_code + 1, nbformat.v4.new_code_cell(HOSTILE.format(course=targets)))
     submit(course, LAB, "ref", source_notebook(LAB))
     submit(course, LAB, "mallory", hostile)
+    release = nbformat.read(release_notebook(LAB), as_version=4)
+    for student, notebook in _broken_cases(release).items():
+        submit(course, LAB, student, notebook)
     monkeypatch.setenv("LABKIT_MAX_EPOCHS", "1")
     assert main(["--course", str(course), "--quiet", "build"]) == 0
     (course / "gradebook.db").touch()
     before = tree_hash(course, skip={"autograded", "feedback", "gradebook.db", ".grading", "exports", "logs"})
 
-    entries = {e["student"]: e for e in grade(load_config(course), [LAB], GradeOptions(jobs=2, quiet=True))}
+    opts = GradeOptions(jobs=2, cell_timeout=90, quiet=True)
+    entries = {e["student"]: e for e in grade(load_config(course), [LAB], opts)}
 
     after = tree_hash(course, skip={"autograded", "feedback", "gradebook.db", ".grading", "exports", "logs"})
     assert after == before, "grading changed course files or another submission"
-    assert set(entries) == {"ref", "mallory"}
+    assert set(entries) == {"ref", "mallory", *_broken_cases(release)}
     ref, mallory = entries["ref"]["tests"], entries["mallory"]["tests"]
     for test in ("test_split_partition", "test_split_stratified", "test_scaling", "test_encoding"):
         assert ref[test][0] == ref[test][1] > 0, (test, ref[test])
@@ -77,6 +128,7 @@ def test_reference_and_hostile_real_lab(tmp_path, monkeypatch):
     assert "ATTACK read" in text, "the hostile cell did not run"
     if bwrap_available():
         assert "ATTACK read 0 wrote 0" in text, "a confined kernel reached the course"
+    _check_broken(course, entries, sum(1 for name in ref if name.startswith("test_")))
 
     assert main(["--course", str(course), "--quiet", "feedback", LAB]) == 0
     page = html.unescape((course / "feedback" / "mallory" / LAB / f"{LAB}.html").read_text())
