@@ -168,6 +168,30 @@ def test_reference_is_reproducible(capped):
     assert tables[0] == tables[1]
 
 
+def _error_message(cell) -> str:
+    return " ".join(f"{o.ename}: {o.evalue}" for o in cell.get("outputs", []) if o.output_type == "error")
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+@pytest.mark.parametrize("model", [1, 2])
+def test_hidden_accuracy_check_agrees_with_the_printed_accuracy(capped, model):
+    """The hidden test recomputes the held-out accuracy from the data file: a custom model that fails it
+    fails with the accuracy the student saw printed; one that passes printed at least 0.5. Model 2's test
+    uses a helper defined at the top of model 1's test, so it must not depend on model 1's outcome."""
+    gid = f"test_custom{model}_accuracy"
+    cell = e2e.cell_by_grade_id(e2e.autograded_notebook(capped, LAB, "ref_a"), gid)
+    printed = float(e2e.text_output(cell).split(f"custom model {model}")[1].split()[0])
+    score, points = e2e.read_scores(capped, LAB, "ref_a")[gid]
+    message = _error_message(cell)
+    if score == points:
+        assert printed >= 0.5 and message == ""
+    else:
+        assert f"custom model {model}: test accuracy {printed:.3f} is below" in message, message
+    blank = e2e.cell_by_grade_id(e2e.autograded_notebook(capped, LAB, "blank"), gid)
+    assert f"custom{model}_matrices" in _error_message(blank), "the untouched release fails on a helper"
+
+
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_reference_solution_gets_every_point_uncapped(tmp_path):
