@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from nbgrader.api import Gradebook
@@ -45,12 +46,27 @@ def pass_rates(cfg: CourseConfig) -> list[dict]:
     return rows
 
 
-def totals(cfg: CourseConfig) -> dict[str, list[float]]:
-    """Return each lab's submission scores as percentages of the lab's maximum."""
+@dataclass(frozen=True)
+class LabTotals:
+    """One lab's submission scores for the grade-distribution figure."""
+
+    percents: list[float]
+    max_score: float
+    manual_points: float
+    awaiting_manual: int
+
+
+def totals(cfg: CourseConfig) -> dict[str, LabTotals]:
+    """Return each lab's submission scores as percentages of the lab's maximum, with its manual part."""
     ensure_tools_on_path()
     with Gradebook(cfg.db_url, cfg.course_id) as gb:
         return {
-            a.name: [100.0 * s.score / a.max_score for s in a.submissions if a.max_score]
+            a.name: LabTotals(
+                percents=[100.0 * s.score / a.max_score for s in a.submissions if a.max_score],
+                max_score=a.max_score,
+                manual_points=a.max_written_score + a.max_task_score,
+                awaiting_manual=sum(1 for s in a.submissions if s.needs_manual_grade),
+            )
             for a in gb.assignments
         }
 
@@ -80,23 +96,38 @@ def _grades_csv(cfg: CourseConfig, target: Path) -> None:
         raise CourseError(f"{cfg.gradebook}: nbgrader export wrote no {target}")
 
 
-def _figure(scores: dict[str, list[float]], target: Path) -> None:
+def _title(lab: str, lab_totals: LabTotals) -> str:
+    title = f"{lab} (n={len(lab_totals.percents)})"
+    if lab_totals.awaiting_manual:
+        waiting = lab_totals.awaiting_manual
+        verb = "submission awaits" if waiting == 1 else "submissions await"
+        share = f"{lab_totals.manual_points:g} of {lab_totals.max_score:g} points"
+        title += f"\n{waiting} {verb} manual grading ({share})"
+    return title
+
+
+def _figure(scores: dict[str, LabTotals], target: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
-    fig, axes = plt.subplots(1, max(1, len(scores)), figsize=(5 * max(1, len(scores)), 3.6), squeeze=False)
-    for ax, (lab, values) in zip(axes[0], sorted(scores.items()), strict=False):
+    fig, axes = plt.subplots(1, max(1, len(scores)), figsize=(5 * max(1, len(scores)), 3.8), squeeze=False)
+    for ax, (lab, lab_totals) in zip(axes[0], sorted(scores.items()), strict=False):
         ax.hist(
-            values, bins=[0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100.001], color="#4c72b0", edgecolor="white"
+            lab_totals.percents,
+            bins=[0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100.001],
+            color="#4c72b0",
+            edgecolor="white",
         )
         ax.set(
-            title=f"{lab} (n={len(values)})",
-            xlabel="score (% of lab maximum)",
+            title=_title(lab, lab_totals),
+            xlabel=f"score (% of the lab's {lab_totals.max_score:g} points)",
             ylabel="submissions",
             xlim=(0, 100),
         )
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     fig.savefig(target, dpi=110)
     plt.close(fig)
