@@ -7,6 +7,8 @@ from typing import Any
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
 
+from autograder.cells import grade_id
+
 
 class StripJupytextPairing(NbGraderPreprocessor):
     """Remove the Jupytext pairing from generated student notebooks.
@@ -40,7 +42,7 @@ class RestoreCells(OverwriteCells):
         solutions = {cell.name for cell in source_nb.solution_cells}
         grades = {cell.name: cell for cell in source_nb.grade_cells}
         for name in [n for n in order if n in grades]:
-            present = [_grade_id(cell) for cell in nb.cells]
+            present = [grade_id(cell) for cell in nb.cells]
             if name in present:
                 continue
             self.log.warning("Missing grade cell %s encountered, adding to notebook", name)
@@ -51,7 +53,3 @@ class RestoreCells(OverwriteCells):
             )
             nb.cells.insert(at, cell)
         return nb, resources
-
-
-def _grade_id(cell: NotebookNode) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")

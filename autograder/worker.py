@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psutil
 
+from autograder.cells import grade_id
 from autograder.confine import Confinement, empty_file, python_folders
 from autograder.sandbox import KERNEL_NAME, Limits, kernel_uid, write_kernelspec
 
@@ -290,7 +291,7 @@ def _foreign_notebook(job: Job, names: set[str]) -> str | None:
     """
     try:
         cells = json.loads(job.notebook).get("cells", [])
-        ids = {(c.get("metadata") or {}).get("nbgrader", {}).get("grade_id") for c in cells}
+        ids = {grade_id(c) for c in cells}
     except (ValueError, AttributeError):
         return None  # nbgrader reports what is wrong with the file
     present, alien = ids & names, ids - names - {None}

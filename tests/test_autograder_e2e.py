@@ -16,7 +16,7 @@ import psutil
 import pytest
 from autograder_support import SOLVED, mini_course, tree_hash, with_cells
 
-from autograder.cells import hidden_test_cells, read_notebook
+from autograder.cells import grade_id, hidden_test_cells, read_notebook
 from autograder.cli import main
 from autograder.config import load_config
 from autograder.confine import bwrap_available
@@ -109,12 +109,10 @@ def _cases(root: Path) -> dict[str, float]:
         "wrong_lab": (nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('other lab')")]), 0),
     }
     deleted = with_cells(solved, {"mean_value": "def mean_value(v):\n    return sum(v) // len(v)"})
-    deleted.cells = [
-        c for c in deleted.cells if not c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_")
-    ]
+    deleted.cells = [c for c in deleted.cells if not (grade_id(c) or "").startswith("test_")]
     cases["deletes_tests"] = (deleted, 2)  # both tests put back and run: square passes, mean fails
     gone = with_cells(solved)
-    gone.cells = [c for c in gone.cells if c.metadata.get("nbgrader", {}).get("grade_id") not in MEAN_CELLS]
+    gone.cells = [c for c in gone.cells if grade_id(c) not in MEAN_CELLS]
     cases["deletes_exercise_and_test"] = (gone, 2)  # plain nbgrader 0.9 fails here (KeyError): all zero
     dup = with_cells(solved)
     dup.cells[1].id = dup.cells[2].id = "same-id"

@@ -18,7 +18,7 @@ import pytest
 from autograder_support import tree_hash
 from e2e_support import REPO, make_course, release_notebook, source_notebook, submit
 
-from autograder.cells import hidden_test_cells, read_notebook
+from autograder.cells import grade_id, hidden_test_cells, read_notebook
 from autograder.cli import main
 from autograder.config import load_config
 from autograder.confine import bwrap_available
@@ -47,22 +47,20 @@ print("ATTACK read", len(read), "wrote", len(wrote))
 """
 
 
-def _grade_id(cell) -> str:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
-
-
 def _edited(nb, replace: dict[str, str] | None = None, drop=lambda gid: False):
     nb = copy.deepcopy(nb)
-    nb.cells = [c for c in nb.cells if not drop(_grade_id(c))]
+    nb.cells = [c for c in nb.cells if not drop(grade_id(c))]
     for cell in nb.cells:
-        cell.source = (replace or {}).get(_grade_id(cell), cell.source)
+        cell.source = (replace or {}).get(grade_id(cell), cell.source)
     return nb
 
 
 def _broken_cases(release) -> dict[str, nbformat.NotebookNode]:
     """Broken variants of the untouched release: each must be graded, with zero on every test."""
     tests = [
-        _grade_id(c) for c in release.cells if c.cell_type == "code" and _grade_id(c).startswith("test_")
+        grade_id(c)
+        for c in release.cells
+        if c.cell_type == "code" and (grade_id(c) or "").startswith("test_")
     ]
     dup = copy.deepcopy(release)
     dup.cells[1].id = dup.cells[3].id = "same-id"
