@@ -45,7 +45,7 @@ class GuardedExecute(Execute):
         if self.kernel_uid >= 0 and cwd:
             os.chown(cwd, self.kernel_uid, self.kernel_uid)
         try:
-            return super().preprocess(nb, resources, km)
+            return self._start_and_run(nb, resources, km)
         except (DeadKernelError, RuntimeError) as exc:
             self._stop(f"kernel failed: {type(exc).__name__}: {str(exc)[:200]}")
             for cell in nb.cells:
@@ -64,8 +64,24 @@ class GuardedExecute(Execute):
         if token and kill_job_processes(token):
             self._notes.append("processes left running by the submission were killed")
 
+    def _start_and_run(self, nb: NotebookNode, resources, km):
+        """Run the notebook; start a fresh kernel once more when one dies before running any cell.
+
+        Such a death is the machine's, not the submission's (no student code has run): two kernels that
+        start at the same moment can pick the same free port, for example.
+        """
+        self._started_cells = False
+        try:
+            return super().preprocess(nb, resources, km)
+        except (DeadKernelError, RuntimeError):
+            if self._started_cells:
+                raise
+            self.log.warning("kernel died while starting; starting a fresh one")
+            return super().preprocess(nb, resources, km)
+
     def preprocess_cell(self, cell: NotebookNode, resources, index: int):
         """Execute one cell, or mark it as not run when the kernel is gone."""
+        self._started_cells = True
         if cell.cell_type != "code":
             return cell, resources
         if self._stopped is None and self._deadline is not None and time.monotonic() >= self._deadline:
