@@ -8,7 +8,16 @@ import tempfile
 from pathlib import Path
 
 from autograder import CourseError
-from autograder.cells import BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, grade_id, read_notebook
+from autograder.cells import (
+    BEGIN_HIDDEN,
+    BEGIN_SOLUTION,
+    END_HIDDEN,
+    END_SOLUTION,
+    FREE_TAG,
+    grade_id,
+    read_notebook,
+    unlocked_code_cells,
+)
 from autograder.cells import secret_lines as source_secrets
 from autograder.config import CourseConfig, run_nbgrader
 from autograder.sync import sync
@@ -50,6 +59,22 @@ def leaks(cfg: CourseConfig, lab: str, release_dir: Path | None = None) -> list[
                 if line in released
             ]
     return found
+
+
+def unlocked_cells(cfg: CourseConfig, lab: str) -> list[str]:
+    """Return one line per code cell of the source notebook that a student could edit unnoticed.
+
+    Given code that is not locked keeps the student's edits when graded (a training cell changed to use
+    the test subjects, say): lock it, make it an exercise, or tag it ``student-free`` on purpose.
+    """
+    path = cfg.source_notebook(lab)
+    nb = read_notebook(path)
+    return [
+        f"{path} cell {index} ({nb.cells[index].source.strip().splitlines()[0][:40]!r}...): given code "
+        f"that is not locked; fix: mark it locked in its nbgrader header (or tag it {FREE_TAG!r} if the "
+        "student may edit it), then `course-grade build`"
+        for index in unlocked_code_cells(nb)
+    ]
 
 
 def _marker(line: str) -> bool:
@@ -97,6 +122,7 @@ def build(cfg: CourseConfig, labs: list[str] | None = None) -> list[str]:
     for lab in labs or list(cfg.labs):
         if not cfg.source_notebook(lab).is_file():
             raise CourseError(f"{cfg.source_notebook(lab)}: missing; write the lab's source notebook first")
+        found += unlocked_cells(cfg, lab)
         generate_assignment(cfg.root, lab)
         found += leaks(cfg, lab)
     return found

@@ -13,6 +13,8 @@ END_SOLUTION = re.compile(r"^\s*#+\s*END SOLUTION")
 BEGIN_HIDDEN = re.compile(r"^\s*#+\s*BEGIN HIDDEN TESTS")
 END_HIDDEN = re.compile(r"^\s*#+\s*END HIDDEN TESTS")
 MIN_SECRET_LINE = 12
+#: Cell tag of a code cell the student may edit that is neither an exercise nor given code.
+FREE_TAG = "student-free"
 
 
 def read_notebook(path: Path) -> NotebookNode:
@@ -28,6 +30,21 @@ def nbgrader_meta(cell: NotebookNode) -> dict:
 def grade_id(cell: NotebookNode) -> str | None:
     """Return the cell's nbgrader grade id, if any."""
     return nbgrader_meta(cell).get("grade_id")
+
+
+def unlocked_code_cells(nb: NotebookNode) -> list[int]:
+    """Return the indices of code cells a student could edit that nbgrader would not restore.
+
+    Given code must be locked (nbgrader restores locked cells at grading); exercises are solution cells;
+    a cell the student may change on purpose carries the ``FREE_TAG`` tag.
+    """
+    return [
+        index
+        for index, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        and not any(nbgrader_meta(cell).get(key) for key in ("locked", "solution", "grade"))
+        and FREE_TAG not in cell.get("metadata", {}).get("tags", [])
+    ]
 
 
 def grade_ids(nb: NotebookNode) -> set[str]:

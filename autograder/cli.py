@@ -33,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="grades CSV, pass rates, grade distribution, execution notes")
     p.add_argument("--out", type=Path)
     p.add_argument("--force", action="store_true")
+    p = sub.add_parser(
+        "bundle", help="the student hand-out: release, labkit wheel, lock, README; leak-checked"
+    )
+    p.add_argument("--out", type=Path, required=True, help="folder to write (DIR; --zip also writes DIR.zip)")
+    p.add_argument("--zip", action="store_true", help="also write the archive DIR.zip")
+    p.add_argument("--force", action="store_true", help="replace an existing DIR / DIR.zip")
     p = sub.add_parser("demo", help="the whole pipeline on sample submissions")
     p.add_argument("--max-epochs", type=int, default=2, help="training cap for the demo (LABKIT_MAX_EPOCHS)")
     p.add_argument("--full", action="store_true", help="no training cap (real settings)")
@@ -60,13 +66,13 @@ def _cmd_sync(cfg: CourseConfig, args) -> int:
 
 
 def _cmd_check(cfg: CourseConfig, args) -> int:
-    from autograder.build import leaks, stale_cells
+    from autograder.build import leaks, stale_cells, unlocked_cells
     from autograder.sync import check_sync
 
     labs = [lab for lab in cfg.labs if cfg.source_notebook(lab).is_file()]
     problems = check_sync(cfg, labs)
     for lab in labs:
-        problems += stale_cells(cfg, lab) + leaks(cfg, lab)
+        problems += unlocked_cells(cfg, lab) + stale_cells(cfg, lab) + leaks(cfg, lab)
     print("\n".join(problems) or f"ok: {', '.join(labs)} in sync, release fresh and leak-free")
     return 1 if problems else 0
 
@@ -148,6 +154,18 @@ def _cmd_export(cfg: CourseConfig, args) -> int:
     return 0
 
 
+def _cmd_bundle(cfg: CourseConfig, args) -> int:
+    from autograder.bundle import write_bundle
+
+    made = write_bundle(cfg, args.out, archive=args.zip, force=args.force)
+    print(
+        f"wrote {made.folder} ({len(made.files)} files, leak-free)"
+        + (f" and {made.archive}" if made.archive else "")
+    )
+    print(f"students: see {made.folder / 'README.md'} (two commands set up and open JupyterLab)")
+    return 0
+
+
 def _cmd_demo(cfg: CourseConfig, args) -> int:
     from autograder.demo import demo_collect
     from autograder.export import export, format_table, pass_rates
@@ -181,6 +199,7 @@ COMMANDS = {
     "grade": _cmd_grade,
     "feedback": _cmd_feedback,
     "export": _cmd_export,
+    "bundle": _cmd_bundle,
     "demo": _cmd_demo,
 }
 

@@ -154,11 +154,19 @@ def replace_solution(notebook: nbformat.NotebookNode, grade_id: str, source: str
     return changed
 
 
-def capped_course(root: Path, lab: str, split_id: str, wrong_split: str, max_epochs: int) -> Path:
+def capped_course(
+    root: Path,
+    lab: str,
+    split_id: str,
+    wrong_split: str,
+    max_epochs: int,
+    edits: dict[str, dict[str, str]] | None = None,
+) -> Path:
     """Grade one capped batch of ``lab`` and return its course folder.
 
     Submissions: the reference twice (``ref_a``, ``ref_b``: reproducibility), the reference with cell
-    ``split_id`` replaced by ``wrong_split`` (``wrong_split``), and the untouched release (``blank``).
+    ``split_id`` replaced by ``wrong_split`` (``wrong_split``), the untouched release (``blank``), and one
+    reference per entry of ``edits`` (student name -> {grade id: new cell source}).
     """
     course = make_course(root, lab)
     reference = nbformat.read(source_notebook(lab), as_version=4)
@@ -166,5 +174,10 @@ def capped_course(root: Path, lab: str, split_id: str, wrong_split: str, max_epo
     submit(course, lab, "ref_b", source_notebook(lab))
     submit(course, lab, "wrong_split", replace_solution(reference, split_id, wrong_split))
     submit(course, lab, "blank", release_notebook(lab))
+    for student, cells in (edits or {}).items():
+        edited = reference
+        for cell_id, cell_source in cells.items():
+            edited = replace_solution(edited, cell_id, cell_source)
+        submit(course, lab, student, edited)
     autograde(course, lab, max_epochs=max_epochs)
     return course

@@ -169,3 +169,33 @@ def test_distribution_figure_names_the_manual_part(tmp_path):
     assert "2 submissions await manual grading (13 of 30 points)" in _title("hr", several)
     _figure({"ecg": graded, "hr": several}, tmp_path / "dist.png")
     assert (tmp_path / "dist.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_unlocked_given_code_fails_check_unless_tagged_free(tmp_path, capsys):
+    from autograder.build import unlocked_cells
+    from autograder.cells import FREE_TAG
+
+    root = mini_course(tmp_path)
+    cfg = load_config(root)
+    assert unlocked_cells(cfg, "mini") == []
+    path = cfg.source_notebook("mini")
+    nb = read_notebook(path)
+    nb.cells.insert(2, nbformat.v4.new_code_cell("N_EPOCHS = 3"))
+    nbformat.write(nb, str(path))
+    (found,) = unlocked_cells(cfg, "mini")
+    assert "cell 2 ('N_EPOCHS = 3'...): given code that is not locked" in found
+    assert main(["--course", str(root), "check"]) == 1
+    assert "not locked" in capsys.readouterr().out
+    nb.cells[2].metadata["tags"] = [FREE_TAG]
+    nbformat.write(nb, str(path))
+    assert unlocked_cells(cfg, "mini") == []
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_every_given_code_cell_of_the_labs_is_locked(lab):
+    from pathlib import Path
+
+    from autograder.cells import unlocked_code_cells
+
+    path = Path(__file__).resolve().parents[1] / "source" / lab / f"{lab}.ipynb"
+    assert unlocked_code_cells(read_notebook(path)) == []

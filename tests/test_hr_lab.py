@@ -6,6 +6,7 @@ import re
 
 import e2e_support as e2e
 import matplotlib.pyplot as plt
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
@@ -207,6 +208,12 @@ EXERCISE_TESTS = {
     "test_compute_metrics",
     "test_performance",
 }
+# A submission that edits given code (a locked cell) to train on the test subjects.
+TRAIN_ON_TEST = """i_train = np.concatenate([i_train, i_test])
+N_EPOCHS = 300
+ppg_cnn = train_regressor(ppg_cnn_config, ppg_windows, "ppg_cnn")
+ppg_acc_cnn = train_regressor(ppg_acc_cnn_config, ppg_acc_windows, "ppg_acc_cnn")
+"""
 CAP = 1  # epoch: the capped runs judge which tests pass, not how good the models are
 
 
@@ -226,7 +233,9 @@ def _results(notebook) -> str:
 def capped(tmp_path_factory):
     """One capped autograde run: the reference twice, a wrong split, the untouched release."""
     _needs_data()
-    return e2e.capped_course(tmp_path_factory.mktemp("hr_capped"), LAB, "split_subjects", WRONG_SPLIT, CAP)
+    edits = {"edited_training": {"ppg_training": TRAIN_ON_TEST}}
+    root = tmp_path_factory.mktemp("hr_capped")
+    return e2e.capped_course(root, LAB, "split_subjects", WRONG_SPLIT, CAP, edits=edits)
 
 
 @pytest.mark.slow
@@ -255,6 +264,19 @@ def test_wrong_split_loses_exactly_the_split_points(capped):
     # Under the cap the models are untrained: every test but the performance test passes.
     lost = {name for name, (score, top) in reference.items() if score < top}
     assert lost == {"test_performance"}, f"the capped reference lost points on {sorted(lost)}"
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_edited_given_training_cell_is_graded_as_the_instructor_wrote_it(capped):
+    """Given code is locked: nbgrader restores the instructor's cell, so the edit has no effect."""
+    graded = e2e.autograded_notebook(capped, LAB, "edited_training")
+    source = nbformat.read(e2e.source_notebook(LAB), as_version=4)
+    cell = e2e.cell_by_grade_id(graded, "ppg_training")
+    assert cell.source == e2e.cell_by_grade_id(source, "ppg_training").source
+    assert "i_test" not in cell.source and cell.execution_count
+    assert e2e.read_scores(capped, LAB, "edited_training") == e2e.read_scores(capped, LAB, "ref_a")
+    assert _results(graded) == _results(e2e.autograded_notebook(capped, LAB, "ref_a"))
 
 
 @pytest.mark.slow

@@ -562,20 +562,23 @@ with torch.random.fork_rng():
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Train and evaluate the first custom model. `custom_learning_rate` is yours to choose: networks with
-# residual connections, dropout or recurrent layers often train well at 1e-3; change it (or `n_epochs`)
-# if your models need it, within the time you can afford.
+# Train and evaluate the first custom model. The next cell is yours to edit: `custom_learning_rate` and
+# `custom_n_epochs` are used for both custom models. Networks with residual connections, dropout or
+# recurrent layers often train well at 1e-3; change the values if your models need it, within the time
+# you can afford. The training cells after it are given code (read-only; the grader runs them as written).
 
-# %%
+# %% tags=["student-free"]
 custom_learning_rate = 1e-3
+custom_n_epochs = n_epochs
 
+# %% nbgrader={"grade": false, "grade_id": "custom1_training", "locked": true, "schema_version": 3, "solution": false, "task": false}
 custom1 = train_model(
     Classifier(CustomModel1(input_shape, output_shape), custom_learning_rate),
     signals,
     encoded_rhythms,
     i_train,
     i_val,
-    n_epochs=n_epochs,
+    n_epochs=custom_n_epochs,
     name="custom1",
     batch_size=batch_size,
     log_dir=LAB.log_dir,
@@ -615,14 +618,14 @@ _check_held_out_accuracy(custom1, "custom model 1")
 # %% [markdown]
 # And the second one.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "custom2_training", "locked": true, "schema_version": 3, "solution": false, "task": false}
 custom2 = train_model(
     Classifier(CustomModel2(input_shape, output_shape), custom_learning_rate),
     signals,
     encoded_rhythms,
     i_train,
     i_val,
-    n_epochs=n_epochs,
+    n_epochs=custom_n_epochs,
     name="custom2",
     batch_size=batch_size,
     log_dir=LAB.log_dir,

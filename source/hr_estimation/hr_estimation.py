@@ -63,7 +63,7 @@ torch.set_num_threads(1)  # these small networks train fastest on one CPU thread
 # The reference heart rate is given for windows of 8 s that start every 2 s (the time in the `hr` table is
 # the centre of each window). We will estimate the heart rate on exactly the same windows.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "constants", "locked": true, "schema_version": 3, "solution": false, "task": false}
 FS = 25.0  # sampling frequency of every signal (Hz)
 WINDOW_LENGTH = 8.0  # duration of one window (s)
 SHIFT_LENGTH = 2.0  # time between the starts of two successive windows (s)
@@ -89,7 +89,7 @@ print(f"Data source: {records[0]['source']}")
 # has one bright line that follows the reference. While walking, the arm swing and the steps leave their
 # own lines in the spectrogram, and these compete with the heart rate.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "plot_records", "locked": true, "schema_version": 3, "solution": false, "task": false}
 for activity in ("sitting", "walking"):
     plot_record(find_record(records, "S2", activity))
 
@@ -138,7 +138,7 @@ def extract_windows(record):
 # It also prepares a copy with the PPG channel only, for a first model that does not see the acceleration.
 
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "extract_all_windows", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def extract_all_windows(records):
     """Return the windows, targets (n, 1), subjects and activities of all the records."""
     windows, targets, subjects, activities = [], [], [], []
@@ -252,7 +252,7 @@ def split_subjects(subjects):
     ### END SOLUTION
 
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "do_split", "locked": true, "schema_version": 3, "solution": false, "task": false}
 i_train, i_val, i_test = split_subjects(subjects)
 
 for name, indices in (("training", i_train), ("validation", i_val), ("test", i_test)):
@@ -330,7 +330,7 @@ def compute_scaling(windows):
     ### END SOLUTION
 
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "do_scaling", "locked": true, "schema_version": 3, "solution": false, "task": false}
 ppg_acc_alpha = compute_scaling(ppg_acc_windows[i_train])
 ppg_alpha = compute_scaling(ppg_windows[i_train])
 ppg_acc_windows = ppg_acc_windows * ppg_acc_alpha
@@ -397,7 +397,7 @@ _check_compute_scaling()
 # The windows are scaled but not centred (we do not subtract a mean). Why is centring unnecessary here?
 # The cell below may help.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "scaling_summary", "locked": true, "schema_version": 3, "solution": false, "task": false}
 print("Mean of the scaled windows per channel:", ppg_acc_windows.mean(axis=(0, 2)).round(4))
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "q1_centring", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
@@ -425,7 +425,7 @@ print("Mean of the scaled windows per channel:", ppg_acc_windows.mean(axis=(0, 2
 # Read the code: you will change its configuration later, not the code.
 
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "cnn_model", "locked": true, "schema_version": 3, "solution": false, "task": false}
 class CnnModel(torch.nn.Module):
     """1-D CNN: convolution blocks, global average pooling, dense layers."""
 
@@ -495,7 +495,7 @@ class CnnModel(torch.nn.Module):
 # writes the curves to TensorBoard. `train_regressor` below builds a network from a configuration and
 # trains it on the training subjects, validating on the validation subjects.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "training_settings", "locked": true, "schema_version": 3, "solution": false, "task": false}
 N_EPOCHS = 30
 BATCH_SIZE = 100
 
@@ -521,7 +521,7 @@ def train_regressor(config, windows, name):
 # TensorBoard shows the training and validation curves of every model as it trains (in the *Scalars* tab;
 # the runs are named after the models). Refresh it after each training.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "tensorboard", "locked": true, "schema_version": 3, "solution": false, "task": false}
 labkit.tensorboard.show(LAB.log_dir)
 
 # %% [markdown]
@@ -530,7 +530,7 @@ labkit.tensorboard.show(LAB.log_dir)
 # (128, 128, 1), without batch normalisation or dropout, trained with a learning rate of 1e-4. The PPG model
 # and the PPG + acceleration model share it; only the number of input channels differs.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "ppg_configs", "locked": true, "schema_version": 3, "solution": false, "task": false}
 ppg_cnn_config = {
     "model": {
         "input_shape": ppg_windows.shape[1:],
@@ -553,7 +553,7 @@ IPython.display.display(ppg_cnn_config)
 print("PPG ACC CNN config")
 IPython.display.display(ppg_acc_cnn_config)
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "ppg_training", "locked": true, "schema_version": 3, "solution": false, "task": false}
 ppg_cnn = train_regressor(ppg_cnn_config, ppg_windows, "ppg_cnn")
 ppg_acc_cnn = train_regressor(ppg_acc_cnn_config, ppg_acc_windows, "ppg_acc_cnn")
 
@@ -586,7 +586,7 @@ ppg_acc_cnn = train_regressor(ppg_acc_cnn_config, ppg_acc_windows, "ppg_acc_cnn"
 # the estimates of several models on top of the reference, for one sitting and one walking record of a
 # validation subject.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "apply_models", "locked": true, "schema_version": 3, "solution": false, "task": false}
 VALIDATION_RECORDS = [find_record(records, "S11", "sitting"), find_record(records, "S11", "walking")]
 
 
@@ -660,7 +660,7 @@ _base_changes = config_changes({**ppg_cnn_config, "model": _expected_base}, ppg_
 assert not _base_changes, f"ppg_acc_cnn_config was modified: {_base_changes}"
 ### END HIDDEN TESTS
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "norm_training", "locked": true, "schema_version": 3, "solution": false, "task": false}
 ppg_acc_norm_cnn = train_regressor(ppg_acc_norm_cnn_config, ppg_acc_windows, "ppg_acc_norm_cnn")
 
 # %% [markdown]
@@ -679,7 +679,7 @@ ppg_acc_norm_cnn = train_regressor(ppg_acc_norm_cnn_config, ppg_acc_windows, "pp
 # Grade the reading of the student's own curves: faster and lower training error, larger gap.
 # ### END SOLUTION
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "norm_comparison", "locked": true, "schema_version": 3, "solution": false, "task": false}
 compare_models(
     {
         "PPG ACC CNN": (ppg_acc_cnn, ppg_acc_alpha),
@@ -732,7 +732,7 @@ _norm_changes = config_changes({**ppg_cnn_config, "model": _expected_norm}, ppg_
 assert not _norm_changes, f"ppg_acc_norm_cnn_config was modified: {_norm_changes}"
 ### END HIDDEN TESTS
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "dropout_training", "locked": true, "schema_version": 3, "solution": false, "task": false}
 ppg_acc_norm_dropout_cnn = train_regressor(
     ppg_acc_norm_dropout_cnn_config, ppg_acc_windows, "ppg_acc_norm_dropout_cnn"
 )
@@ -752,7 +752,7 @@ ppg_acc_norm_dropout_cnn = train_regressor(
 # the table of section 10 measures it without.)
 # ### END SOLUTION
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "dropout_comparison", "locked": true, "schema_version": 3, "solution": false, "task": false}
 compare_models(
     {
         "PPG ACC CNN": (ppg_acc_cnn, ppg_acc_alpha),
@@ -822,7 +822,7 @@ def _check_compute_metrics():
 _check_compute_metrics()
 ### END HIDDEN TESTS
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "test_models", "locked": true, "schema_version": 3, "solution": false, "task": false}
 models = {
     "PPG CNN": (ppg_cnn, ppg_windows),
     "PPG ACC CNN": (ppg_acc_cnn, ppg_acc_windows),
