@@ -167,7 +167,7 @@ def _cmd_bundle(cfg: CourseConfig, args) -> int:
 
 
 def _cmd_demo(cfg: CourseConfig, args) -> int:
-    from autograder.demo import demo_collect
+    from autograder.demo import REFERENCE_STUDENT, cap_invalidated, demo_collect
     from autograder.export import export, format_table, pass_rates
     from autograder.feedback import generate_feedback
     from autograder.grade import grade
@@ -183,10 +183,25 @@ def _cmd_demo(cfg: CourseConfig, args) -> int:
     entries = grade(cfg, None, _options(args, extra))
     for lab in {e["lab"] for e in entries}:
         generate_feedback(cfg, lab, force=True)
+    victims = cap_invalidated(cfg) if extra else []
+    for e in entries:
+        lost = [f"{v.test} ({v.points:g})" for v in victims if v.lab == e["lab"]]
+        if lost and e["student"] == REFERENCE_STUDENT:
+            e["notes"] = [*e["notes"], f"lost only to the training cap: {', '.join(lost)}"]
     _print_results(entries)
     stamp = __import__("time").strftime("%Y%m%d-%H%M%S")
     paths = export(cfg, cfg.root / "exports" / f"demo-{stamp}")
-    print(format_table(pass_rates(cfg)))
+    invalid = {(v.lab, v.test) for v in victims}
+    rows = pass_rates(cfg)
+    for row in rows:
+        row["test"] += " [invalid under the cap]" if (row["lab"], row["test"]) in invalid else ""
+    print(format_table(rows))
+    if victims:
+        print(
+            f"*** LABKIT_MAX_EPOCHS={args.max_epochs} invalidates {len(victims)} test(s) marked above: they "
+            "judge trained-model metrics that the reference solution (full marks with real settings) cannot "
+            "reach in so few epochs. `course-grade demo --full` grades with real settings. ***"
+        )
     print("\n".join(f"wrote {p}" for p in paths.values()))
     return 0
 

@@ -10,15 +10,19 @@ from __future__ import annotations
 import copy
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 import nbformat
+from nbgrader.api import Gradebook, MissingEntry
 
 from autograder.build import build
 from autograder.cells import grade_id, nbgrader_meta, read_notebook
 from autograder.collect import collect
-from autograder.config import CourseConfig
+from autograder.config import CourseConfig, ensure_tools_on_path
 
 DEMO_MAX_EPOCHS = 2
+#: The reference student's id once collected (``demo_reference`` written as ``<lab>_demo-reference.ipynb``).
+REFERENCE_STUDENT = "demo-reference"
 
 
 def _solution_ids(nb) -> list[str]:
@@ -74,3 +78,34 @@ def demo_collect(cfg: CourseConfig, force: bool) -> list:
     with tempfile.TemporaryDirectory(prefix="course-grade-demo-") as tmp:
         write_samples(cfg, Path(tmp))
         return collect(cfg, Path(tmp), force=force)
+
+
+class CapVictim(NamedTuple):
+    """An autograded test the reference solution fails under the demo's training cap."""
+
+    lab: str
+    test: str
+    points: float
+
+
+def cap_invalidated(cfg: CourseConfig, student: str = REFERENCE_STUDENT) -> list[CapVictim]:
+    """Return the tests the reference solution fails in the gradebook (under a cap: the cap's doing).
+
+    The reference solution scores full marks with real settings (the reference-solution tests check it),
+    so every autograded test it fails in a capped demo judges a metric the cap does not let it reach.
+    """
+    ensure_tools_on_path()
+    victims = []
+    with Gradebook(cfg.db_url, cfg.course_id) as gb:
+        for assignment in gb.assignments:
+            try:
+                submission = gb.find_submission(assignment.name, student)
+            except MissingEntry:
+                continue
+            for notebook in submission.notebooks:
+                victims += [
+                    CapVictim(assignment.name, g.name, g.max_score)
+                    for g in notebook.grades
+                    if g.cell_type == "code" and g.auto_score is not None and g.score < g.max_score
+                ]
+    return victims

@@ -1,0 +1,50 @@
+"""JupyterHub for the course on one machine (``make hub``; docs/hub.md).
+
+Settings come from ``COURSE_HUB_*`` environment variables (see `course_hub.HubSettings`). Authentication
+is JupyterHub's dummy authenticator, for tests and a trusted room only: plug PAM, OAuth or LTI as
+docs/hub.md shows before students log in over a network.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from course_hub import HUB_FOLDER, CourseSpawner, HubSettings  # noqa: E402
+
+c = get_config()  # noqa: F821 (injected by traitlets)
+hub = HubSettings.from_environment()
+hub.state.mkdir(parents=True, exist_ok=True)
+
+# --- network: loopback only; the proxy is configurable-http-proxy from npm (hub/.node, `make hub-proxy`)
+c.JupyterHub.ip = "127.0.0.1"
+c.JupyterHub.port = hub.port
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = hub.port + 1  # the hub's own API
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{hub.port + 2}"
+proxy = HUB_FOLDER / ".node" / "node_modules" / ".bin" / "configurable-http-proxy"
+if proxy.exists():
+    c.ConfigurableHTTPProxy.command = [str(proxy)]
+c.ConfigurableHTTPProxy.pid_file = str(hub.state / "proxy.pid")
+
+# --- state: database, cookie secret, logs under the hub folder (git-ignored)
+c.JupyterHub.db_url = f"sqlite:///{hub.state / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(hub.state / "jupyterhub_cookie_secret")
+c.JupyterHub.pid_file = str(hub.state / "jupyterhub.pid")
+
+# --- users: the roster; instructors are hub admins. Replace the authenticator for a real class.
+c.JupyterHub.authenticator_class = "dummy"
+c.Authenticator.allowed_users = set(hub.instructors) | set(hub.students)
+c.Authenticator.admin_users = set(hub.instructors)
+
+# --- one process per user, own home under the hub folder, the course environment as kernel
+c.JupyterHub.spawner_class = CourseSpawner
+c.CourseSpawner.course = str(hub.course)
+c.CourseSpawner.instructors = ",".join(hub.instructors)
+c.CourseSpawner.home_dir_template = str(hub.state / "homes" / "{username}")
+c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
+c.Spawner.default_url = "/lab"
+c.Spawner.http_timeout = 120
+c.Spawner.start_timeout = 120
+if hasattr(os, "getuid") and os.getuid() == 0:
+    c.Spawner.args = ["--allow-root"]  # containers and CI run as root
