@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help install data build demo test test-fast lint lab doctor sync clean
+.PHONY: help install data build bundle demo test test-fast lint lab hub hub-proxy doctor sync clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -35,6 +35,10 @@ sync: $(STAMP)  ## sync every jupytext pair (.py <-> .ipynb)
 build: data  ## sync pairs, generate the student release, check it for leaks
 	$(BIN)/course-grade build
 
+HANDOUT ?= handout
+bundle: data  ## the student hand-out in $(HANDOUT)/ and $(HANDOUT).zip (BUNDLE_ARGS=--force to replace)
+	$(BIN)/course-grade bundle --out $(HANDOUT) --zip $(BUNDLE_ARGS)
+
 demo: build  ## the whole pipeline on the offline default data
 	$(BIN)/course-grade demo
 
@@ -51,8 +55,18 @@ lint: $(STAMP)  ## ruff
 lab: data  ## start JupyterLab on the course (release/ notebooks; LAB_ARGS=... for more options)
 	$(BIN)/jupyter lab --config=jupyter_server_config.py --ServerApp.root_dir=. $(LAB_ARGS)
 
+HUB_PROXY := hub/node_modules/.bin/configurable-http-proxy
+$(HUB_PROXY): hub/package.json hub/package-lock.json
+	cd hub && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+hub-proxy: $(HUB_PROXY)  ## JupyterHub's configurable-http-proxy from npm into hub/node_modules (needs nodejs, npm)
+
+hub: data $(HUB_PROXY)  ## the course JupyterHub on 127.0.0.1:8000 (docs/hub.md: COURSE_HUB_PORT, COURSE_HUB_STUDENTS=a,b)
+	$(BIN)/jupyterhub -f hub/jupyterhub_config.py
+
 doctor: $(STAMP)  ## check the installation and the data
 	$(BIN)/labkit doctor
 
 clean:  ## remove runtime folders (keeps data/ and .venv)
-	rm -rf logs submitted autograded feedback gradebook.db .grading exports test-artifacts
+	rm -rf logs submitted autograded feedback gradebook.db .grading exports test-artifacts .hub

@@ -264,7 +264,7 @@ def bundle_leaks(cfg: CourseConfig, folder: Path) -> list[str]:
             for line in leaks(cfg, lab, mirror):
                 copy = next(k for k in shown_as if line.startswith(k))
                 found.append(shown_as[copy] + line[len(copy) :])
-    return found
+    return list(dict.fromkeys(found))  # a marker is found once per lab checked
 
 
 def write_bundle(cfg: CourseConfig, out: Path, archive: bool = False, force: bool = False) -> Bundle:

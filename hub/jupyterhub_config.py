@@ -16,13 +16,13 @@ c = get_config()  # noqa: F821 (injected by traitlets)
 hub = HubSettings.from_environment()
 hub.state.mkdir(parents=True, exist_ok=True)
 
-# --- network: loopback only; the proxy is configurable-http-proxy from npm (hub/.node, `make hub-proxy`)
+# --- network: loopback only; proxy: configurable-http-proxy from npm (`make hub-proxy`)
 c.JupyterHub.ip = "127.0.0.1"
 c.JupyterHub.port = hub.port
 c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = hub.port + 1  # the hub's own API
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{hub.port + 2}"
-proxy = HUB_FOLDER / ".node" / "node_modules" / ".bin" / "configurable-http-proxy"
+proxy = HUB_FOLDER / "node_modules" / ".bin" / "configurable-http-proxy"
 if proxy.exists():
     c.ConfigurableHTTPProxy.command = [str(proxy)]
 c.ConfigurableHTTPProxy.pid_file = str(hub.state / "proxy.pid")
@@ -46,5 +46,6 @@ c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
 c.Spawner.default_url = "/lab"
 c.Spawner.http_timeout = 120
 c.Spawner.start_timeout = 120
+c.Spawner.args = os.environ.get("COURSE_HUB_SERVER_ARGS", "").split()  # e.g. for tests
 if hasattr(os, "getuid") and os.getuid() == 0:
-    c.Spawner.args = ["--allow-root"]  # containers and CI run as root
+    c.Spawner.args.append("--allow-root")  # containers and CI run as root
