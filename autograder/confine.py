@@ -4,6 +4,8 @@ When ``bwrap`` works on the grading machine, every kernel runs in its own mount 
 capabilities dropped:
 
 - the whole file system is read-only;
+- the kernel has its own network namespace with only loopback: no host, local service or name server is
+  reachable; it talks to nbgrader over IPC sockets in a private folder (jupyter_client's ``ipc`` transport);
 - the course folder, the grading work root (every other submission) and ``/tmp`` are replaced by empty
   in-memory folders, so no path, relative or absolute, reaches source notebooks, the course gradebook or
   another student's work;
@@ -37,6 +39,8 @@ class Confinement:
     ----------
     work
         The worker folder (read-write): the notebook's folder, home, runtime files.
+    sockets
+        The folder of the kernel's IPC sockets (read-write); the kernel has no network, only loopback.
     hide
         Folders replaced by empty ones (the course root, the grading work root).
     read_only
@@ -48,6 +52,7 @@ class Confinement:
     """
 
     work: str
+    sockets: str = ""
     hide: tuple[str, ...] = ()
     read_only: tuple[str, ...] = ()
     masked: tuple[str, ...] = ()
@@ -72,7 +77,7 @@ def bwrap_available() -> bool:
 def _base_options(gpu: bool) -> list[str]:
     options = ["--ro-bind", "/", "/", "--proc", "/proc"]
     options += ["--dev-bind", "/dev", "/dev"] if gpu else ["--dev", "/dev"]
-    options += ["--tmpfs", "/tmp", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+    options += ["--tmpfs", "/tmp", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net"]
     options += ["--cap-drop", "ALL", "--die-with-parent"]
     # Inside the PID namespace the kernel's parent is PID 1, which ipykernel's parent poller reads as
     # "orphaned" and exits; --die-with-parent already ends the kernel with its launcher.
@@ -96,6 +101,9 @@ def bwrap_argv(confinement: Confinement) -> list[str]:
             argv += ["--ro-bind", str(folder), str(folder)]
     work = str(Path(confinement.work).resolve())
     argv += ["--bind", work, work]
+    if confinement.sockets:
+        sockets = str(Path(confinement.sockets).resolve())
+        argv += ["--bind", sockets, sockets]
     for file in confinement.masked:  # (a bound /dev/null is not openable: binds are nodev)
         argv += ["--ro-bind", confinement.mask_with, str(Path(file).resolve())]
     for folder in hidden:  # after the binds inside them exist: nothing can be created there either
@@ -105,10 +113,15 @@ def bwrap_argv(confinement: Confinement) -> list[str]:
 
 
 def python_folders() -> tuple[str, ...]:
-    """Return the folders the kernel's Python needs: the environment and the ``labkit`` package."""
+    """Return the folders the kernel's Python needs: the environment, ``labkit`` and ``autograder``.
+
+    ``autograder`` holds the guarded kernel (:mod:`autograder.guard_kernel`); it carries no hidden test.
+    """
+    import autograder
     import labkit
 
-    folders = {sys.prefix, sys.base_prefix, str(Path(labkit.__file__).resolve().parent)}
+    folders = {sys.prefix, sys.base_prefix}
+    folders |= {str(Path(pkg.__file__).resolve().parent) for pkg in (labkit, autograder)}
     return tuple(sorted(folders))
 
 

@@ -24,6 +24,7 @@ from autograder.merge import ensure_assignment, merge_result
 from autograder.progress import progress
 from autograder.sandbox import Limits
 from autograder.worker import JOB_ENV, Job, Result, Settings, job_token, kill_job_processes, run_job
+from labkit.paths import COURSE_MARKER
 
 PASS_THROUGH_ENV = ("LABKIT_MAX_EPOCHS",)
 
@@ -127,13 +128,14 @@ def plan_jobs(cfg: CourseConfig, labs: list[str], opts: GradeOptions, jobs: int)
     base = _settings(cfg, opts, jobs, prepare_data(cfg, work_root))
     gpus, planned = gpu_list(), []
     kits = {lab: kit_dir(cfg, lab) for lab in labs}
-    for lab in labs:
-        ensure_assignment(cfg, lab, kits[lab])
+    duedates = {lab: ensure_assignment(cfg, lab, kits[lab]) for lab in labs}
+    course_config = (cfg.root / COURSE_MARKER).read_bytes()
     for sub in find_submissions(cfg, labs):
         kit = kits[sub.lab]
         release = (kit / "release" / sub.lab / f"{sub.lab}.ipynb").read_bytes()
         notebook = sub.path.read_bytes()
-        key = job_key(notebook, release, _settings_text(base))
+        context = _settings_text(base) + f"\n{duedates[sub.lab]}\n" + course_config.decode(errors="replace")
+        key = job_key(notebook, release, context)
         if not opts.force and ledger.is_done(sub.lab, sub.student, key):
             continue
         gpu = gpus[len(planned) % len(gpus)] if gpus else ""
@@ -154,6 +156,8 @@ def plan_jobs(cfg: CourseConfig, labs: list[str], opts: GradeOptions, jobs: int)
                 },
                 work_root=str(work_root),
                 settings=Settings(**{**asdict(base), "limits": base.limits, "gpu": gpu}),
+                course_config=course_config,
+                duedate=duedates[sub.lab],
             )
         )
     return planned, ledger
@@ -200,6 +204,7 @@ def _entry(result: Result) -> dict:
         "manual_max_score": sum(g[2] for g in result.grades.values() if g[3] != "code"),
         "tests": {name: [g[0], g[2]] for name, g in result.grades.items()},
         "notes": result.notes,
+        "late_penalty": result.late_penalty,
         "seconds": round(result.seconds, 2),
         "executed": result.notebook is not None,
     }
@@ -221,7 +226,8 @@ def grade(cfg: CourseConfig, labs: list[str] | None = None, opts: GradeOptions |
     labs = labs or [lab for lab in cfg.labs if cfg.source_notebook(lab).is_file()]
     if not bwrap_available():
         print(
-            f"course-grade: warning: kernels run without file-system confinement; {INSTALL_HINT}",
+            "course-grade: warning: kernels run without file-system or network confinement (the network "
+            f"is open to submissions); {INSTALL_HINT}",
             file=sys.stderr,
         )
     for lab in labs:

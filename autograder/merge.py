@@ -24,18 +24,23 @@ CELL_FIELDS = {
 }
 
 
-def ensure_assignment(cfg: CourseConfig, lab: str, kit: Path) -> None:
-    """Copy the lab's assignment, notebooks and cells from the grading kit into the course gradebook."""
+def ensure_assignment(cfg: CourseConfig, lab: str, kit: Path) -> str | None:
+    """Copy the lab's notebooks and cells from the grading kit into the course gradebook.
+
+    Returns the lab's due date in the course gradebook (ISO format, None when it has none): the course
+    gradebook is where instructors set it (``nbgrader db assignment add LAB --duedate=...``).
+    """
     ensure_tools_on_path()
     with Gradebook(f"sqlite:///{kit / 'gradebook.db'}") as kit_gb, Gradebook(cfg.db_url, cfg.course_id) as gb:
         assignment = kit_gb.find_assignment(lab)
-        gb.update_or_create_assignment(lab, duedate=assignment.duedate)
+        duedate = gb.update_or_create_assignment(lab).duedate
         for notebook in assignment.notebooks:
             gb.update_or_create_notebook(notebook.name, lab)
             for attribute, (method, fields) in CELL_FIELDS.items():
                 for cell in getattr(notebook, attribute):
                     values = {name: getattr(cell, name) for name in fields}
                     getattr(gb, method)(cell.name, notebook.name, lab, **values)
+    return duedate.isoformat() if duedate else None
 
 
 def merge_result(cfg: CourseConfig, result: Result) -> None:
@@ -53,6 +58,8 @@ def merge_result(cfg: CourseConfig, result: Result) -> None:
         gb.update_or_create_student(result.student)
         extra = {"timestamp": result.timestamp} if result.timestamp else {}
         gb.update_or_create_submission(result.lab, result.student, **extra)
+        notebook = gb.find_submission_notebook(result.lab, result.lab, result.student)
+        notebook.late_submission_penalty = result.late_penalty
         for name, (auto_score, needs_manual, *_) in result.grades.items():
             grade = gb.find_grade(name, result.lab, result.lab, result.student)
             grade.auto_score = auto_score

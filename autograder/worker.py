@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import psutil
 
 from autograder.cells import grade_id
 from autograder.confine import Confinement, empty_file, python_folders
+from autograder.isolation import COURSE_CONFIG, socket_prefix, worker_config_text
 from autograder.sandbox import KERNEL_NAME, Limits, kernel_uid, write_kernelspec
 
 JOB_ENV = "COURSE_GRADE_JOB"
@@ -66,7 +68,11 @@ class Settings:
 
 @dataclass(frozen=True)
 class Job:
-    """One submission to grade, carried by value."""
+    """One submission to grade, carried by value.
+
+    ``course_config`` is the course's ``nbgrader_config.py`` (the worker loads it unchanged, see
+    :mod:`autograder.isolation`); ``duedate`` the lab's due date in the course gradebook (ISO, or None).
+    """
 
     student: str
     lab: str
@@ -78,6 +84,8 @@ class Job:
     kit_files: dict[str, bytes]
     work_root: str
     settings: Settings
+    course_config: bytes = b""
+    duedate: str | None = None
 
 
 @dataclass
@@ -99,9 +107,10 @@ class Result:
     notes: list[str]
     timestamp: str | None
     seconds: float
+    late_penalty: float | None = None
 
 
-def _make_dirs(job: Job, work: Path, uid: int | None) -> dict[str, Path]:
+def _make_dirs(job: Job, work: Path, uid: int | None, sockets: Path) -> dict[str, Path]:
     lab, student = job.lab, job.student
     dirs = {
         "home": work / "home",
@@ -122,6 +131,8 @@ def _make_dirs(job: Job, work: Path, uid: int | None) -> dict[str, Path]:
         (dirs["source"] / rel).write_bytes(data)
     (work / "gradebook.db").write_bytes(job.kit_gradebook)
     os.chmod(work / "gradebook.db", 0o600)
+    if job.duedate:
+        _set_duedate(work / "gradebook.db", job.lab, job.duedate)
     for path in (work, dirs["runtime"], work.parent, work.parent.parent):
         os.chmod(path, 0o711)
     if uid is not None:
@@ -129,14 +140,24 @@ def _make_dirs(job: Job, work: Path, uid: int | None) -> dict[str, Path]:
             for name in [*subdirs, *files]:
                 os.chown(os.path.join(root, name), uid, uid)
         os.chown(dirs["home"], uid, uid)
-    write_kernelspec(dirs["jupyter"], job.settings.limits, _confinement(job, work))
+        os.chown(sockets, uid, uid)
+    write_kernelspec(dirs["jupyter"], job.settings.limits, _confinement(job, work, sockets))
     return dirs
 
 
-def _confinement(job: Job, work: Path) -> Confinement:
+def _set_duedate(gradebook: Path, lab: str, duedate: str) -> None:
+    """Give the private gradebook the course's due date (nbgrader's late penalties read it)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{gradebook}") as gb:
+        gb.update_or_create_assignment(lab, duedate=duedate)
+
+
+def _confinement(job: Job, work: Path, sockets: Path) -> Confinement:
     s = job.settings
     return Confinement(
         work=str(work),
+        sockets=str(sockets),
         hide=tuple(path for path in (s.course_root, job.work_root) if path),
         read_only=(*python_folders(), s.data_dir),
         masked=(str(work / "gradebook.db"),),
@@ -145,34 +166,24 @@ def _confinement(job: Job, work: Path) -> Confinement:
     )
 
 
-def _write_config(job: Job, work: Path, uid: int | None) -> None:
+def _write_config(job: Job, work: Path, uid: int | None, sockets: Path) -> None:
+    """Write the worker's nbgrader_config.py: the course's configuration plus the isolation overrides."""
     s = job.settings
-    lines = [
-        "c = get_config()",
-        f"c.CourseDirectory.root = {str(work)!r}",
-        f"c.CourseDirectory.course_id = {job.course_id!r}",
-        'c.CourseDirectory.notebook_id = "*"',
-        'c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.py", "feedback"]',
-        f"c.Execute.timeout = {s.cell_timeout}",
-        f"c.Execute.startup_timeout = {s.startup_timeout}",
-        "c.Execute.interrupt_on_timeout = True",
-        f"c.Execute.kernel_name = {KERNEL_NAME!r}",
-        f"c.GuardedExecute.notebook_timeout = {s.notebook_timeout}",
-        f"c.GuardedExecute.notes_file = {str(work / 'notes.json')!r}",
-        f"c.GuardedExecute.kernel_uid = {-1 if uid is None else uid}",
-        "from nbconvert.preprocessors import ClearMetadataPreprocessor",
-        "from nbgrader.preprocessors import (IgnorePattern, LimitOutput, SaveAutoGrades,",
-        "    AssignLatePenalties, CheckCellMetadata)",
-        "from autograder.execute import GuardedExecute",
-        "c.Autograde.autograde_preprocessors = [GuardedExecute, IgnorePattern, ClearMetadataPreprocessor,",
-        "    LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]",
-        "from nbgrader.preprocessors import ClearOutput, DeduplicateIds, OverwriteKernelspec",
-        "from autograder.preprocessors import RestoreCells",
-        "c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,",
-        "    RestoreCells, CheckCellMetadata]",
-        "c.RestoreCells.add_missing_cells = True",
-    ]
-    (work / "nbgrader_config.py").write_text("\n".join(lines) + "\n")
+    (work / COURSE_CONFIG).write_bytes(job.course_config)
+    overrides = {
+        "root": str(work),
+        "course_id": job.course_id,
+        "kernel_name": KERNEL_NAME,
+        "cell_timeout": s.cell_timeout,
+        "startup_timeout": s.startup_timeout,
+        "sockets": socket_prefix(sockets),
+        "guard": {
+            "notebook_timeout": s.notebook_timeout,
+            "notes_file": str(work / "notes.json"),
+            "kernel_uid": -1 if uid is None else uid,
+        },
+    }
+    (work / "nbgrader_config.py").write_text(worker_config_text(overrides))
 
 
 def job_token(job: Job) -> str:
@@ -202,6 +213,8 @@ def _environment(job: Job, dirs: dict[str, Path], run_id: str) -> dict[str, str]
         "MKL_NUM_THREADS": str(s.threads),
         "CUDA_VISIBLE_DEVICES": s.gpu,
         "PYTHONDONTWRITEBYTECODE": "1",
+        # a worker configuration that fails to load must fail the run, never grade with nbgrader's defaults
+        "TRAITLETS_APPLICATION_RAISE_CONFIG_FILE_ERROR": "1",
         JOB_ENV: job_token(job) + run_id,
     }
     env.update(s.extra_env)
@@ -258,7 +271,8 @@ def _read_grades(job: Job, work: Path) -> tuple[dict, dict]:
             g.name: (g.auto_score, bool(g.needs_manual_grade), g.max_score, g.cell_type) for g in sub.grades
         }
         comments = {c.name: c.auto_comment for c in sub.comments}
-    return grades, comments
+        penalty = sub.late_submission_penalty
+    return grades, comments, penalty
 
 
 def _kit_cells(job: Job) -> tuple[dict, set[str]]:
@@ -317,17 +331,19 @@ def run_job(job: Job) -> Result:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     uid = kernel_uid(job.settings.limits)
+    # IPC sockets need a short path (at most 107 bytes): a private folder of its own under /tmp
+    sockets = Path(tempfile.mkdtemp(prefix="cg-", dir="/tmp" if os.path.isdir("/tmp") else None))
     try:
-        dirs = _make_dirs(job, work, uid)
-        _write_config(job, work, uid)
+        dirs = _make_dirs(job, work, uid, sockets)
+        _write_config(job, work, uid, sockets)
         code, error = _run_autograde(job, work, _environment(job, dirs, run_id))
         notes_path = work / "notes.json"
         notes = json.loads(notes_path.read_text()) if notes_path.is_file() else []
         out = work / "autograded" / job.student / job.lab / f"{job.lab}.ipynb"
-        grades = None
+        grades, penalty = None, None
         if out.is_file():
             try:
-                grades, comments = _read_grades(job, work)
+                grades, comments, penalty = _read_grades(job, work)
                 notebook = out.read_bytes()
             except Exception as exc:  # noqa: BLE001 (a submission may have corrupted its private gradebook)
                 error, code = f"private gradebook unreadable ({type(exc).__name__})", 1
@@ -349,7 +365,9 @@ def run_job(job: Job) -> Result:
             notes,
             job.timestamp,
             time.monotonic() - started,
+            penalty,
         )
     finally:
+        shutil.rmtree(sockets, ignore_errors=True)
         if not job.settings.keep:
             shutil.rmtree(work, ignore_errors=True)
