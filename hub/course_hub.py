@@ -91,8 +91,12 @@ def course_exchange(course: Path) -> tuple[str, Path]:
     return str(config.get("CourseDirectory", {}).get("course_id", "course")), Path(root)
 
 
-def write_user_settings(home: Path, course: Path, instructor: bool) -> None:
-    """Write ``home/.jupyter``: nbgrader settings, and for students the instructor tools switched off."""
+def write_user_settings(home: Path, course: Path, user: str, instructor: bool) -> None:
+    """Write ``home/.jupyter``: nbgrader settings, and for students the instructor tools switched off.
+
+    A student's submissions and feedback are filed under ``user`` (``CourseDirectory.student_id``):
+    every server runs as the hub's system user, whose name nbgrader would use otherwise.
+    """
     course_id, exchange = course_exchange(course)
     jupyter = home / ".jupyter"
     (jupyter / "labconfig").mkdir(parents=True, exist_ok=True)
@@ -102,6 +106,7 @@ def write_user_settings(home: Path, course: Path, instructor: bool) -> None:
         nbgrader = (
             "c = get_config()  # noqa: F821\n"
             f"c.CourseDirectory.course_id = {course_id!r}\nc.Exchange.root = {str(exchange)!r}\n"
+            f"c.CourseDirectory.student_id = {user!r}\n"
         )
     (jupyter / "nbgrader_config.py").write_text(nbgrader)
     disabled = {} if instructor else dict.fromkeys(INSTRUCTOR_PLUGINS, True)
@@ -140,7 +145,7 @@ class CourseSpawner(SimpleLocalProcessSpawner):
     async def start(self):
         """Write the user's settings and start the single-user server in the course environment."""
         home = Path(self.home_dir)
-        write_user_settings(home, Path(self.course), self.is_instructor())
+        write_user_settings(home, Path(self.course), self.user.name, self.is_instructor())
         self.notebook_dir = self.course if self.is_instructor() else str(home)
         return await super().start()
 

@@ -50,12 +50,16 @@ def account(root: Path, user: str) -> dict[str, str]:
     return env
 
 
-def student_settings(home: Path, exchange: Path) -> None:
-    """Write a student's ~/.jupyter/nbgrader_config.py: the course id and the shared exchange only."""
+def student_settings(home: Path, exchange: Path, student: str) -> None:
+    """Write a student's ~/.jupyter/nbgrader_config.py: course id, shared exchange, student id.
+
+    The student id is set because both accounts are one system user here (as on the course hub), whose
+    name nbgrader's exchange would use otherwise.
+    """
     (home / ".jupyter").mkdir(parents=True, exist_ok=True)
     (home / ".jupyter" / "nbgrader_config.py").write_text(
         f"c = get_config()\nc.CourseDirectory.course_id = {COURSE_ID!r}\n"
-        f"c.Exchange.root = {str(exchange)!r}\n"
+        f"c.Exchange.root = {str(exchange)!r}\nc.CourseDirectory.student_id = {student!r}\n"
     )
 
 
@@ -82,6 +86,7 @@ def test_release_fetch_submit_collect_grade_feedback_with_two_students(tmp_path:
     (course / "source").mkdir(parents=True)
     (course / "nbgrader_config.py").write_bytes((REPO / "nbgrader_config.py").read_bytes())
     subprocess.run(["cp", "-r", str(REPO / "source" / LAB), str(course / "source" / LAB)], check=True)
+    (course / "data").symlink_to(DATA_DIR, target_is_directory=True)  # what the graders read
     exchange = course / "exchange"  # the course config's Exchange.root (inside the course root)
     exchange.mkdir()
     teacher = account(tmp_path, "instructor")
@@ -95,7 +100,7 @@ def test_release_fetch_submit_collect_grade_feedback_with_two_students(tmp_path:
     for student in STUDENTS:
         env = account(tmp_path, student)
         home = homes[student] = Path(env["HOME"])
-        student_settings(home, exchange)
+        student_settings(home, exchange, student)
         listed = run([*nbgrader, "list"], home, env)
         assert LAB in listed, listed
         run([*nbgrader, "fetch_assignment", LAB], home, env)

@@ -44,11 +44,12 @@ def test_settings_come_from_the_environment(tmp_path: Path) -> None:
 
 def test_students_share_the_exchange_and_lack_the_instructor_tools(tmp_path: Path) -> None:
     course = bs.copy_course([], tmp_path / "course")
-    course_hub.write_user_settings(tmp_path / "ann", course, instructor=False)
-    course_hub.write_user_settings(tmp_path / "teach", course, instructor=True)
+    course_hub.write_user_settings(tmp_path / "ann", course, "ann", instructor=False)
+    course_hub.write_user_settings(tmp_path / "teach", course, "teach", instructor=True)
     student = (tmp_path / "ann" / ".jupyter" / "nbgrader_config.py").read_text()
     assert f"c.Exchange.root = {str(course / 'exchange')!r}" in student
     assert "c.CourseDirectory.course_id = 'wearable-cardiac-dl'" in student
+    assert "c.CourseDirectory.student_id = 'ann'" in student  # not the hub's system user
     disabled = json.loads((tmp_path / "ann" / ".jupyter" / "labconfig" / "page_config.json").read_text())
     assert set(disabled["disabledExtensions"]) == set(course_hub.INSTRUCTOR_PLUGINS)
     server = json.loads((tmp_path / "ann" / ".jupyter" / "jupyter_server_config.json").read_text())
@@ -64,7 +65,7 @@ def test_students_share_the_exchange_and_lack_the_instructor_tools(tmp_path: Pat
 def test_a_course_without_an_exchange_is_refused_with_the_file_named(tmp_path: Path) -> None:
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nLABS = ['x']\n")
     with pytest.raises(RuntimeError, match=r"nbgrader_config.py: sets no c.Exchange.root"):
-        course_hub.write_user_settings(tmp_path / "home", tmp_path, instructor=False)
+        course_hub.write_user_settings(tmp_path / "home", tmp_path, "ann", instructor=False)
 
 
 # --- a class on the hub, in Chromium ----------------------------------------------------------------------
