@@ -146,13 +146,26 @@ def _describe_ecg(path: Path) -> str:
 
 
 def _describe_ppg(path: Path) -> str:
-    from labkit.datasets.ppg import load_ppg
+    """One summary line, then a WARN line per unknown provenance or held-out amplitude mismatch."""
+    import warnings
 
-    records = load_ppg(path)
-    sources = sorted({str(r.get("source", "?")) for r in records})
-    activities = Counter(r["activity"] for r in records)
+    from labkit.datasets.ppg import ProvenanceWarning, amplitude_mismatch, load_ppg, unknown_provenance
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ProvenanceWarning)  # reported below, as a WARN line
+        records = load_ppg(path)
+    sources = ", ".join(sorted({str(r["source"]) for r in records}))
+    activities = dict(Counter(r["activity"] for r in records))
     subjects = len({r["subject"] for r in records})
-    return f"source {', '.join(sources)}, {len(records)} records of {subjects} subjects: {dict(activities)}"
+    lines = [f"source {sources}, {len(records)} records of {subjects} subjects: {activities}"]
+    unknown = unknown_provenance(records)
+    if unknown:
+        lines.append(
+            f"WARN {path}: {len(unknown)} of {len(records)} records carry no source or provenance (original "
+            "lab layout): provenance unknown"
+        )
+    lines += [f"WARN {path}: {line}" for line in amplitude_mismatch(records)]
+    return "\n".join(lines)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

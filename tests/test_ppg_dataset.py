@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import copy
 import re
+import warnings
 
 import joblib
 import numpy as np
 import pandas as pd
 import pytest
 
+from labkit import datacli
 from labkit.datasets.io import DataFileError
 from labkit.datasets.ppg import (
     FS,
     SHIFT_SIZE,
     WINDOW_SIZE,
+    ProvenanceWarning,
+    amplitude_mismatch,
     check_ppg,
     check_records,
     load_ppg,
     n_windows,
     save_ppg,
+    unknown_provenance,
     window_centres,
 )
 
@@ -128,7 +133,8 @@ def _hr_time(r: list[dict]) -> None:
         (lambda r: r.append(copy.deepcopy(r[0])), "duplicate \\(subject, activity\\)"),
         (lambda r: r[0].update(subject="S16"), "unknown subject 'S16'"),
         (lambda r: r[0].update(activity="cycling"), "unknown activity 'cycling'"),
-        (lambda r: r[0].update(source="real"), "unknown source 'real'"),
+        (lambda r: r[0].update(source=""), "source is '', expected a non-empty string"),
+        (lambda r: r[0].update(source=3), "source is 3, expected a non-empty string"),
         (lambda r: r[0].update(provenance="x"), "provenance is a str"),
         (lambda r: r[0].update(signals=r[0]["signals"].iloc[:150]), "fewer than one 200-sample window"),
     ],
@@ -177,3 +183,58 @@ def test_load_reports_first_problem_and_count(tmp_path, records: list[dict]) -> 
     with pytest.raises(DataFileError, match="S99.*and 1 more problems.*labkit data"):
         load_ppg(path)
     assert len(check_ppg(path)) == 2
+
+
+# --- real files as they come: open source field, files without provenance, amplitude across devices -------
+
+
+def _original_layout(records: list[dict]) -> list[dict]:
+    """The original lab's records: subject, activity, signals and hr only."""
+    return [{key: r[key] for key in ("subject", "activity", "signals", "hr")} for r in records]
+
+
+def test_source_is_an_open_field(records: list[dict]) -> None:
+    records[0]["source"] = "wesad"  # another public PPG+ACC set, brought in by its own converter
+    assert check_records(records) == []
+
+
+def test_original_layout_loads_and_states_unknown_provenance_once(tmp_path, records: list[dict]) -> None:
+    path = tmp_path / "ppg_dalia.pkl"
+    joblib.dump(_original_layout(records), path)
+    assert check_ppg(path) == []
+    with pytest.warns(ProvenanceWarning, match=r"3 of 3 records carry no source or provenance") as caught:
+        loaded = load_ppg(path)
+    assert len(caught) == 1
+    assert [r["source"] for r in loaded] == ["unknown"] * 3 and all(r["provenance"] == {} for r in loaded)
+    assert unknown_provenance(loaded) == [0, 1, 2]
+    assert unknown_provenance(records) == []
+
+
+def test_file_with_provenance_loads_without_warning(tmp_path, records: list[dict]) -> None:
+    path = save_ppg(tmp_path / "ppg.pkl", records)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_ppg(path)
+
+
+def _held_out(records: list[dict]) -> list[dict]:
+    records = copy.deepcopy(records)
+    test = make_record("S13", "sitting")
+    test["signals"]["ppg"] *= 20.0  # another device: 20x the training amplitude
+    return records + [test, make_record("S14", "sitting")]
+
+
+def test_amplitude_mismatch_names_far_off_held_out_subjects(records: list[dict]) -> None:
+    lines = amplitude_mismatch(_held_out(records))
+    assert len(lines) == 1 and lines[0].startswith("S13's PPG amplitude")
+    assert "10x or more outside the training subjects'" in lines[0]
+    assert amplitude_mismatch(records + [make_record("S14", "sitting")]) == []
+
+
+def test_data_check_reports_unknown_provenance_and_amplitude(tmp_path, records: list[dict], capsys) -> None:
+    joblib.dump(_original_layout(_held_out(records)), tmp_path / "ppg_dalia.pkl")
+    datacli.main(["check", "--dir", str(tmp_path)])  # fails on the missing ECG file; the PPG line stays
+    out = capsys.readouterr().out
+    assert "ppg_dalia.pkl: source unknown, 5 records of 4 subjects" in out
+    assert "5 of 5 records carry no source or provenance (original lab layout): provenance unknown" in out
+    assert "WARN" in out and "S13's PPG amplitude" in out

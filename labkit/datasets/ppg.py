@@ -8,14 +8,21 @@ The file is a joblib pickle of a list of dicts, one per (subject, activity):
 - ``hr``: DataFrame with columns ``time`` (s, window centre) and ``hr`` (bpm), one row per 8 s window
   shifted by 2 s, so ``len(hr) == (len(signals) - WINDOW_SIZE) // SHIFT_SIZE + 1`` and window ``k``
   (samples ``[k * SHIFT_SIZE, k * SHIFT_SIZE + WINDOW_SIZE)``) pairs with row ``k``;
-- ``source``: 'synthetic' or 'ppg-dalia'; ``provenance``: dict (generator or converter name and version,
-  seed, created, ...).
+- ``source`` (optional): a non-empty string naming where the record comes from, open-ended; the course's
+  own tools write :data:`KNOWN_SOURCES` ('synthetic', 'ppg-dalia'), a converter for another public PPG+ACC
+  set names its own; ``provenance`` (optional): dict (generator or converter name and version, seed,
+  created, ...).
+
+A file in the original lab's layout (records without ``source`` and ``provenance``) is valid: :func:`load_ppg`
+states once that its provenance is unknown and fills in ``source`` :data:`UNKNOWN_SOURCE` and an empty
+``provenance``, so code that reads ``record['source']`` keeps working.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import warnings
 import zlib
 from pathlib import Path
 from typing import Any
@@ -33,10 +40,12 @@ SHIFT_SIZE = 50
 BAND: tuple[float, float] = (0.4, 4.0)  # Hz, pass band of every channel
 SUBJECTS: tuple[str, ...] = tuple(f"S{i}" for i in range(1, 16))
 ACTIVITIES: tuple[str, ...] = ("sitting", "walking")
-SOURCES: tuple[str, ...] = ("synthetic", "ppg-dalia")
+KNOWN_SOURCES: tuple[str, ...] = ("synthetic", "ppg-dalia")  # written by labkit; others are allowed
+UNKNOWN_SOURCE = "unknown"  # filled in by load_ppg for records without provenance
 SIGNAL_COLUMNS: tuple[str, ...] = ("time", "ppg", "acc_x", "acc_y", "acc_z")
 HR_COLUMNS: tuple[str, ...] = ("time", "hr")
-RECORD_KEYS: tuple[str, ...] = ("subject", "activity", "signals", "hr", "source", "provenance")
+RECORD_KEYS: tuple[str, ...] = ("subject", "activity", "signals", "hr")
+PROVENANCE_KEYS: tuple[str, ...] = ("source", "provenance")  # optional
 HR_RANGE: tuple[float, float] = (30.0, 230.0)
 FIX = (
     "Fix: `labkit data synth --only ppg --force` (synthetic) or `labkit data prepare ppg --from PATH --force`"
@@ -116,10 +125,12 @@ def _check_record(record: Any, index: int) -> list[str]:
         problems.append(f"{name}: unknown subject {record['subject']!r}; allowed S1..S15")
     if record["activity"] not in ACTIVITIES:
         problems.append(f"{name}: unknown activity {record['activity']!r}; allowed {list(ACTIVITIES)}")
-    if record["source"] not in SOURCES:
-        problems.append(f"{name}: unknown source {record['source']!r}; allowed {list(SOURCES)}")
-    if not isinstance(record["provenance"], dict):
-        problems.append(f"{name}: provenance is a {type(record['provenance']).__name__}, expected a dict")
+    source = record.get("source", UNKNOWN_SOURCE)
+    if not isinstance(source, str) or not source.strip():
+        problems.append(f"{name}: source is {source!r}, expected a non-empty string naming the data set")
+    provenance = record.get("provenance", {})
+    if not isinstance(provenance, dict):
+        problems.append(f"{name}: provenance is a {type(provenance).__name__}, expected a dict")
     frame_problems = _check_frame(record["signals"], SIGNAL_COLUMNS, f"{name}.signals")
     frame_problems += _check_frame(record["hr"], HR_COLUMNS, f"{name}.hr")
     if frame_problems:
@@ -155,6 +166,95 @@ def check_records(records: Any) -> list[str]:
     if duplicates:
         problems.append(f"duplicate (subject, activity) records: {duplicates}")
     return problems
+
+
+class ProvenanceWarning(UserWarning):
+    """A records file does not say where its records come from."""
+
+
+def unknown_provenance(records: list[dict]) -> list[int]:
+    """Return the indices of the records that do not say where they come from.
+
+    That is: no ``source`` (or ``source`` 'unknown', as :func:`load_ppg` fills it in) and no or an empty
+    ``provenance``.
+    """
+    return [
+        i
+        for i, r in enumerate(records)
+        if r.get("source", UNKNOWN_SOURCE) == UNKNOWN_SOURCE and not r.get("provenance")
+    ]
+
+
+def _fill_provenance(records: list[dict], path: Path) -> list[dict]:
+    """Give records without provenance ``source`` 'unknown' and an empty ``provenance``; say so once."""
+    missing = unknown_provenance(records)
+    if missing:
+        warnings.warn(
+            f"{path}: {len(missing)} of {len(records)} records carry no source or provenance (the original "
+            f"lab's layout): provenance unknown, source set to {UNKNOWN_SOURCE!r}",
+            ProvenanceWarning,
+            stacklevel=3,
+        )
+    for record in records:
+        record.setdefault("source", UNKNOWN_SOURCE)
+        record.setdefault("provenance", {})
+    return records
+
+
+AMPLITUDE_RATIO = 10.0  # a held-out subject this many times above/below the training amplitude: warn
+TRAIN_SUBJECTS: tuple[str, ...] = tuple(f"S{i}" for i in range(1, 10))  # the lab's split
+HELD_OUT_SUBJECTS: tuple[str, ...] = tuple(f"S{i}" for i in range(10, 16))
+
+
+def ppg_amplitudes(records: list[dict]) -> dict[str, float]:
+    """Return each subject's PPG amplitude: the median standard deviation of its 8 s windows."""
+    stds: dict[str, list[np.ndarray]] = {}
+    for record in records:
+        ppg = record["signals"]["ppg"].to_numpy(dtype=float)
+        windows = np.lib.stride_tricks.sliding_window_view(ppg, WINDOW_SIZE)[::SHIFT_SIZE]
+        stds.setdefault(record["subject"], []).append(windows.std(axis=-1))
+    return {subject: float(np.median(np.concatenate(parts))) for subject, parts in stds.items()}
+
+
+def amplitude_mismatch(
+    records: list[dict],
+    train_subjects: tuple[str, ...] = TRAIN_SUBJECTS,
+    held_out: tuple[str, ...] = HELD_OUT_SUBJECTS,
+    ratio: float = AMPLITUDE_RATIO,
+) -> list[str]:
+    """Return one line per held-out subject whose PPG amplitude is ``ratio`` times off the training range.
+
+    A model trained on globally scaled windows (one factor from the training subjects) sees such a subject
+    at a scale it never met; real records from different devices differ by 10x or more.
+
+    Parameters
+    ----------
+    records
+        Valid records.
+    train_subjects, held_out
+        The subjects the scaling factors come from, and the subjects to compare (the lab's split by default).
+    ratio
+        How far outside ``[min, max]`` of the training subjects' amplitudes counts as far.
+
+    Returns
+    -------
+    list of str
+        Empty when every held-out subject is within range.
+    """
+    amplitude = ppg_amplitudes(records)
+    train = [amplitude[s] for s in train_subjects if s in amplitude]
+    if not train:
+        return []
+    low, high = min(train), max(train)
+    lines = []
+    for subject in (s for s in held_out if s in amplitude):
+        value = amplitude[subject]
+        if value > ratio * high or value < low / ratio:
+            lines.append(
+                f"{subject}'s PPG amplitude {value:.3g} is {ratio:g}x or more outside the training subjects' "
+                f"{low:.3g}-{high:.3g}: one global scaling factor does not fit it (scale per record instead)"
+            )
+    return lines
 
 
 def _read(path: Path) -> Any:
@@ -202,7 +302,8 @@ def load_ppg(path: PathLike | None = None) -> list[dict]:
     Returns
     -------
     list of dict
-        The records, in the contract described in this module's docstring.
+        The records, in the contract described in this module's docstring; records without provenance get
+        ``source`` 'unknown' and an empty ``provenance`` (with one :class:`ProvenanceWarning`).
 
     Raises
     ------
@@ -215,7 +316,7 @@ def load_ppg(path: PathLike | None = None) -> list[dict]:
     if problems:
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise DataFileError(f"{path}: {problems[0]}{more}. {FIX}")
-    return records
+    return _fill_provenance(records, path)
 
 
 def save_ppg(
