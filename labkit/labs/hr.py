@@ -1,4 +1,4 @@
-"""Helpers of the heart-rate lab: find a record, evaluate several models, one table of metrics."""
+"""Helpers of the heart-rate lab: find a record, evaluate several models, tables of metrics."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from labkit.training import evaluate_regressor
+from labkit.training import evaluate_regressor, predict
 
 MetricsFn = Callable[[np.ndarray, np.ndarray], Mapping[str, float]]
+ActivityMetricsFn = Callable[[np.ndarray, np.ndarray, np.ndarray], Mapping[str, Mapping[str, float]]]
 
 
 def find_record(records: Sequence[Mapping], subject: str, activity: str) -> Mapping:
@@ -82,6 +83,69 @@ def metrics_table(rows: pd.DataFrame) -> pd.DataFrame:
     table = rows.set_index(["model", "subset"])[metric_names].unstack("subset")
     columns = pd.MultiIndex.from_product([metric_names, subsets], names=[None, "subset"])
     return table.reindex(index=models, columns=columns)
+
+
+def evaluate_by_activity(
+    models: Mapping[str, tuple[torch.nn.Module, np.ndarray]],
+    targets: np.ndarray,
+    splits: Mapping[str, np.ndarray],
+    activities: np.ndarray,
+    activity_metrics: ActivityMetricsFn,
+) -> pd.DataFrame:
+    """Evaluate every model on every subset, per activity, and return one row per (model, subset, activity).
+
+    Parameters
+    ----------
+    models
+        Model name -> (trained regressor, the scaled windows it takes as input).
+    targets
+        Reference heart rate of every window, shape (n,) or (n, 1).
+    splits
+        Subset name -> window indices, e.g. ``{'val': i_val, 'test': i_test}``.
+    activities
+        Shape (n,): the activity of every window.
+    activity_metrics
+        ``activity_metrics(targets, predictions, activities) -> {activity: {'count': ..., 'mae': ...}}``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``model``, ``subset``, ``activity`` and one per metric.
+    """
+    targets, activities = np.asarray(targets).reshape(len(activities), -1), np.asarray(activities)
+    rows = []
+    for name, (module, windows) in models.items():
+        predictions = predict(module, windows)
+        for subset, index in splits.items():
+            index = np.asarray(index)
+            per_activity = activity_metrics(targets[index], predictions[index], activities[index])
+            for activity, values in per_activity.items():
+                row = {"model": name, "subset": subset, "activity": activity}
+                rows.append(row | {key: float(value) for key, value in values.items()})
+    return pd.DataFrame(rows)
+
+
+def activity_table(rows: pd.DataFrame, metric: str = "mae") -> pd.DataFrame:
+    """Pivot :func:`evaluate_by_activity` rows into one row per model and one column per (subset, activity).
+
+    Parameters
+    ----------
+    rows
+        Columns ``model``, ``subset``, ``activity`` and ``metric``.
+    metric
+        The metric shown.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: models; columns: MultiIndex (subset, activity), all in first-seen order.
+    """
+    missing = {"model", "subset", "activity", metric} - set(rows.columns)
+    if missing:
+        raise ValueError(f"rows lack columns {sorted(missing)}; pass the output of evaluate_by_activity")
+    table = rows.pivot(index="model", columns=["subset", "activity"], values=metric)
+    columns = pd.MultiIndex.from_product([pd.unique(rows["subset"]), pd.unique(rows["activity"])])
+    return table.reindex(index=pd.unique(rows["model"]), columns=columns)
 
 
 _MISSING = "<missing>"

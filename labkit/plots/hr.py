@@ -1,4 +1,4 @@
-"""Figures of the heart-rate lab: one record's signals, and predicted against reference heart rate."""
+"""Figures of the heart-rate lab: one record, predictions against the reference, errors per activity."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -146,4 +147,46 @@ def plot_predictions(
         axes[1, column].set_ylim(*limits)
     axes[1, 0].set_ylabel("Heart rate [bpm]")
     axes[1, -1].legend(loc="upper right", fontsize="small")
+    return fig
+
+
+def plot_activity_errors(
+    table: pd.DataFrame, metric: str = "MAE [bpm]", figsize: tuple[float, float] = (10.0, 3.8)
+) -> Figure:
+    """Bar chart of an error per model and activity, one panel per subset.
+
+    Parameters
+    ----------
+    table
+        Index: models; columns: MultiIndex (subset, activity), as made by
+        :func:`labkit.labs.hr.activity_table`.
+    metric
+        Axis label of the error.
+    figsize
+        Figure size in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per subset; groups of bars per activity, one bar (and its value) per model.
+    """
+    if not isinstance(table.columns, pd.MultiIndex) or table.columns.nlevels != 2:
+        raise ValueError("table needs (subset, activity) columns; pass the output of activity_table")
+    subsets = list(pd.unique(table.columns.get_level_values(0)))
+    fig, axes = plt.subplots(
+        1, len(subsets), sharey=True, squeeze=False, figsize=figsize, dpi=DPI, constrained_layout=True
+    )
+    width = 0.8 / len(table.index)
+    for ax, subset in zip(axes[0], subsets, strict=True):
+        activities = list(table[subset].columns)
+        for i, model in enumerate(table.index):
+            values = table.loc[model, subset].to_numpy(dtype=float)
+            offset = (i - (len(table.index) - 1) / 2) * width
+            bars = ax.bar(np.arange(len(activities)) + offset, values, width, label=model)
+            ax.bar_label(bars, fmt="%.1f", fontsize="x-small")
+        ax.set_xticks(np.arange(len(activities)), activities)
+        ax.set_title(subset)
+        ax.grid(True, axis="y")
+    axes[0, 0].set_ylabel(metric)
+    axes[0, -1].legend(loc="upper left", fontsize="small")
     return fig
