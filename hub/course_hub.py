@@ -109,6 +109,10 @@ def write_user_settings(home: Path, course: Path, user: str, instructor: bool) -
             f"c.CourseDirectory.student_id = {user!r}\n"
         )
     (jupyter / "nbgrader_config.py").write_text(nbgrader)
+    news = jupyter / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True, exist_ok=True)  # no "get Jupyter news?" pop-up over the labs
+    if not (news / "notification.jupyterlab-settings").exists():  # the user's own choice stays
+        (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
     disabled = {} if instructor else dict.fromkeys(INSTRUCTOR_PLUGINS, True)
     (jupyter / "labconfig" / "page_config.json").write_text(json.dumps({"disabledExtensions": disabled}))
     server = {} if instructor else dict.fromkeys(INSTRUCTOR_SERVER_EXTENSIONS, False)

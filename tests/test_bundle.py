@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -207,3 +208,12 @@ def test_fresh_folder_installs_from_the_handout_and_runs_both_labs(handout, tmp_
         os.killpg(lab_proc.pid, 15)
         lab_proc.wait(timeout=30)
     print(f"fresh install {install_s:.0f} s, total {time.monotonic() - clock:.0f} s")
+
+
+def test_the_course_readme_shows_the_handouts_own_setup_command() -> None:
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    wheel = f"{bundle.WHEEL_NAME.replace('-', '_')}-{version}-py3-none-any.whl"
+    readme = (REPO / "README.md").read_text()
+    assert bundle.SETUP_COMMAND.format(wheel=wheel) in readme and bundle.START_COMMAND in readme
+    student = readme[readme.index("## Student workflow") : readme.index("## Instructor workflow")]
+    assert "release/" not in student and "make " not in student.replace("make hub", ""), "into the repo"
