@@ -1,23 +1,33 @@
-"""``GuardedExecute``: nbgrader's Execute with a per-notebook wall clock and graded kernel deaths.
+"""``GuardedExecute``: nbgrader's Execute with time limits, graded kernel deaths and tamper evidence.
 
-Configured into ``Autograde.autograde_preprocessors`` (a configuration, not a fork). When the kernel dies
-(out of memory, ``os._exit``, killed by the notebook time limit), the cells it could not run get an error
-output, so nbgrader's own ``SaveAutoGrades`` scores their tests zero, and a note is written to
-``notes_file`` for the grader's report.
+Configured into ``Autograde.autograde_preprocessors`` by the grading worker (see
+:mod:`autograder.isolation`). When the kernel dies (out of memory, ``os._exit``, killed by the notebook
+time limit), the cells it could not run get an error output, so nbgrader's own ``SaveAutoGrades`` scores
+their tests zero, and a note is written to ``notes_file`` for the grader's report.
+
+With ``guard`` on (the kernel is :mod:`autograder.guard_kernel`), every locked or test cell is sent with a
+one-time nonce: the kernel restores IPython's pristine execution path before running it and signs the
+outcome with a key written for this kernel only. A missing or wrong proof, or a restored hook, is kernel
+tampering: that cell and every later test cell get a ``KernelTampering`` error (scored zero) and the note
+"kernel tampering detected: ..." once.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
+import tempfile
 import threading
 import time
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Integer, Unicode
+from traitlets import Bool, Integer, Unicode
+
+from autograder.cells import grade_id, nbgrader_meta
 
 TIMEOUT_NAMES = {"CellTimeoutError", "KeyboardInterrupt"}
 
@@ -35,11 +45,15 @@ class GuardedExecute(Execute):
     kernel_uid = Integer(
         -1, help="Unprivileged uid the sandboxed kernel runs as (owns its cwd); -1: same."
     ).tag(config=True)
+    guard = Bool(
+        False, help="The kernel is autograder.guard_kernel: prove every instructor cell ran untampered."
+    ).tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources=None, km=None):
         """Execute ``nb`` and write the notes file."""
         self._notes: list[str] = []
         self._stopped: str | None = None
+        self._tampered: str | None = None
         self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout else None
         cwd = (resources or {}).get("metadata", {}).get("path")
         if self.kernel_uid >= 0 and cwd:
@@ -72,16 +86,47 @@ class GuardedExecute(Execute):
         """
         self._started_cells = False
         try:
+            self._new_guard_key()
             return super().preprocess(nb, resources, km)
         except (DeadKernelError, RuntimeError):
             if self._started_cells:
                 raise
             self.log.warning("kernel died while starting; starting a fresh one")
+            self._new_guard_key()
             return super().preprocess(nb, resources, km)
+        finally:
+            self._drop_key_file()
+
+    def _new_guard_key(self) -> None:
+        """Write a fresh key for the next kernel to read at start-up (the file is gone before cell 1)."""
+        from autograder.guard_kernel import KEY_ENV
+
+        self._guard_key = b""
+        if not self.guard:
+            return
+        self._guard_key = secrets.token_bytes(32)
+        fd, path = tempfile.mkstemp(prefix="guard-", suffix=".key")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(self._guard_key)
+        if self.kernel_uid >= 0:
+            os.chown(path, self.kernel_uid, self.kernel_uid)
+        self._key_file = path
+        os.environ[KEY_ENV] = path
+
+    def _drop_key_file(self) -> None:
+        path = getattr(self, "_key_file", "")
+        if path:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            self._key_file = ""
 
     def preprocess_cell(self, cell: NotebookNode, resources, index: int):
         """Execute one cell, or mark it as not run when the kernel is gone."""
-        self._started_cells = True
+        if not self._started_cells:
+            self._started_cells = True
+            self._drop_key_file()  # the kernel has read it; no submitted code has run yet
         if cell.cell_type != "code":
             return cell, resources
         if self._stopped is None and self._deadline is not None and time.monotonic() >= self._deadline:
@@ -90,18 +135,55 @@ class GuardedExecute(Execute):
             cell.outputs = [_not_run(self._stopped)]
             return cell, resources
         watchdog = self._start_watchdog(index)
+        guarded = self.guard and _instructor_cell(cell)
+        nonce, source = secrets.token_hex(16), cell.source
+        self._reply = None
         try:
+            if guarded:
+                from autograder.guard_kernel import MARKER
+
+                cell.source = f"{MARKER}{nonce}\n{source}"
             cell, resources = super().preprocess_cell(cell, resources, index)
         except (DeadKernelError, CellTimeoutError) as exc:
+            guarded = False  # the kernel is gone: graded as a dead kernel, not as tampering
             if self._stopped is None:
                 self._stop(f"kernel died in cell {index} ({type(exc).__name__}: {str(exc)[:120]})")
             cell.outputs = [*cell.get("outputs", []), _not_run(self._stopped)]
         finally:
+            cell.source = source
             if watchdog is not None:
                 watchdog.cancel()
+        if guarded:
+            self._check_proof(cell, index, nonce)
         self._note_timeouts(cell, index)
         self._truncate(cell)
         return cell, resources
+
+    async def _check_raise_for_error(self, cell, cell_index, exec_reply):
+        """Keep the execute reply: it carries the guarded kernel's proof."""
+        self._reply = exec_reply
+        return await super()._check_raise_for_error(cell, cell_index, exec_reply)
+
+    def _check_proof(self, cell: NotebookNode, index: int, nonce: str) -> None:
+        """Score the cell zero when the kernel cannot prove it ran the cell untampered (see module doc)."""
+        from autograder.guard_kernel import verify
+
+        content = (self._reply or {}).get("content", {})
+        valid, restored = verify(self._guard_key, nonce, content)
+        where = f"cell {index} ({grade_id(cell) or 'given code'})"
+        if self._tampered is None and not valid:
+            self._tamper(f"{where} did not prove that it ran: the kernel's execution path was replaced")
+        elif self._tampered is None and restored:
+            self._tamper(f"{', '.join(restored[:6])} changed by the submission (found before {where})")
+        elif valid and content.get("status") == "error" and not _has_error(cell):
+            self._tamper(f"the error output of {where} was removed")
+        if self._tampered is not None and nbgrader_meta(cell).get("grade"):
+            cell.outputs = [*cell.get("outputs", []), _tampering(self._tampered)]
+
+    def _tamper(self, why: str) -> None:
+        if self._tampered is None:
+            self._tampered = why
+            self._notes.append(f"kernel tampering detected: {why}; this and every later test scored 0")
 
     def _truncate(self, cell: NotebookNode) -> None:
         """Cut megabyte outputs (nbgrader's LimitOutput counts lines, not characters)."""
@@ -145,6 +227,26 @@ class GuardedExecute(Execute):
         if self.notes_file:
             with open(self.notes_file, "w") as handle:
                 json.dump(self._notes, handle)
+
+
+def _instructor_cell(cell: NotebookNode) -> bool:
+    """Return True for the cells nbgrader restores from the source: locked given code and tests."""
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("locked") or meta.get("grade")) and not meta.get("solution")
+
+
+def _has_error(cell: NotebookNode) -> bool:
+    return any(out.get("output_type") == "error" for out in cell.get("outputs", []))
+
+
+def _tampering(why: str) -> NotebookNode:
+    message = f"kernel tampering detected: {why}"
+    return NotebookNode(
+        output_type="error",
+        ename="KernelTampering",
+        evalue=message,
+        traceback=[f"KernelTampering: {message}"],
+    )
 
 
 def _not_run(why: str | None) -> NotebookNode:

@@ -74,6 +74,7 @@ def isolate(c: Config, overrides_json: str) -> None:
     if not any(_is_execute(step) for step in steps):
         raise ValueError("the course's Autograde.autograde_preprocessors run no Execute step")
     c.Autograde.autograde_preprocessors = [GuardedExecute if _is_execute(s) else s for s in steps]
+    c.GuardedExecute.guard = True
     for name, value in o["guard"].items():
         setattr(c.GuardedExecute, name, value)
 

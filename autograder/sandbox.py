@@ -3,7 +3,8 @@
 Run as ``python -m autograder.sandbox [limits] -- -f CONNECTION_FILE``: it starts a new session (so the
 whole process group can be killed), sets resource limits (address space or data segment, file size,
 process count, core dumps), drops to an unprivileged user when started as root, then replaces itself
-with ``python -m ipykernel_launcher``. See docs/grading.md for what this does and does not prevent.
+with ``python -m autograder.guard_kernel`` (the tamper-evident IPython kernel). See docs/grading.md
+for what this does and does not prevent.
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     if uid is not None:
         drop_privileges(uid, kernel_args[kernel_args.index("-f") + 1])
     apply_limits(limits, uid)
-    kernel = [sys.executable, "-m", "ipykernel_launcher", *kernel_args]
+    kernel = [sys.executable, "-m", "autograder.guard_kernel", *kernel_args]
     if confined:
         # Interrupts are sent to the whole process group: bwrap must survive them (the ignored disposition
         # is inherited), while ipykernel installs its own SIGINT handler around each execution.
