@@ -135,3 +135,27 @@ def test_walking_hr_above_sitting(records: list[dict]) -> None:
     for subject in SUBJECTS:
         if (subject, "walking") in mean:
             assert mean[(subject, "walking")] > mean[(subject, "sitting")] + 5.0, subject
+
+
+def test_naive_periodogram_peak_is_no_easier_than_wanted(records: list[dict]) -> None:
+    """The periodogram-peak baseline of issue 14: >= 2 bpm MAE sitting, >= 15 walking (real: 9-18, 24-35)."""
+    errors: dict[str, list[np.ndarray]] = {"sitting": [], "walking": []}
+    freqs = np.fft.rfftfreq(2048, 1 / FS)
+    band = (freqs >= 40 / 60) & (freqs <= 200 / 60)
+    for r in records:
+        power = np.abs(np.fft.rfft(_windows(r["signals"]["ppg"].to_numpy()), 2048)) ** 2
+        estimate = 60 * freqs[band][np.argmax(power[:, band], axis=1)]
+        errors[r["activity"]].append(np.abs(estimate - r["hr"]["hr"].to_numpy()))
+    mae = {activity: float(np.concatenate(e).mean()) for activity, e in errors.items()}
+    assert mae["sitting"] >= 2.0 and mae["walking"] >= 15.0, mae
+
+
+def test_step_impacts_grow_with_cadence(records: list[dict]) -> None:
+    freqs = np.fft.rfftfreq(1024, 1 / FS)
+    steps = (freqs > 1.3) & (freqs < 2.6)
+    cadence, amplitude = [], []
+    for r in (r for r in records if r["activity"] == "walking"):
+        acc = sum(_window_power(r["signals"][axis].to_numpy()) for axis in ("acc_x", "acc_y", "acc_z"))
+        cadence.append(np.median(freqs[steps][np.argmax(acc[:, steps], axis=1)]))
+        amplitude.append(np.median(np.sqrt(acc[:, steps].sum(axis=1))))
+    assert np.corrcoef(cadence, amplitude)[0, 1] > 0.3

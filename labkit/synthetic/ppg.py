@@ -10,9 +10,11 @@ simulated at 25 Hz from that profile:
 2. beat phase = integral of heart rate; the pulse wave is the pulse shape evaluated at the phase's
    fraction, and beat times are the phase's integer crossings;
 3. acceleration (g, 3 axes): gravity seen from the rotating wrist (arm swing at half the cadence), step
-   impacts at the cadence with harmonics, small movements and gestures while sitting;
+   impacts at the cadence with harmonics (harder when faster), small movements and frequent hand gestures
+   while sitting;
 4. PPG = pulse wave x contact modulation + motion artifact (a subject-specific filtered linear and
-   quadratic mix of the acceleration) + sensor noise + occasional contact changes;
+   quadratic mix of the acceleration) + optical noise unrelated to motion + sensor noise + occasional
+   contact changes;
 5. every channel band-passed 0.4-4 Hz (4th-order Butterworth, zero phase).
 
 The reference heart rate of window k (8 s, 2 s shift) is 60 / mean RR of the simulated beats inside it, as
@@ -33,21 +35,29 @@ from tqdm.auto import tqdm
 from labkit.datasets.ppg import ACTIVITIES, BAND, FS, SHIFT_SIZE, SUBJECTS, WINDOW_SIZE, window_centres
 
 GENERATOR = "labkit.synthetic.ppg"
-VERSION = "1.0"
+VERSION = "2.0"
 MISSING: frozenset[tuple[str, str]] = frozenset({("S6", "walking")})
 WINDOWS_RANGE = (240, 272)  # windows per record, drawn uniformly (PPG-DaLiA lab: 7420 in 29 records)
 COUPLING = np.array([0.35, -0.3, 0.8])  # artifact per g of dynamic acceleration, per axis (pulse units)
-COUPLING_SPREAD = 0.2  # relative per-axis variation between subjects
-COUPLING_GAIN = (1.6, 2.6)  # overall coupling range between subjects
+COUPLING_SPREAD = 0.1  # relative per-axis variation between subjects
+COUPLING_GAIN = (2.7, 3.3)  # overall coupling range between subjects
 WALK_DRIFT = (3.0, 2.5)  # std (bpm) of slow (0.004 Hz) and faster (0.03 Hz) heart-rate changes while walking
 ORIENTATION_SPREAD = 0.12  # how much wrist orientation differs between subjects
 CADENCE_DRIFT = 0.09  # relative std of slow cadence (walking speed) changes within a record
 GAIT_VARIATION = 0.3  # relative std of arm-swing and step-impact amplitude changes within a record
 WALK_TILT = 0.3  # std (rad) of slow wrist-posture changes while walking
-INTENSITY_GAIN = 80.0  # bpm per step/s of cadence above 1.85 steps/s while walking
+INTENSITY_GAIN = 40.0  # bpm per step/s of cadence above 1.85 steps/s while walking
 SWING_RANGE = (0.25, 0.5)  # arm-swing amplitude (rad) between subjects
 STEP_RANGE = (0.15, 0.35)  # step-impact amplitude (g) between subjects
+HR_REST = (70.0, 5.0)  # mean and std (bpm) of the resting heart rate between subjects
+HR_REST_RANGE = (60.0, 80.0)  # bpm, clipped
 HR_RISE = (25.0, 31.0)  # heart-rate rise (bpm) from rest to walking at 1.85 steps/s
+IMPACT_EXPONENT = 2.0  # step impacts grow as (cadence / 1.85 steps/s) ** IMPACT_EXPONENT: faster is harder
+DIASTOLIC_RANGE = (0.2, 0.75)  # diastolic/systolic wave ratio between subjects (large: strong 2nd harmonic)
+OPTICAL_NOISE = (3.0, 0.12)  # low-pass cutoff (Hz) and std (pulse units) of optical noise unrelated to motion
+GESTURE_RATE = 4.0  # hand movements per minute while sitting (Poisson)
+GESTURE_LENGTH = (1.5, 6.0)  # s
+GESTURE_AMPLITUDE = (0.15, 1.0)  # g
 MIN_RISE = 12.0  # bpm: walking never raises the heart rate by less than this (before drift)
 PAD = 10 * FS  # samples simulated on each side and dropped after filtering
 
@@ -96,12 +106,12 @@ def make_profile(rng: np.random.Generator) -> Profile:
         COUPLING * rng.uniform(1 - COUPLING_SPREAD, 1 + COUPLING_SPREAD, 3) * rng.uniform(*COUPLING_GAIN)
     )
     return Profile(
-        hr_rest=float(np.clip(rng.normal(70.0, 6.0), 58.0, 84.0)),
+        hr_rest=float(np.clip(rng.normal(*HR_REST), *HR_REST_RANGE)),
         hr_rise=rng.uniform(*HR_RISE),
         pulse_shape=(
             mu1,
             rng.uniform(0.05, 0.08),
-            rng.uniform(0.2, 0.45),
+            rng.uniform(*DIASTOLIC_RANGE),
             mu1 + rng.uniform(0.22, 0.3),
             rng.uniform(0.07, 0.11),
         ),
@@ -114,8 +124,8 @@ def make_profile(rng: np.random.Generator) -> Profile:
         swing_angle=rng.uniform(*SWING_RANGE),
         step_gain=rng.uniform(*STEP_RANGE),
         coupling=coupling,
-        coupling_pole=rng.uniform(0.2, 0.6),
-        coupling_quadratic=rng.uniform(0.3, 1.0),
+        coupling_pole=rng.uniform(0.3, 0.5),
+        coupling_quadratic=rng.uniform(0.4, 0.8),
     )
 
 
@@ -218,7 +228,8 @@ def _walking_acc(profile: Profile, cadence: np.ndarray, rng: np.random.Generator
     harmonics = sum(
         gain * np.sin(h * step + rng.uniform(0, 2 * np.pi)) for h, gain in ((1, 1.0), (2, 0.45), (3, 0.2))
     )
-    step_gain = profile.step_gain * (1.0 + smooth_noise(n, rng, 0.02, GAIT_VARIATION))
+    intensity = (cadence / 1.85) ** IMPACT_EXPONENT
+    step_gain = profile.step_gain * intensity * (1.0 + smooth_noise(n, rng, 0.02, GAIT_VARIATION))
     acc += profile.step_axis * (step_gain * harmonics)[:, None]
     acc = _rotate(acc, _unit(rng.normal(size=3)), smooth_noise(n, rng, 0.01, WALK_TILT))  # wrist posture
     return acc + rng.normal(0.0, 0.01, (n, 3))
@@ -227,11 +238,15 @@ def _walking_acc(profile: Profile, cadence: np.ndarray, rng: np.random.Generator
 def _gestures(n: int, rng: np.random.Generator) -> np.ndarray:
     """Brief hand movements while sitting: Hann-windowed oscillations along random directions."""
     acc = np.zeros((n, 3))
-    for _ in range(rng.poisson(n / FS / 60.0)):
-        length = int(rng.uniform(1.0, 4.0) * FS)
+    for _ in range(rng.poisson(GESTURE_RATE * n / FS / 60.0)):
+        length = int(rng.uniform(*GESTURE_LENGTH) * FS)
         start = rng.integers(0, max(n - length, 1))
         t = np.arange(length) / FS
-        burst = rng.uniform(0.05, 0.3) * np.hanning(length) * np.sin(2 * np.pi * rng.uniform(0.8, 3.0) * t)
+        burst = (
+            rng.uniform(*GESTURE_AMPLITUDE)
+            * np.hanning(length)
+            * np.sin(2 * np.pi * rng.uniform(0.8, 3.0) * t)
+        )
         acc[start : start + length] += burst[:, None] * _unit(rng.normal(size=3))
     return acc
 
@@ -309,7 +324,8 @@ def simulate_record(activity: str, profile: Profile, n_windows: int, rng: np.ran
     )
     baseline, gain = contact_changes(total, activity, rng)
     ppg = pulse_wave(phase, profile.pulse_shape) * modulation * gain + motion_artifact(acc, profile)
-    ppg = ppg + baseline + rng.normal(0.0, 0.04, total)
+    optical = smooth_noise(total, rng, OPTICAL_NOISE[0], OPTICAL_NOISE[1])  # light/perfusion, not motion
+    ppg = ppg + baseline + optical + rng.normal(0.0, 0.04, total)
     filtered = bandpass(np.column_stack([profile.pulse_amplitude * ppg, acc]))[PAD : PAD + n]
     signals = pd.DataFrame(filtered, columns=["ppg", "acc_x", "acc_y", "acc_z"])
     signals.insert(0, "time", np.arange(n) / FS)
