@@ -262,7 +262,7 @@ def _run_autograde(job: Job, work: Path, env: dict[str, str]) -> tuple[int | Non
     return code, (tail[-1] if tail else "")
 
 
-def _read_grades(job: Job, work: Path) -> tuple[dict, dict]:
+def _read_grades(job: Job, work: Path) -> tuple[dict, dict, float | None]:
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{work / 'gradebook.db'}") as gb:

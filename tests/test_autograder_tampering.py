@@ -12,7 +12,7 @@ import sys
 
 import nbformat
 import pytest
-from autograder_support import mini_course, with_cells
+from autograder_support import TAMPERING, mini_course, with_cells
 
 from autograder.cells import read_notebook
 from autograder.cli import main
@@ -20,59 +20,6 @@ from autograder.config import load_config
 from autograder.grade import GradeOptions, grade
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-#: name -> a cell placed right after the setup cell of the untouched release.
-TAMPERING = {
-    "cleanup_transformer": 'get_ipython().input_transformers_cleanup.append(lambda lines: ["pass\\n"])',
-    "line_transformer": (
-        'get_ipython().input_transformer_manager.line_transforms.append(lambda lines: ["pass\\n"])'
-    ),
-    "post_transformer": 'get_ipython().input_transformers_post.append(lambda lines: ["pass\\n"])',
-    "ast_transformer": """import ast
-class Blank(ast.NodeTransformer):
-    def visit_Module(self, node):
-        node.body = [ast.Pass()]
-        return node
-get_ipython().ast_transformers.append(Blank())""",
-    "custom_exc": """shell = get_ipython()
-shell.set_custom_exc((BaseException,), lambda *args, **kwargs: None)
-shell.events.register("post_run_cell", lambda result: setattr(result, "error_in_exec", None))""",
-    "instance_traceback": """shell = get_ipython()
-shell.showtraceback = lambda *args, **kwargs: None
-_run = shell.run_cell_async
-async def run_cell_async(*args, **kwargs):
-    result = await _run(*args, **kwargs)
-    result.error_in_exec = None
-    return result
-shell.run_cell_async = run_cell_async""",
-    "class_traceback": """cls = type(get_ipython())
-cls.showtraceback = lambda *args, **kwargs: None
-_run = cls.run_cell_async
-async def run_cell_async(self, *args, **kwargs):
-    result = await _run(self, *args, **kwargs)
-    result.error_in_exec = None
-    return result
-cls.run_cell_async = run_cell_async""",
-    "session_send": """import jupyter_client.session as session
-_send = session.Session.send
-def send(self, stream, msg_or_type, content=None, *args, **kwargs):
-    if msg_or_type == "error":
-        return None
-    if msg_or_type == "execute_reply" and content and content.get("status") == "error":
-        content = {"status": "ok", "execution_count": content.get("execution_count"), "user_expressions": {},
-                   "payload": []}
-    return _send(self, stream, msg_or_type, content, *args, **kwargs)
-session.Session.send = send""",
-    "clear_errors": """from IPython.display import clear_output
-def hide(result):
-    clear_output()
-    result.error_in_exec = None
-get_ipython().events.register("post_run_cell", hide)""",
-    "kernel_execute": """kernel = get_ipython().kernel
-async def do_execute(self, code, *args, **kwargs):
-    return {"status": "ok", "execution_count": 1, "user_expressions": {}, "payload": []}
-type(kernel).do_execute = do_execute""",
-}
 
 
 def _submit(root, student: str, nb) -> None:
@@ -101,6 +48,12 @@ def test_tampering_scores_zero_and_says_so_plain_nbgrader_does_not(tmp_path):
         assert entry["score"] == 0, (student, entry)
         tampering = [note for note in entry["notes"] if note.startswith("kernel tampering detected")]
         assert len(tampering) == 1, (student, entry["notes"])
+    assert main(["--course", str(root), "--quiet", "feedback", "mini"]) == 0
+    page = (root / "feedback" / "kernel_execute" / "mini" / "mini.html").read_text()
+    assert "kernel tampering detected" in page
+    assert main(["--course", str(root), "export", "--out", str(tmp_path / "export")]) == 0
+    notes = (tmp_path / "export" / "notes.csv").read_text()
+    assert all(f"{student}," in notes for student in TAMPERING) and "kernel tampering detected" in notes
 
     plain = _course(tmp_path, "plain")
     subprocess.run(

@@ -15,7 +15,7 @@ import json
 
 import nbformat
 import pytest
-from autograder_support import tree_hash
+from autograder_support import TAMPERING, tree_hash
 from e2e_support import REPO, make_course, release_notebook, source_notebook, submit
 
 from autograder.cells import grade_id, hidden_test_cells, read_notebook
@@ -26,6 +26,8 @@ from autograder.grade import GradeOptions, grade
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 LAB = "ecg_rhythm_classification"
+#: Two kernel-tampering routes (see tests/test_autograder_tampering.py): one closed, one detected.
+TAMPER_CASES = ("ast_transformer", "kernel_execute")
 HOSTILE = """
 import json, os
 targets = {course!r}
@@ -106,6 +108,10 @@ def test_reference_hostile_and_broken_real_lab(tmp_path, monkeypatch):
     release = nbformat.read(release_notebook(LAB), as_version=4)
     for student, notebook in _broken_cases(release).items():
         submit(course, LAB, student, notebook)
+    for case in TAMPER_CASES:  # after the setup cell, like a student's extra cell
+        tampered = copy.deepcopy(release)
+        tampered.cells.insert(first_code + 1, nbformat.v4.new_code_cell(TAMPERING[case]))
+        submit(course, LAB, f"tamper_{case}", tampered)
     monkeypatch.setenv("LABKIT_MAX_EPOCHS", "1")
     assert main(["--course", str(course), "--quiet", "build"]) == 0
     (course / "gradebook.db").touch()
@@ -116,7 +122,13 @@ def test_reference_hostile_and_broken_real_lab(tmp_path, monkeypatch):
 
     after = tree_hash(course, skip={"autograded", "feedback", "gradebook.db", ".grading", "exports", "logs"})
     assert after == before, "grading changed course files or another submission"
-    assert set(entries) == {"ref", "mallory", *_broken_cases(release)}
+    tamperers = {f"tamper_{case}" for case in TAMPER_CASES}
+    assert set(entries) == {"ref", "mallory", *_broken_cases(release), *tamperers}
+    for student, entry in entries.items():
+        tampering = [n for n in entry["notes"] if n.startswith("kernel tampering detected")]
+        assert len(tampering) == (student in tamperers), (student, entry["notes"])
+        if student in tamperers:
+            assert entry["score"] == 0, (student, entry["tests"])
     ref, mallory = entries["ref"]["tests"], entries["mallory"]["tests"]
     for test in ("test_split_partition", "test_split_stratified", "test_scaling", "test_encoding"):
         assert ref[test][0] == ref[test][1] > 0, (test, ref[test])
