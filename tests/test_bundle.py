@@ -25,6 +25,8 @@ from autograder.cells import read_notebook, secret_lines
 from autograder.config import load_config
 
 LABS = ("ecg_rhythm_classification", "hr_estimation")
+#: Opt-in for the fresh-venv install test (PyPI install of the whole pinned environment: minutes).
+FULL_INSTALL_ENV = "COURSE_TEST_HANDOUT_INSTALL"
 EXPECTED = {
     "README.md",
     "constraints.txt",
@@ -139,6 +141,11 @@ def solved(lab: str, notebook: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
 def test_fresh_folder_installs_from_the_handout_and_runs_both_labs(handout, tmp_path: Path) -> None:
+    if os.environ.get(FULL_INSTALL_ENV) != "1":
+        pytest.skip(
+            "fresh install of the hand-out skipped: it takes ~8 min on 2 cores, over the CI budget; "
+            f"run it with {FULL_INSTALL_ENV}=1"
+        )
     if shutil.which("python3.11") is None:
         pytest.skip("python3.11 not on PATH (the hand-out's README uses it)")
     fresh = tmp_path / "student"
@@ -161,7 +168,8 @@ def test_fresh_folder_installs_from_the_handout_and_runs_both_labs(handout, tmp_
     probe = (
         "import importlib.util as u; print([m for m in ('labkit', 'autograder', 'bench') if u.find_spec(m)])"
     )
-    assert subprocess.run([py, "-c", probe], capture_output=True, text=True).stdout.strip() == "['labkit']"
+    found = subprocess.run([py, "-c", probe], cwd=fresh, capture_output=True, text=True).stdout.strip()
+    assert found == "['labkit']", f"the hand-out's environment imports {found}"
     assert sorted(p.name for p in (fresh / "data").iterdir()) == ["ecg_rhythms.npz", "ppg_dalia.pkl"]
 
     run_env = {**env, "LABKIT_MAX_EPOCHS": "1"}
