@@ -310,20 +310,11 @@ class GuardedKernel(IPythonKernel):
         """Run a cell; for a marked cell, restore the snapshot first and sign the outcome."""
         if self._pristine is None:
             self._pristine = Pristine(self)  # before the first cell: no submitted code has run yet
-        if not code.startswith(MARKER):
-            return await _pristine_do_execute(
-                self,
-                code,
-                silent,
-                store_history,
-                user_expressions,
-                allow_stdin,
-                cell_meta=cell_meta,
-                cell_id=cell_id,
-            )
-        first, _, code = code.partition("\n")
-        nonce = first[len(MARKER) :].strip()
-        restored = self._pristine.restore(self)
+        marked = code.startswith(MARKER)
+        if marked:
+            first, _, code = code.partition("\n")
+            nonce = first[len(MARKER) :].strip()
+            restored = self._pristine.restore(self)
         reply = await _pristine_do_execute(
             self,
             code,
@@ -334,11 +325,12 @@ class GuardedKernel(IPythonKernel):
             cell_meta=cell_meta,
             cell_id=cell_id,
         )
-        status = str(reply.get("status"))
-        reply["course_guard"] = {
-            "restored": restored,
-            "proof": proof(self._guard_key, nonce, status, restored),
-        }
+        if marked:
+            status = str(reply.get("status"))
+            reply["course_guard"] = {
+                "restored": restored,
+                "proof": proof(self._guard_key, nonce, status, restored),
+            }
         return reply
 
 

@@ -107,6 +107,15 @@ c.LateSubmissionPlugin.penalty_method = "zero"
 """
 
 
+def _built_course(folder, settings: str):
+    """Return a built copy of the mini course whose nbgrader_config.py ends with ``settings``."""
+    root = mini_course(folder)
+    with (root / "nbgrader_config.py").open("a") as handle:
+        handle.write(settings)
+    assert main(["--course", str(root), "build"]) == 0
+    return root
+
+
 def _nbgrader(root, *args: str) -> None:
     subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, check=True, capture_output=True)
 
@@ -125,10 +134,7 @@ def test_course_config_late_penalty_applies_to_plain_nbgrader_and_course_grade(t
     """A setting of the course's nbgrader_config.py (late penalty "zero") gives the same grades both ways."""
     graded = {}
     for runner in ("nbgrader", "course-grade"):
-        root = mini_course(tmp_path / runner)
-        with (root / "nbgrader_config.py").open("a") as handle:
-            handle.write(LATE)
-        assert main(["--course", str(root), "build"]) == 0
+        root = _built_course(tmp_path / runner, LATE)
         _nbgrader(root, "db", "assignment", "add", "mini", "--duedate=2026-01-10 12:00:00 UTC")
         release = read_notebook(root / "release" / "mini" / "mini.ipynb")
         for student, stamp in (("on_time", "2026-01-09 12:00:00 UTC"), ("late", "2026-01-11 12:00:00 UTC")):
@@ -148,10 +154,7 @@ def test_course_config_output_limit_applies_under_both_commands(tmp_path):
     extra = "c.LimitOutput.max_lines = 2\n"
     outputs = {}
     for runner in ("nbgrader", "course-grade"):
-        root = mini_course(tmp_path / runner)
-        with (root / "nbgrader_config.py").open("a") as handle:
-            handle.write(extra)
-        assert main(["--course", str(root), "build"]) == 0
+        root = _built_course(tmp_path / runner, extra)
         release = read_notebook(root / "release" / "mini" / "mini.ipynb")
         solved = with_cells(release, SOLVED, after_setup="for i in range(50):\n    print('LINE', i)")
         _submit(root, "solved", solved)
