@@ -177,6 +177,9 @@ def checks(run: dict) -> dict[str, bool]:
 
 def _cell(values: Iterable[float]) -> str:
     values = np.asarray(list(values), dtype=float)
+    values = values[np.isfinite(values)]  # a run may lack a value (e.g. the logged training MAE)
+    if not values.size:
+        return "  n/a"
     return f"{values.mean():5.1f} [{values.min():5.1f}, {values.max():5.1f}]"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import e2e_support as e2e
+import joblib
 import matplotlib.pyplot as plt
 import nbformat
 import numpy as np
@@ -13,8 +14,15 @@ import pytest
 import torch
 
 from labkit.datasets.ppg import FS, SHIFT_SIZE, WINDOW_SIZE, n_windows, window_centres
-from labkit.labs.hr import config_changes, evaluate_models, find_record, metrics_table
-from labkit.plots.hr import plot_predictions, plot_record
+from labkit.labs.hr import (
+    activity_table,
+    config_changes,
+    evaluate_by_activity,
+    evaluate_models,
+    find_record,
+    metrics_table,
+)
+from labkit.plots.hr import plot_activity_errors, plot_predictions, plot_record
 
 
 def make_record(
@@ -154,6 +162,43 @@ def test_metrics_table_keeps_first_seen_order_and_rejects_other_frames():
         metrics_table(rows.drop(columns="subset"))
 
 
+def _activity_metrics(targets, predictions, activities):
+    errors = np.ravel(predictions) - np.ravel(targets)
+    return {a: {"count": int(np.sum(activities == a)), "mae": float(np.mean(np.abs(errors[activities == a])))}
+            for a in pd.unique(activities)}  # fmt: skip
+
+
+def test_evaluate_by_activity_and_activity_table():
+    x = np.arange(24, dtype=np.float32).reshape(6, 1, 4)
+    y = x.mean(axis=(1, 2))[:, None]
+    activities = np.array(["sitting", "walking"] * 3)
+    splits = {"val": np.array([0, 1, 2, 3]), "test": np.array([4, 5])}
+    models = {"exact": (ConstantShift(0.0), x), "off by 2": (ConstantShift(2.0), x)}
+    rows = evaluate_by_activity(models, y, splits, activities, _activity_metrics)
+    assert list(rows.columns) == ["model", "subset", "activity", "count", "mae"] and len(rows) == 8
+    assert rows.loc[(rows.subset == "val") & (rows.activity == "walking"), "count"].tolist() == [2.0, 2.0]
+    table = activity_table(rows)
+    assert list(table.index) == ["exact", "off by 2"]
+    assert list(table.columns) == [(s, a) for s in ("val", "test") for a in ("sitting", "walking")]
+    assert table.loc["off by 2", ("test", "walking")] == pytest.approx(2.0)
+    assert table.loc["exact", ("val", "sitting")] == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match="lack columns"):
+        activity_table(rows.drop(columns="activity"))
+
+
+def test_plot_activity_errors_one_panel_per_subset_one_bar_per_model_and_activity():
+    columns = pd.MultiIndex.from_product([("val", "test"), ("sitting", "walking")])
+    values = [[3.0, 20.0, 4.0, 25.0], [3.5, 9.0, 4.5, 10.0]]
+    table = pd.DataFrame(values, index=["PPG", "PPG ACC"], columns=columns)
+    fig = plot_activity_errors(table)
+    assert [ax.get_title() for ax in fig.axes] == ["val", "test"]
+    heights = sorted(round(p.get_height(), 1) for p in fig.axes[1].patches)
+    assert heights == [4.0, 4.5, 10.0, 25.0]
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["sitting", "walking"]
+    with pytest.raises(ValueError, match="subset, activity"):
+        plot_activity_errors(table.droplevel(0, axis=1))
+
+
 # --- configuration differences ---------------------------------------------------------------------------
 
 BASE = {
@@ -207,6 +252,7 @@ EXERCISE_TESTS = {
     "test_dropout_config",
     "test_compute_metrics",
     "test_performance",
+    "test_compute_activity_metrics",
 }
 # A submission that edits given code (a locked cell) to train on the test subjects.
 TRAIN_ON_TEST = """i_train = np.concatenate([i_train, i_test])
@@ -301,3 +347,28 @@ def test_reference_solution_gets_every_point_uncapped(tmp_path):
     assert set(scores) == EXERCISE_TESTS and lost == {}, f"the reference lost points: {lost}"
     notebook = e2e.autograded_notebook(course, LAB, "reference")
     assert e2e.errors(notebook) == [], f"the reference raised: {e2e.errors(notebook)}"
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_lab_runs_on_a_records_file_in_the_original_layout(tmp_path, monkeypatch):
+    """Records without source/provenance (the original lab's file): the lab runs and says so once."""
+    _needs_data()
+    from nbclient import NotebookClient
+
+    records = joblib.load(e2e.DATA_DIR / "ppg_dalia.pkl")
+    original = [{key: r[key] for key in ("subject", "activity", "signals", "hr")} for r in records]
+    joblib.dump(original, tmp_path / "ppg_dalia.pkl")
+    env = {"LABKIT_DATA_DIR": tmp_path, "LABKIT_LOG_DIR": tmp_path / "logs", "LABKIT_MAX_EPOCHS": CAP,
+           "LABKIT_HEADLESS": 1, "MPLBACKEND": "Agg"}  # fmt: skip
+    for key, value in env.items():
+        monkeypatch.setenv(key, str(value))  # the kernel inherits this environment
+    notebook = nbformat.read(e2e.source_notebook(LAB), as_version=4)
+    client = NotebookClient(notebook, timeout=900, kernel_name="python3", allow_errors=True)
+    client.execute(cwd=str(tmp_path))
+    # Under the epoch cap the models are untrained, so only the performance test may fail.
+    found = [error for error in e2e.errors(notebook) if not error.startswith("test_performance:")]
+    assert found == [], f"the lab failed on the original layout: {found}"
+    constants = e2e.text_output(e2e.cell_by_grade_id(notebook, "constants"))
+    assert "Data source: unknown" in constants
+    assert constants.count("provenance unknown") == 1, constants
