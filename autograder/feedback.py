@@ -15,6 +15,7 @@ import nbformat
 
 from autograder.cells import BEGIN_HIDDEN, END_HIDDEN, grade_id, hidden_test_cells, read_notebook
 from autograder.config import CourseConfig, ensure_tools_on_path, run_nbgrader
+from autograder.merge import SECRET_FILE
 
 
 def redact_source(source: str, gid: str) -> str:
@@ -57,6 +58,9 @@ def generate_feedback(cfg: CourseConfig, lab: str, force: bool = False) -> list[
             target = scratch / path.relative_to(cfg.root)
             target.parent.mkdir(parents=True)
             nbformat.write(redact_notebook(read_notebook(path), hidden), str(target))
+            for name in ("timestamp.txt", SECRET_FILE):  # nbgrader's release_feedback needs both
+                if (path.parent / name).is_file():
+                    shutil.copy2(path.parent / name, target.parent / name)
         run_nbgrader(scratch, "generate_feedback", lab, "--force", where=cfg.root)
         for produced in sorted((scratch / "feedback").glob(f"*/{lab}/*")):
             dest = cfg.root / produced.relative_to(scratch)

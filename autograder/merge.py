@@ -16,6 +16,8 @@ from autograder.config import CourseConfig, ensure_tools_on_path
 from autograder.worker import Result
 from labkit.datasets.io import atomic_write
 
+#: nbgrader's per-submission secret (written by ``nbgrader submit``), read back by ``release_feedback``.
+SECRET_FILE = "submission_secret.txt"
 CELL_FIELDS = {
     "grade_cells": ("update_or_create_grade_cell", ("max_score", "cell_type")),
     "solution_cells": ("update_or_create_solution_cell", ()),
@@ -53,6 +55,9 @@ def merge_result(cfg: CourseConfig, result: Result) -> None:
         (folder / f"{result.lab}.ipynb").unlink(missing_ok=True)
     if result.timestamp:
         atomic_write(folder / "timestamp.txt", lambda tmp: tmp.write_text(result.timestamp))
+    secret = cfg.root / "submitted" / result.student / result.lab / SECRET_FILE
+    if secret.is_file():  # as plain autograde leaves it: release_feedback files feedback by this secret
+        atomic_write(folder / SECRET_FILE, lambda tmp: tmp.write_bytes(secret.read_bytes()))
     with Gradebook(cfg.db_url, cfg.course_id) as gb, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy autoflush warnings
         gb.update_or_create_student(result.student)

@@ -127,11 +127,13 @@ def test_release_fetch_submit_collect_grade_feedback_with_two_students(tmp_path:
 
     run([str(BIN / "course-grade"), "--course", str(course), "feedback", LAB], course, teacher)
     run([*nbgrader, "release_feedback", LAB], course, teacher)
-    hidden = [
-        line.strip()
-        for lines in hidden_test_cells(read_notebook(source_notebook(LAB))).values()
-        for line in lines
-        if len(line.strip()) >= 12
+    source = read_notebook(source_notebook(LAB))
+    hidden_lines = {line.strip() for lines in hidden_test_cells(source).values() for line in lines}
+    public = [
+        ln for cell in source.cells for ln in cell.source.splitlines() if ln.strip() not in hidden_lines
+    ]
+    hidden = [  # hidden lines that a student could not also read in a visible line
+        line for line in hidden_lines if len(line) >= 12 and not any(line in visible for visible in public)
     ]
     for student in STUDENTS:
         env = account(tmp_path, student)
