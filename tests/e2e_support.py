@@ -181,3 +181,18 @@ def capped_course(
         submit(course, lab, student, edited)
     autograde(course, lab, max_epochs=max_epochs)
     return course
+
+
+def fill_answers(lab: str, notebook: Path) -> None:
+    """Write the instructors' answer into every exercise of the student ``notebook`` of ``lab`` (in place)."""
+    answers = {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in nbformat.read(source_notebook(lab), as_version=4).cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.metadata.get("nbgrader", {}).get("solution") and gid in answers:
+            cell.source = answers[gid]
+    nbformat.write(nb, str(notebook))

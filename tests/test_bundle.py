@@ -17,7 +17,7 @@ import nbformat
 import pytest
 import yaml
 from browser_support import free_port
-from e2e_support import REPO, source_notebook
+from e2e_support import REPO, fill_answers, source_notebook
 
 import autograder.bundle as bundle
 from autograder import CourseError
@@ -124,17 +124,7 @@ def readme_commands(readme: Path) -> list[str]:
 
 def solved(lab: str, notebook: Path) -> None:
     """Fill the exercises of the hand-out's ``notebook`` with the instructors' answers (the test's side)."""
-    answers = {
-        c.metadata["nbgrader"]["grade_id"]: c.source
-        for c in read_notebook(source_notebook(lab)).cells
-        if c.metadata.get("nbgrader", {}).get("solution")
-    }
-    nb = read_notebook(notebook)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution") and gid in answers:
-            cell.source = answers[gid]
-    nbformat.write(nb, str(notebook))
+    fill_answers(lab, notebook)
 
 
 @pytest.mark.e2e

@@ -15,9 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
-from e2e_support import DATA_DIR, REPO, read_scores, source_notebook
+from e2e_support import DATA_DIR, REPO, fill_answers, read_scores, source_notebook
 
 from autograder.cells import hidden_test_cells, read_notebook
 
@@ -65,17 +64,7 @@ def student_settings(home: Path, exchange: Path, student: str) -> None:
 
 def solve(notebook: Path) -> None:
     """Fill every exercise of the fetched ``notebook`` with the instructors' answer (a diligent student)."""
-    answers = {
-        c.metadata["nbgrader"]["grade_id"]: c.source
-        for c in read_notebook(source_notebook(LAB)).cells
-        if c.metadata.get("nbgrader", {}).get("solution")
-    }
-    nb = read_notebook(notebook)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution") and gid in answers:
-            cell.source = answers[gid]
-    nbformat.write(nb, str(notebook))
+    fill_answers(LAB, notebook)
 
 
 @pytest.mark.e2e
