@@ -8,7 +8,7 @@ from pathlib import Path
 
 from autograder import CourseError
 from autograder.config import CourseConfig, ensure_tools_on_path, load_config
-from labkit.datasets.io import DataFileError
+from labkit.files import DataFileError
 
 
 def _parser() -> argparse.ArgumentParser:

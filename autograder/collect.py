@@ -25,7 +25,7 @@ import nbformat
 
 from autograder.cells import grade_ids, read_notebook
 from autograder.config import CourseConfig
-from labkit.datasets.io import atomic_write
+from labkit.files import atomic_write
 
 STUDENT = r"[A-Za-z0-9][A-Za-z0-9.\-]*"
 MIN_OVERLAP = 0.5

@@ -15,7 +15,7 @@ from nbgrader.api import Gradebook
 
 from autograder import CourseError
 from autograder.config import CourseConfig, ensure_tools_on_path, run_nbgrader
-from labkit.datasets.io import atomic_write, refuse_overwrite
+from labkit.files import atomic_write, refuse_overwrite
 
 FILES = ("grades.csv", "pass_rates.csv", "grade_distribution.png", "notes.csv")
 

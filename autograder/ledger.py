@@ -11,7 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from labkit.datasets.io import atomic_write
+from labkit.files import atomic_write
 
 VERSION = 1
 

@@ -14,7 +14,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from autograder.config import CourseConfig, ensure_tools_on_path
 from autograder.worker import Result
-from labkit.datasets.io import atomic_write
+from labkit.files import atomic_write
 
 #: nbgrader's per-submission secret (written by ``nbgrader submit``), read back by ``release_feedback``.
 SECRET_FILE = "submission_secret.txt"

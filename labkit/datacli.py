@@ -12,7 +12,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from labkit.datasets.io import DataFileError, refuse_overwrite
+from labkit.files import DataFileError, refuse_overwrite
 from labkit.paths import ECG_FILE, PPG_FILE, data_dir
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from labkit.converters.dalia import label_span, prepare_dalia
-from labkit.datasets.io import DataFileError
 from labkit.datasets.ppg import FS, check_records, save_ppg
+from labkit.files import DataFileError
 
 # (start s, end s, activity code, heart rate bpm of the fixture's pulse, acc frequency Hz)
 S1_PLAN = [(0, 10, 0, 80, 0), (10, 50, 1, 70, 0), (50, 55.5, 0, 90, 0), (55.5, 100, 7, 114, 1.8),

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from labkit.converters import download as dl
-from labkit.datasets.io import DataFileError
+from labkit.files import DataFileError
 
 PAYLOAD = bytes(range(256)) * 40
 DIGEST = hashlib.sha256(PAYLOAD).hexdigest()

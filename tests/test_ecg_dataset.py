@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from labkit.datasets.ecg import FS, N_SAMPLES, RHYTHMS, check_ecg, load_ecg, load_ecg_provenance, save_ecg
-from labkit.datasets.io import DataFileError
+from labkit.files import DataFileError
 
 
 def _arrays(n_per=2, seed=0):

@@ -9,7 +9,7 @@ import scipy.signal
 from fixtures.ecg_arrhythmia import EXPECTED, build_ecg_tree
 
 from labkit.converters import physionet_ecg as conv
-from labkit.datasets.io import DataFileError
+from labkit.files import DataFileError
 
 
 @pytest.fixture

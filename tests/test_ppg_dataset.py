@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 from labkit import datacli
-from labkit.datasets.io import DataFileError
 from labkit.datasets.ppg import (
     FS,
     SHIFT_SIZE,
@@ -27,6 +26,7 @@ from labkit.datasets.ppg import (
     unknown_provenance,
     window_centres,
 )
+from labkit.files import DataFileError
 
 
 def make_record(subject: str = "S1", activity: str = "sitting", windows: int = 5) -> dict:

@@ -34,8 +34,8 @@ import pandas as pd
 from scipy import signal as sps
 from tqdm.auto import tqdm
 
-from labkit.datasets.io import DataFileError
 from labkit.datasets.ppg import BAND, FS, SHIFT_SIZE, SUBJECTS, WINDOW_SIZE, window_centres
+from labkit.files import DataFileError
 
 CONVERTER = "labkit.converters.dalia"
 VERSION = "1.0"

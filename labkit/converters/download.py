@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from labkit.datasets.io import DataFileError
+from labkit.files import DataFileError
 
 ECG_BASE = "https://physionet.org/files/ecg-arrhythmia/1.0.0/"
 ECG_SUMS = "SHA256SUMS.txt"

@@ -21,7 +21,7 @@ import numpy as np
 import scipy.signal
 
 from labkit.datasets.ecg import FS, N_SAMPLES, RHYTHMS
-from labkit.datasets.io import DataFileError
+from labkit.files import DataFileError
 from labkit.reproducibility import make_rng
 
 CONVERTER = "labkit.converters.physionet_ecg 1.0"

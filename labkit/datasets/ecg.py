@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from labkit.datasets.io import DataFileError, atomic_path, refuse_overwrite
+from labkit.files import DataFileError, atomic_path, refuse_overwrite
 from labkit.paths import ECG_FILE, data_file
 
 RHYTHMS: tuple[str, ...] = (

@@ -31,7 +31,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from labkit.datasets.io import DataFileError, atomic_path, refuse_overwrite
+from labkit.files import DataFileError, atomic_path, refuse_overwrite
 from labkit.paths import PPG_FILE, data_file
 
 FS = 25

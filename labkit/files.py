@@ -1,4 +1,8 @@
-"""Atomic, never-clobbering file writes shared by every data writer."""
+"""Atomic, never-clobbering file writes and the one-line error of a bad file.
+
+The bottom layer shared by every writer: labkit's data files and the grader's ledger, gradebook copies and
+exports (``autograder`` imports it; it imports nothing of either package).
+"""
 
 from __future__ import annotations
 

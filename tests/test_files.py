@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from labkit.datasets.io import atomic_path, atomic_write, refuse_overwrite
+from labkit.files import atomic_path, atomic_write, refuse_overwrite
 
 
 def test_atomic_write_replaces_in_one_step(tmp_path):
