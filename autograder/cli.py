@@ -8,7 +8,9 @@ from pathlib import Path
 
 from autograder import CourseError
 from autograder.config import CourseConfig, ensure_tools_on_path, load_config
-from labkit.files import DataFileError
+from autograder.options import DEMO_MAX_EPOCHS, GradeOptions
+from labkit.exits import run_command
+from labkit.runtime import MAX_EPOCHS_ENV
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,7 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--zip", action="store_true", help="also write the archive DIR.zip")
     p.add_argument("--force", action="store_true", help="replace an existing DIR / DIR.zip")
     p = sub.add_parser("demo", help="the whole pipeline on sample submissions")
-    p.add_argument("--max-epochs", type=int, default=2, help="training cap for the demo (LABKIT_MAX_EPOCHS)")
+    p.add_argument(
+        "--max-epochs",
+        type=int,
+        default=DEMO_MAX_EPOCHS,
+        help=f"training cap for the demo ({MAX_EPOCHS_ENV})",
+    )
     p.add_argument("--full", action="store_true", help="no training cap (real settings)")
     p.add_argument("--jobs", type=int, default=0)
     p.add_argument("--force", action="store_true")
@@ -53,8 +60,12 @@ def _grade_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--force", action="store_true", help="regrade everything")
     p.add_argument("--timeout-cell", type=int, help="seconds per cell (default: Execute.timeout)")
-    p.add_argument("--timeout-notebook", type=int, default=3600, help="seconds per notebook")
-    p.add_argument("--memory-mb", type=int, default=4096, help="memory per kernel (0 = no limit)")
+    p.add_argument(
+        "--timeout-notebook", type=int, default=GradeOptions.notebook_timeout, help="seconds per notebook"
+    )
+    p.add_argument(
+        "--memory-mb", type=int, default=GradeOptions.memory_mb, help="memory per kernel (0 = no limit)"
+    )
     p.add_argument("--keep", action="store_true", help="keep worker directories (debugging)")
 
 
@@ -69,7 +80,7 @@ def _cmd_check(cfg: CourseConfig, args) -> int:
     from autograder.build import leaks, stale_cells, unlocked_cells
     from autograder.sync import check_sync
 
-    labs = [lab for lab in cfg.labs if cfg.source_notebook(lab).is_file()]
+    labs = list(cfg.labs_with_source)
     problems = check_sync(cfg, labs)
     for lab in labs:
         problems += unlocked_cells(cfg, lab) + stale_cells(cfg, lab) + leaks(cfg, lab)
@@ -80,7 +91,7 @@ def _cmd_check(cfg: CourseConfig, args) -> int:
 def _cmd_build(cfg: CourseConfig, args) -> int:
     from autograder.build import build
 
-    found = build(cfg, [lab for lab in cfg.labs if cfg.source_notebook(lab).is_file()])
+    found = build(cfg, list(cfg.labs_with_source))
     print("\n".join(found) or "release built, no leaks")
     return 1 if found else 0
 
@@ -100,19 +111,21 @@ def _cmd_collect(cfg: CourseConfig, args) -> int:
     return 1 if counts["conflict"] else 0
 
 
-def _options(args, extra_env: dict | None = None):
-    from autograder.grade import GradeOptions
+#: ``GradeOptions`` field -> the command-line argument that sets it (where the subcommand has it).
+OPTION_ARGS = {
+    "scheduler": "scheduler",
+    "cell_timeout": "timeout_cell",
+    "notebook_timeout": "timeout_notebook",
+    "memory_mb": "memory_mb",
+    "keep": "keep",
+}
 
+
+def _options(args, extra_env: dict | None = None) -> GradeOptions:
+    """Return the grading options of ``args``; what the subcommand does not set keeps its default."""
+    given = {field: getattr(args, name) for field, name in OPTION_ARGS.items() if hasattr(args, name)}
     return GradeOptions(
-        jobs=args.jobs,
-        scheduler=getattr(args, "scheduler", None),
-        force=args.force,
-        cell_timeout=getattr(args, "timeout_cell", None),
-        notebook_timeout=getattr(args, "timeout_notebook", 3600),
-        memory_mb=getattr(args, "memory_mb", 4096),
-        quiet=args.quiet,
-        keep=getattr(args, "keep", False),
-        extra_env=extra_env or {},
+        jobs=args.jobs, force=args.force, quiet=args.quiet, extra_env=extra_env or {}, **given
     )
 
 
@@ -172,11 +185,9 @@ def _cmd_demo(cfg: CourseConfig, args) -> int:
     from autograder.feedback import generate_feedback
     from autograder.grade import grade
 
-    extra = {} if args.full else {"LABKIT_MAX_EPOCHS": str(args.max_epochs)}
+    extra = {} if args.full else {MAX_EPOCHS_ENV: str(args.max_epochs)}
     if extra:
-        print(
-            f"*** DEMO TRAINING CAP: LABKIT_MAX_EPOCHS={args.max_epochs} (use --full for real settings) ***"
-        )
+        print(f"*** DEMO TRAINING CAP: {MAX_EPOCHS_ENV}={args.max_epochs} (use --full for real settings) ***")
     for o in demo_collect(cfg, force=True):
         print(f"collect {o.status}: {o.name}")
     args.force = True
@@ -198,7 +209,7 @@ def _cmd_demo(cfg: CourseConfig, args) -> int:
     print(format_table(rows))
     if victims:
         print(
-            f"*** LABKIT_MAX_EPOCHS={args.max_epochs} invalidates {len(victims)} test(s) marked above: they "
+            f"*** {MAX_EPOCHS_ENV}={args.max_epochs} invalidates {len(victims)} test(s) marked above: they "
             "judge trained-model metrics that the reference solution (full marks with real settings) cannot "
             "reach in so few epochs. `course-grade demo --full` grades with real settings. ***"
         )
@@ -220,18 +231,15 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``course-grade``; return the exit code (2 with one line on bad input)."""
+    """Run ``course-grade``; return the exit code (2 with one line on bad input, 130 on Ctrl-C)."""
     args = _parser().parse_args(argv)
     ensure_tools_on_path()
-    try:
-        cfg = load_config(args.course)
-        return COMMANDS[args.command](cfg, args)
-    except (CourseError, DataFileError, FileExistsError, FileNotFoundError, ValueError) as exc:
-        print(f"course-grade {args.command}: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("course-grade: interrupted; finished grades are kept (re-run to continue)", file=sys.stderr)
-        return 130
+    return run_command(
+        f"course-grade {args.command}",
+        lambda: COMMANDS[args.command](load_config(args.course), args),
+        errors=(CourseError,),
+        interrupted="interrupted; finished grades are kept (re-run to continue)",
+    )
 
 
 if __name__ == "__main__":

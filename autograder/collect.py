@@ -139,9 +139,5 @@ def collect_one(
 
 def collect(cfg: CourseConfig, path: Path, lab: str | None = None, force: bool = False) -> list[Outcome]:
     """Import every file of a folder or zip; return one `Outcome` per file."""
-    lab_ids = {
-        known: grade_ids(read_notebook(cfg.source_notebook(known)))
-        for known in cfg.labs
-        if cfg.source_notebook(known).is_file()
-    }
+    lab_ids = {known: grade_ids(read_notebook(cfg.source_notebook(known))) for known in cfg.labs_with_source}
     return [collect_one(cfg, name, data, mtime, lab_ids, lab, force) for name, data, mtime in _inputs(path)]

@@ -61,6 +61,11 @@ class CourseConfig:
         digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:12]
         return Path(tempfile.gettempdir()) / f"course-grade-{digest}"
 
+    @property
+    def labs_with_source(self) -> tuple[str, ...]:
+        """Return the declared labs that have a source notebook (``source/<lab>/<lab>.ipynb``), in order."""
+        return tuple(lab for lab in self.labs if self.source_notebook(lab).is_file())
+
     def source_notebook(self, lab: str) -> Path:
         """Return ``source/<lab>/<lab>.ipynb``."""
         return self.root / "source" / lab / f"{lab}.ipynb"

@@ -15,12 +15,12 @@ from typing import NamedTuple
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
+from autograder import CourseError
 from autograder.build import build
 from autograder.cells import grade_id, nbgrader_meta, read_notebook
 from autograder.collect import collect
 from autograder.config import CourseConfig, ensure_tools_on_path
 
-DEMO_MAX_EPOCHS = 2
 #: The reference student's id once collected (``demo_reference`` written as ``<lab>_demo-reference.ipynb``).
 REFERENCE_STUDENT = "demo-reference"
 
@@ -61,9 +61,7 @@ def sample_submissions(cfg: CourseConfig, lab: str) -> dict[str, nbformat.Notebo
 def write_samples(cfg: CourseConfig, folder: Path) -> int:
     """Write every lab's demo notebooks as ``<lab>_<student>.ipynb`` files and return how many."""
     count = 0
-    for lab in cfg.labs:
-        if not cfg.source_notebook(lab).is_file():
-            continue
+    for lab in cfg.labs_with_source:
         for student, nb in sample_submissions(cfg, lab).items():
             nbformat.write(nb, str(folder / f"{lab}_{student.replace('_', '-')}.ipynb"))
             count += 1
@@ -71,10 +69,17 @@ def write_samples(cfg: CourseConfig, folder: Path) -> int:
 
 
 def demo_collect(cfg: CourseConfig, force: bool) -> list:
-    """Build the course, write the sample submissions and collect them; return the collect outcomes."""
-    leaks = build(cfg, [lab for lab in cfg.labs if cfg.source_notebook(lab).is_file()])
+    """Build the course, write the sample submissions and collect them; return the collect outcomes.
+
+    Raises
+    ------
+    CourseError
+        When the build finds a leak or an unlocked cell (the lines of ``course-grade build``).
+    """
+    leaks = build(cfg, list(cfg.labs_with_source))
     if leaks:
-        raise RuntimeError("release leaks: " + "; ".join(leaks))
+        more = f" (and {len(leaks) - 1} more; `course-grade build` lists them)" if len(leaks) > 1 else ""
+        raise CourseError(f"nothing graded, the build found a problem: {leaks[0]}{more}")
     with tempfile.TemporaryDirectory(prefix="course-grade-demo-") as tmp:
         write_samples(cfg, Path(tmp))
         return collect(cfg, Path(tmp), force=force)

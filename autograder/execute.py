@@ -28,6 +28,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
 from autograder.cells import grade_id, nbgrader_meta
+from autograder.processes import JOB_ENV, kill_job_processes
 
 TIMEOUT_NAMES = {"CellTimeoutError", "KeyboardInterrupt"}
 
@@ -72,8 +73,6 @@ class GuardedExecute(Execute):
 
     def _kill_leftovers(self) -> None:
         """Kill what the kernel left running (daemons, fork bombs) before any grade is saved."""
-        from autograder.worker import JOB_ENV, kill_job_processes
-
         token = os.environ.get(JOB_ENV)
         if token and kill_job_processes(token):
             self._notes.append("processes left running by the submission were killed")

@@ -12,38 +12,22 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from autograder import CourseError
 from autograder.build import kit_dir
 from autograder.config import CourseConfig
 from autograder.confine import INSTALL_HINT, bwrap_available
+from autograder.jobs import Job, Result, Settings
 from autograder.ledger import Ledger, job_key
 from autograder.merge import ensure_assignment, merge_result
+from autograder.options import PASS_THROUGH_ENV, GradeOptions
+from autograder.processes import job_token, kill_job_processes
 from autograder.progress import progress
 from autograder.sandbox import Limits
-from autograder.worker import JOB_ENV, Job, Result, Settings, job_token, kill_job_processes, run_job
+from autograder.worker import run_job
 from labkit.paths import COURSE_MARKER
-
-PASS_THROUGH_ENV = ("LABKIT_MAX_EPOCHS",)
-
-
-@dataclass
-class GradeOptions:
-    """Options of ``course-grade grade`` (see docs/grading.md)."""
-
-    jobs: int = 0
-    scheduler: str | None = None
-    force: bool = False
-    cell_timeout: int | None = None
-    notebook_timeout: int = 3600
-    memory_mb: int = 4096
-    fsize_mb: int = 256
-    nproc: int = 512
-    quiet: bool = False
-    keep: bool = False
-    extra_env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -75,7 +59,7 @@ def gpu_list() -> list[str]:
     return [str(i) for i, line in enumerate(proc.stdout.splitlines()) if line.startswith("GPU ")]
 
 
-def prepare_data(cfg: CourseConfig, work_root: Path) -> Path:
+def copy_data(cfg: CourseConfig, work_root: Path) -> Path:
     """Copy the course's data files into a read-only folder under the work root and return it."""
     target = work_root / "data"
     target.mkdir(parents=True, exist_ok=True)
@@ -93,6 +77,44 @@ def prepare_data(cfg: CourseConfig, work_root: Path) -> Path:
             os.chmod(copy, 0o444)
     os.chmod(target, 0o555)
     return target
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What `prepare` made ready for grading some labs; `plan_jobs` only reads it.
+
+    Attributes
+    ----------
+    work_root
+        The root of the worker directories (outside the course).
+    data_dir
+        The read-only copy of the course's data that kernels see.
+    kits
+        Each lab's grading kit (see `autograder.build.kit_dir`).
+    duedates
+        Each lab's due date in the course gradebook (ISO, or None).
+    """
+
+    work_root: Path
+    data_dir: Path
+    kits: dict[str, Path]
+    duedates: dict[str, str | None]
+
+
+def prepare(cfg: CourseConfig, labs: list[str]) -> Prepared:
+    """Write what grading ``labs`` needs before any job is planned.
+
+    That is: the work root (mode 711), a read-only copy of the data, each lab's grading kit (regenerated when
+    its source or the course configuration changed) and the lab's notebooks and cells in the course
+    gradebook.
+    """
+    work_root = cfg.work_root
+    work_root.mkdir(parents=True, exist_ok=True)
+    os.chmod(work_root, 0o711)
+    data_dir = copy_data(cfg, work_root)
+    kits = {lab: kit_dir(cfg, lab) for lab in labs}
+    duedates = {lab: ensure_assignment(cfg, lab, kits[lab]) for lab in labs}
+    return Prepared(work_root, data_dir, kits, duedates)
 
 
 def _settings(cfg: CourseConfig, opts: GradeOptions, jobs: int, data_dir: Path) -> Settings:
@@ -119,16 +141,28 @@ def _settings_text(settings: Settings) -> str:
     return json.dumps(relevant, sort_keys=True)
 
 
-def plan_jobs(cfg: CourseConfig, labs: list[str], opts: GradeOptions, jobs: int) -> tuple[list[Job], Ledger]:
-    """Return the jobs still to grade (all with ``force``) and the loaded ledger."""
-    ledger = Ledger(cfg.state_dir / "ledger.json")
-    work_root = cfg.work_root
-    work_root.mkdir(parents=True, exist_ok=True)
-    os.chmod(work_root, 0o711)
-    base = _settings(cfg, opts, jobs, prepare_data(cfg, work_root))
+def plan_jobs(
+    cfg: CourseConfig, prepared: Prepared, ledger: Ledger, opts: GradeOptions, jobs: int
+) -> list[Job]:
+    """Return the jobs still to grade (all with ``opts.force``); reads the course, writes nothing.
+
+    Parameters
+    ----------
+    cfg
+        The course.
+    prepared
+        What `prepare` made ready for the labs to grade.
+    ledger
+        The results ledger: a submission graded with the same inputs is skipped.
+    opts
+        The run's options.
+    jobs
+        The number of parallel workers (sets each kernel's thread count).
+    """
+    labs = list(prepared.kits)
+    base = _settings(cfg, opts, jobs, prepared.data_dir)
     gpus, planned = gpu_list(), []
-    kits = {lab: kit_dir(cfg, lab) for lab in labs}
-    duedates = {lab: ensure_assignment(cfg, lab, kits[lab]) for lab in labs}
+    kits, duedates = prepared.kits, prepared.duedates
     course_config = (cfg.root / COURSE_MARKER).read_bytes()
     for sub in find_submissions(cfg, labs):
         kit = kits[sub.lab]
@@ -154,13 +188,13 @@ def plan_jobs(cfg: CourseConfig, labs: list[str], opts: GradeOptions, jobs: int)
                     for p in (kit / "source" / sub.lab).rglob("*")
                     if p.is_file() and p.suffix not in (".ipynb", ".py")
                 },
-                work_root=str(work_root),
+                work_root=str(prepared.work_root),
                 settings=Settings(**{**asdict(base), "limits": base.limits, "gpu": gpu}),
                 course_config=course_config,
                 duedate=duedates[sub.lab],
             )
         )
-    return planned, ledger
+    return planned
 
 
 def _local(jobs: list[Job], workers: int) -> Iterator[Result]:
@@ -195,14 +229,15 @@ def _entry(result: Result) -> dict:
     to them, so every submission of a lab has the same maximum; ``manual_max_score`` is what is left to
     grade by hand (written answers); ``max_score`` is the lab total.
     """
-    tests = [g for g in result.grades.values() if g[3] == "code"]
+    grades = result.grades.values()
+    tests = [g for g in grades if g.is_test]
     return {
         "key": result.key,
-        "score": sum(g[0] or 0.0 for g in tests),
-        "max_score": sum(g[2] for g in result.grades.values()),
-        "auto_max_score": sum(g[2] for g in tests),
-        "manual_max_score": sum(g[2] for g in result.grades.values() if g[3] != "code"),
-        "tests": {name: [g[0], g[2]] for name, g in result.grades.items()},
+        "score": sum(g.auto_score or 0.0 for g in tests),
+        "max_score": sum(g.max_score for g in grades),
+        "auto_max_score": sum(g.max_score for g in tests),
+        "manual_max_score": sum(g.max_score for g in grades if not g.is_test),
+        "tests": {name: [g.auto_score, g.max_score] for name, g in result.grades.items()},
         "notes": result.notes,
         "late_penalty": result.late_penalty,
         "seconds": round(result.seconds, 2),
@@ -223,7 +258,7 @@ def grade(cfg: CourseConfig, labs: list[str] | None = None, opts: GradeOptions |
         When a lab has no source notebook.
     """
     opts = opts or GradeOptions()
-    labs = labs or [lab for lab in cfg.labs if cfg.source_notebook(lab).is_file()]
+    labs = labs or list(cfg.labs_with_source)
     if not bwrap_available():
         print(
             "course-grade: warning: kernels run without file-system or network confinement (the network "
@@ -234,7 +269,8 @@ def grade(cfg: CourseConfig, labs: list[str] | None = None, opts: GradeOptions |
         if not cfg.source_notebook(cfg.check_lab(lab)).is_file():
             raise CourseError(f"{cfg.source_notebook(lab)}: missing; cannot build the grading kit of {lab}")
     workers = opts.jobs or os.cpu_count() or 1
-    jobs, ledger = plan_jobs(cfg, labs, opts, workers)
+    ledger = Ledger(cfg.state_dir / "ledger.json")
+    jobs = plan_jobs(cfg, prepare(cfg, labs), ledger, opts, workers)
     done: list[dict] = []
     if not jobs:
         return done
@@ -258,4 +294,4 @@ def grade(cfg: CourseConfig, labs: list[str] | None = None, opts: GradeOptions |
     return done
 
 
-__all__ = ["GradeOptions", "Submission", "find_submissions", "grade", "JOB_ENV"]
+__all__ = ["Prepared", "Submission", "find_submissions", "grade", "plan_jobs", "prepare"]

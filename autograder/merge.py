@@ -13,7 +13,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder.config import CourseConfig, ensure_tools_on_path
-from autograder.worker import Result
+from autograder.jobs import Result
 from labkit.files import atomic_write
 
 #: nbgrader's per-submission secret (written by ``nbgrader submit``), read back by ``release_feedback``.
@@ -65,10 +65,12 @@ def merge_result(cfg: CourseConfig, result: Result) -> None:
         gb.update_or_create_submission(result.lab, result.student, **extra)
         notebook = gb.find_submission_notebook(result.lab, result.lab, result.student)
         notebook.late_submission_penalty = result.late_penalty
-        for name, (auto_score, needs_manual, *_) in result.grades.items():
-            grade = gb.find_grade(name, result.lab, result.lab, result.student)
-            grade.auto_score = auto_score
-            grade.needs_manual_grade = needs_manual or grade.manual_score is not None or auto_score is None
+        for name, graded in result.grades.items():
+            row = gb.find_grade(name, result.lab, result.lab, result.student)
+            row.auto_score = graded.auto_score
+            row.needs_manual_grade = (
+                graded.needs_manual or row.manual_score is not None or graded.auto_score is None
+            )
         for name, auto_comment in result.comments.items():
             try:
                 gb.find_comment(name, result.lab, result.lab, result.student).auto_comment = auto_comment

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from labkit import __version__
+from labkit.exits import run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,16 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit code (0 ok, 1 check failed, 2 bad input)."""
+    """Run the command line; return the exit code (0 ok, 1 check failed, 2 bad input, 130 interrupted)."""
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.handler(args) or 0)
-    except KeyboardInterrupt:
-        print("labkit: interrupted; nothing was overwritten", file=sys.stderr)
-        return 130
-    except (FileNotFoundError, FileExistsError, ValueError, OSError) as error:
-        print(f"labkit: error: {error}", file=sys.stderr)
-        return 2
+    return run_command(
+        "labkit", lambda: args.handler(args), interrupted="interrupted; nothing was overwritten"
+    )
 
 
 if __name__ == "__main__":

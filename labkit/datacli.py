@@ -253,14 +253,9 @@ def add_data_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``labkit data`` subcommands (``argv`` without the leading ``data``); return the exit code."""
-    parser = argparse.ArgumentParser(prog="labkit")
-    add_data_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["data", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return int(args.handler(args) or 0)
-    except (FileNotFoundError, FileExistsError, ValueError, OSError) as error:
-        print(f"labkit: error: {error}", file=sys.stderr)
-        return 2
+    from labkit.cli import main as labkit_main
+
+    return labkit_main(["data", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

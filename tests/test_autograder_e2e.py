@@ -20,8 +20,9 @@ from autograder.cells import grade_id, hidden_test_cells, read_notebook
 from autograder.cli import main
 from autograder.config import load_config
 from autograder.confine import bwrap_available
-from autograder.grade import GradeOptions, grade
-from autograder.worker import JOB_ENV
+from autograder.grade import grade
+from autograder.options import GradeOptions
+from autograder.processes import JOB_ENV
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

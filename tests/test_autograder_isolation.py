@@ -14,7 +14,8 @@ from autograder.cells import read_notebook
 from autograder.cli import main
 from autograder.config import load_config
 from autograder.confine import bwrap_available
-from autograder.grade import GradeOptions, grade
+from autograder.grade import grade
+from autograder.options import GradeOptions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

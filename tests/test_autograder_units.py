@@ -160,6 +160,18 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys):
     assert main(["--course", str(root), "grade", "nolab"]) == 2
 
 
+def test_demo_stops_with_one_line_when_the_build_finds_a_problem(tmp_path, capsys, monkeypatch):
+    import autograder.demo
+
+    found = ["release/mini/mini.ipynb cell 3 (square): nbgrader marker '### BEGIN SOLUTION'", "second"]
+    monkeypatch.setattr(autograder.demo, "build", lambda cfg, labs: found)
+    root = mini_course(tmp_path)
+    assert main(["--course", str(root), "--quiet", "demo", "--jobs", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("course-grade demo: error: nothing graded")
+    assert "BEGIN SOLUTION" in err[0] and "1 more" in err[0] and not (root / "submitted").exists()
+
+
 def test_distribution_figure_names_the_manual_part(tmp_path):
     graded = LabTotals(percents=[0.0, 50.0, 100.0], max_score=18.0, manual_points=6.0, awaiting_manual=0)
     waiting = LabTotals(percents=[66.7], max_score=18.0, manual_points=6.0, awaiting_manual=1)

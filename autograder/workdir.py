@@ -1,0 +1,143 @@
+"""The worker directory of one job: its folders, private gradebook, nbgrader configuration and environment.
+
+Everything a graded kernel may see is written here (see docs/grading.md): the submission, the lab's grading
+kit, a private copy of the kit's gradebook, the sandboxed kernelspec and a minimal environment.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from autograder.confine import Confinement, empty_file, python_folders
+from autograder.isolation import COURSE_CONFIG, socket_prefix, worker_config_text
+from autograder.jobs import Job
+from autograder.processes import JOB_ENV, job_token
+from autograder.sandbox import KERNEL_NAME, write_kernelspec
+from labkit.paths import DATA_ENV, LOG_ENV
+
+
+def make_dirs(job: Job, work: Path, uid: int | None, sockets: Path) -> dict[str, Path]:
+    """Fill ``work`` with the job's folders, submission, kit files, gradebook and kernelspec.
+
+    Parameters
+    ----------
+    job
+        The job.
+    work
+        The (empty) worker directory.
+    uid
+        The unprivileged uid the kernel runs as (owns its home and sockets), or None.
+    sockets
+        The private folder of the kernel's IPC sockets.
+
+    Returns
+    -------
+    dict of str to Path
+        The folders by name: home, jupyter, runtime, tmp, submitted, source.
+    """
+    lab, student = job.lab, job.student
+    dirs = {
+        "home": work / "home",
+        "jupyter": work / "jupyter",
+        "runtime": work / "runtime",
+        "tmp": work / "tmp",
+        "submitted": work / "submitted" / student / lab,
+        "source": work / "source" / lab,
+    }
+    for path in dirs.values():
+        path.mkdir(parents=True, exist_ok=True)
+    (dirs["home"] / "logs").mkdir()
+    (dirs["submitted"] / f"{lab}.ipynb").write_bytes(job.notebook)
+    if job.timestamp:
+        (dirs["submitted"] / "timestamp.txt").write_text(job.timestamp)
+    for rel, data in job.kit_files.items():
+        (dirs["source"] / rel).parent.mkdir(parents=True, exist_ok=True)
+        (dirs["source"] / rel).write_bytes(data)
+    (work / "gradebook.db").write_bytes(job.kit_gradebook)
+    os.chmod(work / "gradebook.db", 0o600)
+    if job.duedate:
+        _set_duedate(work / "gradebook.db", job.lab, job.duedate)
+    for path in (work, dirs["runtime"], work.parent, work.parent.parent):
+        os.chmod(path, 0o711)
+    if uid is not None:
+        for root, subdirs, files in os.walk(dirs["home"]):
+            for name in [*subdirs, *files]:
+                os.chown(os.path.join(root, name), uid, uid)
+        os.chown(dirs["home"], uid, uid)
+        os.chown(sockets, uid, uid)
+    write_kernelspec(dirs["jupyter"], job.settings.limits, _confinement(job, work, sockets))
+    return dirs
+
+
+def _set_duedate(gradebook: Path, lab: str, duedate: str) -> None:
+    """Give the private gradebook the course's due date (nbgrader's late penalties read it)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{gradebook}") as gb:
+        gb.update_or_create_assignment(lab, duedate=duedate)
+
+
+def _confinement(job: Job, work: Path, sockets: Path) -> Confinement:
+    s = job.settings
+    return Confinement(
+        work=str(work),
+        sockets=str(sockets),
+        hide=tuple(path for path in (s.course_root, job.work_root) if path),
+        read_only=(*python_folders(), s.data_dir),
+        masked=(str(work / "gradebook.db"),),
+        gpu=bool(s.gpu),
+        mask_with=empty_file(job.work_root),
+    )
+
+
+def write_config(job: Job, work: Path, uid: int | None, sockets: Path) -> None:
+    """Write the worker's nbgrader_config.py: the course's configuration plus the isolation overrides."""
+    s = job.settings
+    (work / COURSE_CONFIG).write_bytes(job.course_config)
+    overrides = {
+        "root": str(work),
+        "course_id": job.course_id,
+        "kernel_name": KERNEL_NAME,
+        "cell_timeout": s.cell_timeout,
+        "startup_timeout": s.startup_timeout,
+        "sockets": socket_prefix(sockets),
+        "guard": {
+            "notebook_timeout": s.notebook_timeout,
+            "notes_file": str(work / "notes.json"),
+            "kernel_uid": -1 if uid is None else uid,
+        },
+    }
+    (work / "nbgrader_config.py").write_text(worker_config_text(overrides))
+
+
+def environment(job: Job, dirs: dict[str, Path], run_id: str) -> dict[str, str]:
+    """Return the minimal environment ``nbgrader autograde`` (and so the kernel) runs with."""
+    s = job.settings
+    env = {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(dirs["home"]),
+        "LANG": "C.UTF-8",
+        "JUPYTER_PATH": str(dirs["jupyter"]),
+        "JUPYTER_CONFIG_DIR": str(dirs["jupyter"] / "config"),
+        "JUPYTER_DATA_DIR": str(dirs["jupyter"] / "data"),
+        "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
+        # inside the worker: confined kernels get an empty /tmp, and nbclient puts connection files here
+        "TMPDIR": str(dirs["tmp"]),
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "IPYTHONDIR": str(dirs["home"] / ".ipython"),
+        "MPLCONFIGDIR": str(dirs["home"] / ".matplotlib"),
+        "MPLBACKEND": "Agg",
+        DATA_ENV: s.data_dir,
+        LOG_ENV: str(dirs["home"] / "logs"),
+        "OMP_NUM_THREADS": str(s.threads),
+        "MKL_NUM_THREADS": str(s.threads),
+        "CUDA_VISIBLE_DEVICES": s.gpu,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        # a worker configuration that fails to load must fail the run, never grade with nbgrader's defaults
+        "TRAITLETS_APPLICATION_RAISE_CONFIG_FILE_ERROR": "1",
+        JOB_ENV: job_token(job) + run_id,
+    }
+    env.update(s.extra_env)
+    return env
