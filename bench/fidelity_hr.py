@@ -25,25 +25,21 @@ Run (every seed and thread count, at most ``--cores`` threads busy at once):
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+from notebook_runs import execute_cells, load_runs, source_of, sweep, write_run
 from scipy import signal as sps
 
-ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "source" / "hr_estimation" / "hr_estimation.py"
+SOURCE = source_of("hr_estimation")
 CELLS = (  # the notebook's cells that build the data and train the models, in notebook order
     "setup", "constants", "extract_windows", "extract_all_windows", "split_subjects", "do_split",
     "compute_scaling", "do_scaling", "cnn_model", "training_settings", "ppg_configs", "ppg_training",
-    "norm_config", "norm_training", "dropout_config", "dropout_training", "compute_metrics",
+    "derive_config", "norm_training", "dropout_config", "dropout_training", "compute_metrics",
 )  # fmt: skip
 MODELS = {  # printed name: notebook variable
     "PPG": "ppg_cnn",
@@ -85,17 +81,6 @@ def baseline_mae(records: list[dict]) -> dict[str, float]:
 # --- one run: the notebook's cells -----------------------------------------------------------------------
 
 
-def notebook_cells(path: Path = SOURCE) -> dict[str, str]:
-    """Return grade_id -> code of every nbgrader code cell of the Jupytext percent source."""
-    cells = {}
-    for chunk in re.split(r"^(?=# %%)", path.read_text(), flags=re.M):
-        header, _, body = chunk.partition("\n")
-        found = re.search(r'"grade_id": "([^"]+)"', header)
-        if found and "[markdown]" not in header:
-            cells[found.group(1)] = body
-    return cells
-
-
 def _evaluate(ns: dict) -> dict:
     """Return MAE per model, subset and activity, and the last logged (dropout-active) training MAE."""
     import labkit.training
@@ -123,8 +108,6 @@ def _evaluate(ns: dict) -> dict:
 
 def run_one(seed: int, threads: int, data: str | None = None) -> dict:
     """Execute the lab's cells on the records of data seed ``seed`` with ``threads`` torch threads."""
-    import torch
-
     from labkit.datasets.ppg import load_ppg, save_ppg
     from labkit.synthetic.ppg import generate_ppg_records
 
@@ -132,12 +115,8 @@ def run_one(seed: int, threads: int, data: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         save_ppg(Path(folder) / "ppg_dalia.pkl", records)
         os.environ.update(LABKIT_DATA_DIR=folder, LABKIT_LOG_DIR=str(Path(folder) / "logs"), MPLBACKEND="Agg")
-        cells, ns = notebook_cells(), {"__name__": "__lab__"}
         tic = time.perf_counter()
-        for grade_id in CELLS:
-            exec(compile(cells[grade_id], f"<{grade_id}>", "exec"), ns)  # noqa: S102 - our own notebook
-            if grade_id == "setup":
-                torch.set_num_threads(threads)
+        ns = execute_cells(SOURCE, CELLS, threads)
         models = _evaluate(ns)
     return {
         "seed": seed,
@@ -221,34 +200,6 @@ def format_table(runs: list[dict]) -> str:
 # --- orchestration ---------------------------------------------------------------------------------------
 
 
-def _schedule(
-    jobs: list[tuple[int, int]], cores: int, launch: Callable[[int, int], subprocess.Popen]
-) -> None:
-    """Run ``launch(seed, threads)`` subprocesses so that at most ``cores`` threads are busy at once."""
-    running: list[tuple[subprocess.Popen, int]] = []
-    pending = list(jobs)
-    while pending or running:
-        busy = sum(threads for _, threads in running)
-        fits = [job for job in pending if busy + job[1] <= cores]
-        if fits:
-            pending.remove(fits[0])
-            running.append((launch(*fits[0]), fits[0][1]))
-            continue
-        time.sleep(2.0)
-        for process, threads in list(running):
-            if process.poll() is not None:
-                running.remove((process, threads))
-                if process.returncode:
-                    print(
-                        f"run failed (exit {process.returncode}): {' '.join(process.args)}", file=sys.stderr
-                    )
-
-
-def load_runs(folder: Path) -> list[dict]:
-    """Read every ``run_s*_t*.json`` of ``folder``."""
-    return [json.loads(p.read_text()) for p in sorted(folder.glob("run_s*_t*.json"))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="data seeds")
@@ -275,21 +226,12 @@ def main() -> None:
             )
         return
     if args.one:
-        result = run_one(*args.one, data=args.data)
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / f"run_s{args.one[0]}_t{args.one[1]}.json").write_text(json.dumps(result, indent=2))
+        write_run(args.out, run_one(*args.one, data=args.data))
         return
-    args.out.mkdir(parents=True, exist_ok=True)
-    jobs = [(seed, threads) for threads in args.threads for seed in args.seeds]
-
-    def launch(seed: int, threads: int) -> subprocess.Popen:
-        command = [sys.executable, __file__, "--one", str(seed), str(threads), "--out", str(args.out)]
-        print(f"start seed {seed}, {threads} thread(s)", flush=True)
-        return subprocess.Popen(command + (["--data", args.data] if args.data else []))
-
-    tic = time.perf_counter()
-    _schedule(jobs, args.cores, launch)
-    print(f"{len(jobs)} runs in {time.perf_counter() - tic:.0f} s")
+    sweep(
+        __file__, args.seeds, args.threads, args.cores, args.out, ["--data", args.data] if args.data else []
+    )
+    jobs = {(seed, threads) for threads in args.threads for seed in args.seeds}
     print(format_table([r for r in load_runs(args.out) if (r["seed"], r["threads"]) in jobs]))
 
 

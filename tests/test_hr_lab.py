@@ -248,10 +248,8 @@ EXERCISE_TESTS = {
     "test_extract_windows",
     "test_split_subjects",
     "test_compute_scaling",
-    "test_norm_config",
-    "test_dropout_config",
+    "test_derive_config",
     "test_compute_metrics",
-    "test_performance",
     "test_compute_activity_metrics",
 }
 # A submission that edits given code (a locked cell) to train on the test subjects.
@@ -271,7 +269,7 @@ def _needs_data() -> None:
 def _results(notebook) -> str:
     """Return the metrics table and the hidden performance test's printout, timings removed."""
     table = next(c for c in notebook.cells if c.cell_type == "code" and "metrics_table(" in c.source)
-    text = e2e.text_output(table) + e2e.text_output(e2e.cell_by_grade_id(notebook, "test_performance"))
+    text = e2e.text_output(table) + e2e.text_output(e2e.cell_by_grade_id(notebook, "performance_check"))
     return re.sub(r"epochs in \d+ s", "epochs in - s", text)
 
 
@@ -307,9 +305,9 @@ def test_wrong_split_loses_exactly_the_split_points(capped):
     differing = {name for name in reference if reference[name] != wrong[name]}
     assert differing == SPLIT_TESTS, f"scores differ on {sorted(differing)}; expected {sorted(SPLIT_TESTS)}"
     assert all(wrong[name][0] == 0 for name in SPLIT_TESTS)
-    # Under the cap the models are untrained: every test but the performance test passes.
+    # No graded test depends on how well the models train: the capped reference keeps every point.
     lost = {name for name, (score, top) in reference.items() if score < top}
-    assert lost == {"test_performance"}, f"the capped reference lost points on {sorted(lost)}"
+    assert lost == set(), f"the capped reference lost points on {sorted(lost)}"
 
 
 @pytest.mark.slow
@@ -330,7 +328,9 @@ def test_edited_given_training_cell_is_graded_as_the_instructor_wrote_it(capped)
 def test_reference_is_reproducible(capped):
     assert e2e.read_scores(capped, LAB, "ref_a") == e2e.read_scores(capped, LAB, "ref_b")
     results = [_results(e2e.autograded_notebook(capped, LAB, student)) for student in ("ref_a", "ref_b")]
-    assert "PPG ACC norm dropout CNN" in results[0] and "test MAE (bpm)" in results[0]
+    assert (
+        "PPG ACC norm dropout CNN" in results[0] and "best PPG+ACC model on the test subjects" in results[0]
+    )
     assert results[0] == results[1]
 
 
@@ -366,8 +366,7 @@ def test_lab_runs_on_a_records_file_in_the_original_layout(tmp_path, monkeypatch
     notebook = nbformat.read(e2e.source_notebook(LAB), as_version=4)
     client = NotebookClient(notebook, timeout=900, kernel_name="python3", allow_errors=True)
     client.execute(cwd=str(tmp_path))
-    # Under the epoch cap the models are untrained, so only the performance test may fail.
-    found = [error for error in e2e.errors(notebook) if not error.startswith("test_performance:")]
+    found = e2e.errors(notebook)
     assert found == [], f"the lab failed on the original layout: {found}"
     constants = e2e.text_output(e2e.cell_by_grade_id(notebook, "constants"))
     assert "Data source: unknown" in constants

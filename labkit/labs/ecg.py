@@ -1,6 +1,7 @@
 """Helpers of the ECG rhythm lab: count tables, the one-hot preview, model comparison and checks.
 
 None of them solves an exercise of the lab: the split, the scaling and the encoding stay with the student.
+The checks say what a correct answer satisfies (the same rules the graded tests apply), not how to get it.
 """
 
 from __future__ import annotations
@@ -113,3 +114,94 @@ def architecture_signature(model: torch.nn.Module) -> tuple[tuple[str, tuple[tup
         if shapes:
             signature.append((type(module).__name__, shapes))
     return tuple(signature)
+
+
+def stratification_errors(
+    labels: np.ndarray, subsets: Mapping[str, tuple[np.ndarray, int]], n_folds: int = 5
+) -> list[str]:
+    """Return what breaks the rule of a stratified split made of ``n_folds`` folds (empty when nothing).
+
+    ``StratifiedKFold(n_folds)`` gives each fold ``floor(n / n_folds)`` or ``ceil(n / n_folds)`` of the
+    ``n`` examples of every class, whatever the class sizes. A subset made of ``k`` folds therefore holds
+    between ``k * floor(n / n_folds)`` and ``k * ceil(n / n_folds)`` examples of that class; these are the
+    bounds checked, so every split ``StratifiedKFold`` makes passes, for any class sizes.
+
+    Parameters
+    ----------
+    labels
+        (N,) class label of every example.
+    subsets
+        Subset name -> (indices into ``labels``, number of folds it is made of), e.g.
+        ``{'train': (i_train, 3), 'val': (i_val, 1), 'test': (i_test, 1)}``.
+    n_folds
+        Number of folds the data was cut into.
+
+    Returns
+    -------
+    list of str
+        One message per (subset, class) outside its bounds.
+    """
+    labels = np.asarray(labels)
+    errors = []
+    for label in np.unique(labels):
+        n = int(np.sum(labels == label))
+        low, high = n // n_folds, -(-n // n_folds)
+        for name, (indices, k) in subsets.items():
+            count = int(np.sum(labels[np.asarray(indices, dtype=int)] == label))
+            if not k * low <= count <= k * high:
+                expected = f"{k * low}" if low == high else f"{k * low} to {k * high}"
+                errors.append(
+                    f"the {name} set holds {count} of the {n} {label} examples, expected {expected} "
+                    f"({k} of {n_folds} folds, each with {n} / {n_folds} of them rounded down or up)"
+                )
+    return errors
+
+
+#: The graded bar of a custom model: at least this test accuracy ...
+MIN_ACCURACY = 0.5
+#: ... and at least the given CNN's test accuracy minus this margin (the spread between machines).
+ACCURACY_MARGIN = 0.05
+
+
+def check_accuracy(
+    matrices: Mapping[str, np.ndarray],
+    given: Mapping[str, np.ndarray],
+    name: str,
+    subset: str = "test",
+    strict: bool = True,
+) -> float:
+    """Print a model's accuracy on ``subset`` beside the given CNN's and check the lab's graded bar.
+
+    Parameters
+    ----------
+    matrices, given
+        Subset -> confusion matrix of the model and of the given CNN (from ``evaluate_classifier``).
+    name
+        The model's name in the messages.
+    subset
+        The subset compared.
+    strict
+        Raise when the bar is missed; otherwise say so in the printed line (the notebook's own check, on the
+        student's split, which is graded by its own test).
+
+    Returns
+    -------
+    float
+        The model's accuracy.
+
+    Raises
+    ------
+    AssertionError
+        When ``strict`` and the accuracy is below :data:`MIN_ACCURACY` or below the given CNN's minus
+        :data:`ACCURACY_MARGIN`.
+    """
+    acc, ref = accuracy(matrices[subset]), accuracy(given[subset])
+    bar = max(MIN_ACCURACY, ref - ACCURACY_MARGIN)
+    verdict = "" if strict else ("; meets the bar" if acc >= bar else "; BELOW the bar")
+    print(f"{name}: {subset} accuracy {acc:.3f} (given CNN {ref:.3f}; graded bar {bar:.3f}{verdict})")
+    if strict:
+        assert acc >= MIN_ACCURACY, f"{name}: {subset} accuracy {acc:.3f} is below {MIN_ACCURACY}"
+        assert acc >= ref - ACCURACY_MARGIN, (
+            f"{name}: {subset} accuracy {acc:.3f} is below the given CNN's {ref:.3f} - {ACCURACY_MARGIN}"
+        )
+    return acc

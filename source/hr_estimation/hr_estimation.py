@@ -29,8 +29,11 @@
 # **walking**. The course ships a synthetic stand-in with the same layout (the loading cell prints which
 # one you have); real PPG-DaLiA records can be converted with `labkit data prepare ppg`.
 #
-# The first cell imports what we need, seeds every random number generator (so that re-running the
-# notebook gives the same numbers) and finds the data and log folders.
+# The first cell imports what we need, seeds every random number generator, trains on one CPU thread and
+# finds the data and log folders. Re-running the notebook on the same machine then gives the same numbers,
+# also when it is graded. Another CPU type, another version of PyTorch or a GPU adds and multiplies in
+# another order: the trained models and the tables differ a little, and close models can swap places. The
+# questions therefore ask what *your* numbers show.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import copy
@@ -143,6 +146,7 @@ def extract_windows(record):
 # The next cell applies `extract_windows` to every record and keeps, for every window, the subject and the
 # activity it comes from: we need the subject to split the data and the activity to analyse the errors.
 # It also prepares a copy with the PPG channel only, for a first model that does not see the acceleration.
+# Both keep the unscaled values (`raw_` in their names); section 4 makes the scaled copies the networks use.
 
 
 # %% nbgrader={"grade": false, "grade_id": "extract_all_windows", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -159,14 +163,44 @@ def extract_all_windows(records):
     return np.concatenate(windows), targets, np.concatenate(subjects), np.concatenate(activities)
 
 
-ppg_acc_windows, targets, subjects, activities = extract_all_windows(records)
-ppg_windows = ppg_acc_windows[:, :1, :].copy()
+raw_ppg_acc_windows, targets, subjects, activities = extract_all_windows(records)
+raw_ppg_windows = raw_ppg_acc_windows[:, :1, :].copy()
 
-print(f"PPG and acceleration windows: {ppg_acc_windows.shape}")
-print(f"PPG windows: {ppg_windows.shape}")
+print(f"PPG and acceleration windows: {raw_ppg_acc_windows.shape}")
+print(f"PPG windows: {raw_ppg_windows.shape}")
 print(f"Targets: {targets.shape}")
 
 # %% nbgrader={"grade": true, "grade_id": "test_extract_windows", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+### BEGIN HIDDEN TESTS
+# The hidden tests' references, defined once (here, before any visible check can fail): what a correct
+# submission computes, from the data file rather than from the notebook's variables.
+class _Reference:
+    columns = ["ppg", "acc_x", "acc_y", "acc_z"]
+    groups = {
+        "training": [f"S{i}" for i in range(1, 10)],
+        "validation": ["S10", "S11", "S12"],
+        "test": ["S13", "S14", "S15"],
+    }
+    records = load_ppg()
+
+    @staticmethod
+    def windows(record, columns=tuple(columns)):
+        """Window k holds samples k*50 .. k*50+199 of ppg, acc_x, acc_y, acc_z; its target is hr row k."""
+        x = record["signals"][list(columns)].to_numpy()
+        return np.lib.stride_tricks.sliding_window_view(x, 200, axis=0)[::50], record["hr"]["hr"].to_numpy()
+
+    @staticmethod
+    def alpha(windows):
+        """1 / (mean over the windows of each window's standard deviation), per channel, shape (c, 1)."""
+        return 1.0 / np.std(windows, axis=-1, keepdims=True).mean(axis=0)
+
+    @staticmethod
+    def metrics(targets, predictions):
+        errors = np.ravel(predictions) - np.ravel(targets)
+        return {"count": errors.size, "mse": np.mean(errors**2), "mae": np.mean(np.abs(errors))}
+
+
+### END HIDDEN TESTS
 # Sanity check: one record gives one window per row of its reference heart rate.
 _record = records[0]
 _windows, _targets = extract_windows(_record)
@@ -177,25 +211,18 @@ assert np.shape(_targets) == (_n,), f"targets have shape {np.shape(_targets)}, e
 
 ### BEGIN HIDDEN TESTS
 def _check_extract_windows():
-    columns = ["ppg", "acc_x", "acc_y", "acc_z"]
-
-    def reference(record):
-        x = record["signals"][columns].to_numpy()
-        view = np.lib.stride_tricks.sliding_window_view(x, 200, axis=0)[::50]
-        return view, record["hr"]["hr"].to_numpy()
-
     def crafted(n_samples):
         base = np.arange(n_samples, dtype=float)
-        signals = pd.DataFrame({"time": base / 25.0, **{c: base + 1000.0 * i for i, c in enumerate(columns)}})
+        channels = {c: base + 1000.0 * i for i, c in enumerate(_Reference.columns)}
+        signals = pd.DataFrame({"time": base / 25.0, **channels})
         n_windows = (n_samples - 200) // 50 + 1
         hr = pd.DataFrame({"time": 4.0 + 2.0 * np.arange(n_windows), "hr": 60.0 + np.arange(n_windows)})
         return {"subject": "S1", "activity": "sitting", "signals": signals, "hr": hr}
 
-    fresh = load_ppg()
-    cases = [("record 0", fresh[0]), ("last record", fresh[-1])]
+    cases = [("record 0", _Reference.records[0]), ("last record", _Reference.records[-1])]
     cases += [(f"crafted record of {n} samples", crafted(n)) for n in (200, 249, 250, 367)]
     for name, record in cases:
-        expected_x, expected_y = reference(record)
+        expected_x, expected_y = _Reference.windows(record)
         x, y = extract_windows(record)
         x, y = np.asarray(x), np.asarray(y)
         assert x.shape == expected_x.shape, f"{name}: windows shape {x.shape}, expected {expected_x.shape}"
@@ -277,18 +304,13 @@ assert set.union(*_subsets) == set(_subjects), f"unused subjects: {set(_subjects
 
 ### BEGIN HIDDEN TESTS
 def _check_split_subjects():
-    groups = {
-        "training": [f"S{i}" for i in range(1, 10)],
-        "validation": ["S10", "S11", "S12"],
-        "test": ["S13", "S14", "S15"],
-    }
-    fresh = load_ppg()
+    fresh = _Reference.records
     real = np.repeat([r["subject"] for r in fresh], [len(r["hr"]) for r in fresh])
     shuffled = np.random.default_rng(7).permutation(np.repeat([f"S{i}" for i in range(1, 16)], 3))
     for name, subjects_ in (("the records' subjects", real), ("a shuffled subject array", shuffled)):
         result = split_subjects(subjects_.copy())
         assert len(result) == 3, f"{name}: split_subjects returned {len(result)} values, expected 3"
-        for (subset, members), indices in zip(groups.items(), result, strict=True):
+        for (subset, members), indices in zip(_Reference.groups.items(), result, strict=True):
             indices = np.asarray(indices)
             assert np.issubdtype(indices.dtype, np.integer), f"{name}: {subset} indices are {indices.dtype}"
             expected = np.flatnonzero(np.isin(subjects_, members))
@@ -313,8 +335,10 @@ _check_split_subjects()
 # **Exercise.** Complete `compute_scaling`. For each channel, compute the standard deviation of every
 # window (over its samples, `numpy.std`), average it over the windows, and return the inverse, with shape
 # `(n_channels, 1)` so that `windows * alpha` scales each channel. The cell after it computes the factors
-# from the **training** windows only (the validation and test subjects stay unseen) and applies them to all
-# the windows.
+# from the unscaled **training** windows only (the validation and test subjects stay unseen) and makes
+# scaled copies of all the windows (`ppg_acc_windows`, `ppg_windows`), so running it again gives the same
+# result. The tests compare your factors with the unscaled training windows' (relative error below 1e-4)
+# and run `compute_scaling` on other windows with channels of different scales.
 
 
 # %% nbgrader={"grade": false, "grade_id": "compute_scaling", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -338,10 +362,10 @@ def compute_scaling(windows):
 
 
 # %% nbgrader={"grade": false, "grade_id": "do_scaling", "locked": true, "schema_version": 3, "solution": false, "task": false}
-ppg_acc_alpha = compute_scaling(ppg_acc_windows[i_train])
-ppg_alpha = compute_scaling(ppg_windows[i_train])
-ppg_acc_windows = ppg_acc_windows * ppg_acc_alpha
-ppg_windows = ppg_windows * ppg_alpha
+ppg_acc_alpha = compute_scaling(raw_ppg_acc_windows[i_train])
+ppg_alpha = compute_scaling(raw_ppg_windows[i_train])
+ppg_acc_windows = raw_ppg_acc_windows * ppg_acc_alpha
+ppg_windows = raw_ppg_windows * ppg_alpha
 
 print("PPG and acceleration factors:", np.ravel(ppg_acc_alpha).round(3))
 print("PPG factor:", np.ravel(ppg_alpha).round(3))
@@ -358,9 +382,7 @@ assert np.allclose(_sigma, 1.0, atol=1e-3), f"mean std of the scaled training wi
 
 ### BEGIN HIDDEN TESTS
 def _check_compute_scaling():
-    def reference(windows):
-        return 1.0 / np.std(windows, axis=-1, keepdims=True).mean(axis=0)
-
+    reference = _Reference.alpha
     scales = np.array([1.0, 2.0, 5.0, 0.1])[:, None]
     crafted = np.random.default_rng(3).normal(size=(50, 4, 200)) * scales + 7.0
     alpha = np.asarray(compute_scaling(crafted))
@@ -370,15 +392,9 @@ def _check_compute_scaling():
         f"expected {reference(crafted).ravel().round(4)} (one factor per channel)"
     )
 
-    fresh = load_ppg()
-    columns = ["ppg", "acc_x", "acc_y", "acc_z"]
-    raw = np.concatenate(
-        [
-            np.lib.stride_tricks.sliding_window_view(r["signals"][columns].to_numpy(), 200, axis=0)[::50]
-            for r in fresh
-        ]
-    )
-    train = raw[np.asarray(i_train)]
+    # The factors must match the notebook's own unscaled training windows, so that a mistake in the windows
+    # or in the split (graded by their own tests) is not charged here a second time.
+    train = np.asarray(raw_ppg_acc_windows)[np.asarray(i_train)]
     for name, alpha, windows in (
         ("ppg_acc_alpha", ppg_acc_alpha, train),
         ("ppg_alpha", ppg_alpha, train[:, :1]),
@@ -656,32 +672,111 @@ compare_models({"PPG CNN": (ppg_cnn, ppg_alpha), "PPG ACC CNN": (ppg_acc_cnn, pp
 # learning rate. We only try it on the PPG + acceleration model, since the PPG-only model cannot separate
 # the pulse from motion in the first place.
 #
-# **Exercise.** Create `ppg_acc_norm_cnn_config`: a copy of `ppg_acc_cnn_config` in which only
-# `use_normalization` is `True`. Leave `ppg_acc_cnn_config` unchanged (beware: a nested dict is not copied
-# by `dict.copy()`).
+# The next two models each change one setting of an existing configuration. Writing each new
+# configuration by hand invites two mistakes: changing the original by accident (a nested dict is shared,
+# not copied, by `dict.copy()` or `{**config}`), and a misspelt setting (`use_normalisation`) that is added
+# as a new key and either ignored or only noticed when the model is built.
+#
+# **Exercise.** Complete `derive_config(config, **changes)`. It returns a new configuration equal to
+# `config` except for the model settings named in `changes`, for example
+# `derive_config(ppg_acc_cnn_config, use_normalization=True)`. What the tests check:
+#
+# - the result has the changed values, and every other entry (model and optimiser) is equal to `config`'s;
+# - `config` is left exactly as it was, and the result shares no dict or list with it (changing one later
+#   must not change the other), also for configurations with other nested entries than ours;
+# - a name in `changes` that is not a setting of `config["model"]` raises a `KeyError` naming it, and
+#   `config` is unchanged afterwards.
+#
+# The cell then derives `ppg_acc_norm_cnn_config`: the PPG + acceleration configuration with batch
+# normalisation switched on.
 
-# %% nbgrader={"grade": false, "grade_id": "norm_config", "locked": false, "schema_version": 3, "solution": true, "task": false}
-### BEGIN SOLUTION
-ppg_acc_norm_cnn_config = copy.deepcopy(ppg_acc_cnn_config)
-ppg_acc_norm_cnn_config["model"]["use_normalization"] = True
-### END SOLUTION
+# %% nbgrader={"grade": false, "grade_id": "derive_config", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def derive_config(config, **changes):
+    """Return a copy of ``config`` with the model settings in ``changes`` replaced.
 
+    Parameters
+    ----------
+    config : dict
+        A configuration ``{'model': {...}, 'optimizer': {...}}``; left unchanged.
+    **changes
+        New values of settings of ``config['model']``.
+
+    Returns
+    -------
+    dict
+        The new configuration; it shares no mutable part with ``config``.
+
+    Raises
+    ------
+    KeyError
+        When a name in ``changes`` is not a setting of ``config['model']``.
+    """
+    ### BEGIN SOLUTION
+    unknown = sorted(set(changes) - set(config["model"]))
+    if unknown:
+        raise KeyError(f"not a model setting: {', '.join(unknown)}")
+    derived = copy.deepcopy(config)
+    derived["model"].update(copy.deepcopy(changes))
+    return derived
+    ### END SOLUTION
+
+
+ppg_acc_norm_cnn_config = derive_config(ppg_acc_cnn_config, use_normalization=True)
 print("PPG ACC norm CNN config")
 IPython.display.display(ppg_acc_norm_cnn_config)
 
-# %% nbgrader={"grade": true, "grade_id": "test_norm_config", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-# Sanity check: the two configurations differ exactly in use_normalization.
+# %% nbgrader={"grade": true, "grade_id": "test_derive_config", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Sanity check: the two configurations differ exactly in use_normalization, share no nested dict, and a
+# misspelt setting raises a KeyError.
 _changes = config_changes(ppg_acc_cnn_config, ppg_acc_norm_cnn_config)
 assert _changes == {("model", "use_normalization"): (False, True)}, (
     f"expected only use_normalization False -> True; differences (path: (base, new)): {_changes}"
 )
-### BEGIN HIDDEN TESTS
 assert ppg_acc_norm_cnn_config["model"] is not ppg_acc_cnn_config["model"], (
     "ppg_acc_norm_cnn_config shares its 'model' dict with ppg_acc_cnn_config: changing one changes both"
 )
-_expected_base = {**ppg_cnn_config["model"], "input_shape": (4, 200), "use_normalization": False}
-_base_changes = config_changes({**ppg_cnn_config, "model": _expected_base}, ppg_acc_cnn_config)
-assert not _base_changes, f"ppg_acc_cnn_config was modified: {_base_changes}"
+try:
+    derive_config(ppg_acc_cnn_config, use_normalisation=True)
+except KeyError:
+    pass
+else:
+    raise AssertionError("derive_config accepted the unknown setting 'use_normalisation'")
+
+
+### BEGIN HIDDEN TESTS
+def _check_derive_config():
+    base = {
+        "model": {"sizes": [8, 16], "act": "relu", "extra": {"depth": 2}, "flag": False},
+        "optimizer": {"lr": 0.01, "betas": [0.9, 0.99]},
+        "note": "kept",
+    }
+    pristine = copy.deepcopy(base)
+    derived = derive_config(base, flag=True, sizes=[4])
+    assert base == pristine, f"derive_config changed its input: {base} (was {pristine})"
+    expected = copy.deepcopy(pristine)
+    expected["model"].update(flag=True, sizes=[4])
+    assert derived == expected, f"derive_config(base, flag=True, sizes=[4]) gave {derived}, expected {expected}"
+    for path in (("model",), ("model", "extra"), ("optimizer",), ("optimizer", "betas")):
+        a, b = base, derived
+        for key in path:
+            a, b = a[key], b[key]
+        assert a is not b, f"the result shares config[{']['.join(map(repr, path))}] with the input"
+    derived["model"]["sizes"].append(99)
+    assert base == pristine, "changing the result's new 'sizes' list changed the input"
+    for name in ("flg", "optimizer", "lr"):
+        try:
+            derive_config(base, **{name: 1})
+        except KeyError as error:
+            assert name in str(error), f"the KeyError for {name!r} does not name it: {error}"
+        else:
+            raise AssertionError(f"derive_config accepted {name!r}, which is not a model setting")
+        assert base == pristine, f"derive_config changed its input before raising for {name!r}"
+    expected_base = {**ppg_cnn_config["model"], "input_shape": (4, 200), "use_normalization": False}
+    changed = config_changes({**ppg_cnn_config, "model": expected_base}, ppg_acc_cnn_config)
+    assert not changed, f"ppg_acc_cnn_config was modified: {changed}"
+
+
+_check_derive_config()
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "norm_training", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -729,34 +824,13 @@ compare_models(
 # ## 9 Dropout
 #
 # Dropout sets a random half of the dense units to zero at every training step (and none when the model is
-# applied), which discourages the network from relying on a few units and can reduce overfitting.
-#
-# **Exercise.** Create `ppg_acc_norm_dropout_cnn_config`: a copy of `ppg_acc_norm_cnn_config` in which
-# only `dropout` is `0.5`.
+# applied), which discourages the network from relying on a few units and can reduce overfitting. The next
+# cell derives the configuration with your `derive_config`: the batch-normalised model with a dropout of 0.5.
 
-# %% nbgrader={"grade": false, "grade_id": "dropout_config", "locked": false, "schema_version": 3, "solution": true, "task": false}
-### BEGIN SOLUTION
-ppg_acc_norm_dropout_cnn_config = copy.deepcopy(ppg_acc_norm_cnn_config)
-ppg_acc_norm_dropout_cnn_config["model"]["dropout"] = 0.5
-### END SOLUTION
-
+# %% nbgrader={"grade": false, "grade_id": "dropout_config", "locked": true, "schema_version": 3, "solution": false, "task": false}
+ppg_acc_norm_dropout_cnn_config = derive_config(ppg_acc_norm_cnn_config, dropout=0.5)
 print("PPG ACC norm dropout CNN config")
 IPython.display.display(ppg_acc_norm_dropout_cnn_config)
-
-# %% nbgrader={"grade": true, "grade_id": "test_dropout_config", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-# Sanity check: the two configurations differ exactly in dropout.
-_changes = config_changes(ppg_acc_norm_cnn_config, ppg_acc_norm_dropout_cnn_config)
-assert _changes == {("model", "dropout"): (0.0, 0.5)}, (
-    f"expected only dropout 0.0 -> 0.5; differences (path: (base, new)): {_changes}"
-)
-### BEGIN HIDDEN TESTS
-assert ppg_acc_norm_dropout_cnn_config["model"] is not ppg_acc_norm_cnn_config["model"], (
-    "ppg_acc_norm_dropout_cnn_config shares its 'model' dict with ppg_acc_norm_cnn_config"
-)
-_expected_norm = {**ppg_cnn_config["model"], "input_shape": (4, 200), "use_normalization": True}
-_norm_changes = config_changes({**ppg_cnn_config, "model": _expected_norm}, ppg_acc_norm_cnn_config)
-assert not _norm_changes, f"ppg_acc_norm_cnn_config was modified: {_norm_changes}"
-### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "dropout_training", "locked": true, "schema_version": 3, "solution": false, "task": false}
 ppg_acc_norm_dropout_cnn = train_regressor(
@@ -860,50 +934,20 @@ splits = {"train": i_train, "val": i_val, "test": i_test}
 metrics = metrics_table(evaluate_models(models, targets, splits, compute_metrics))
 IPython.display.display(metrics.round(2))
 
-# %% nbgrader={"grade": true, "grade_id": "test_performance", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
-# Sanity check: the four models were trained. The hidden test re-evaluates them on the test subjects.
-for _name in ("ppg_cnn", "ppg_acc_cnn", "ppg_acc_norm_cnn", "ppg_acc_norm_dropout_cnn"):
-    assert isinstance(globals().get(_name), torch.nn.Module), f"{_name} is not a trained model"
+# %% [markdown]
+# What the lab expects on the test subjects when every step before is right: the best model with
+# acceleration has a test MAE of at most 12 bpm, below the PPG-only model's. The next cell checks it with
+# your table. It is not graded (each step it depends on is graded by its own test); when it says
+# otherwise, look again at the windows, the split and the scaling.
 
-
-### BEGIN HIDDEN TESTS
-def _check_performance():
-    fresh = load_ppg()
-    test = [r for r in fresh if r["subject"] in ("S13", "S14", "S15")]
-    columns = ["ppg", "acc_x", "acc_y", "acc_z"]
-    x = np.concatenate(
-        [
-            np.lib.stride_tricks.sliding_window_view(r["signals"][columns].to_numpy(), 200, axis=0)[::50]
-            for r in test
-        ]
-    )
-    y = np.concatenate([r["hr"]["hr"].to_numpy() for r in test])
-
-    def test_mae(model, alpha):
-        alpha = np.asarray(alpha, dtype=float).reshape(-1, 1)
-        predictions = labkit.training.predict(model, x[:, : len(alpha)] * alpha).ravel()
-        return float(np.mean(np.abs(predictions - y)))
-
-    ppg_mae = test_mae(ppg_cnn, ppg_alpha)
-    acc_maes = {
-        name: test_mae(model, ppg_acc_alpha)
-        for name, model in (
-            ("PPG ACC CNN", ppg_acc_cnn),
-            ("PPG ACC norm CNN", ppg_acc_norm_cnn),
-            ("PPG ACC norm dropout CNN", ppg_acc_norm_dropout_cnn),
-        )
-    }
-    best = min(acc_maes, key=acc_maes.get)
-    summary = ", ".join(f"{name} {mae:.2f}" for name, mae in {"PPG CNN": ppg_mae, **acc_maes}.items())
-    print(f"test MAE (bpm) on {len(y)} windows of S13-S15: {summary}")
-    assert acc_maes[best] <= 12.0, f"best PPG+ACC test MAE {acc_maes[best]:.2f} bpm ({best}) is above 12 bpm"
-    assert acc_maes[best] < ppg_mae, (
-        f"best PPG+ACC test MAE {acc_maes[best]:.2f} bpm ({best}) is not below the PPG-only {ppg_mae:.2f} bpm"
-    )
-
-
-_check_performance()
-### END HIDDEN TESTS
+# %% nbgrader={"grade": false, "grade_id": "performance_check", "locked": true, "schema_version": 3, "solution": false, "task": false}
+test_mae = {name: float(metrics.loc[name, ("mae", "test")]) for name in models}
+best = min((name for name in models if name != "PPG CNN"), key=test_mae.get)
+expected = test_mae[best] <= 12.0 and test_mae[best] < test_mae["PPG CNN"]
+print(
+    f"best PPG+ACC model on the test subjects: {best}, MAE {test_mae[best]:.2f} bpm "
+    f"(PPG only {test_mae['PPG CNN']:.2f} bpm): {'as expected' if expected else 'NOT as expected'}"
+)
 
 # %% [markdown]
 # ### Question 7 (2 points)

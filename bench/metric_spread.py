@@ -1,0 +1,118 @@
+"""Spread of the ECG lab's thresholded metrics over CPU thread counts, data seeds and devices.
+
+The graded bar of each custom model (``test_custom1_accuracy``, ``test_custom2_accuracy``) is a test
+accuracy of at least 0.5 and at least the given CNN's minus 0.05. A bar is fair when a correct submission
+clears it on every machine a student or a grader uses. Each run executes the lab's own given and reference
+cells (``source/ecg_rhythm_classification/ecg_rhythm_classification.py``: load, split, scaling, encoding,
+the given CNN, both custom models, 50 epochs each, the notebook's seeds) on the synthetic data of one
+data seed, with ``torch.set_num_threads(THREADS)`` (and on the GPU when one is visible), and records the
+test accuracy of the three models. The table gives, per data seed, each model's accuracy at every thread
+count, its spread (max - min over thread counts and devices), and the margin of each custom model over
+its bar (the bar computed on the same run), and checks: margin >= 3 x the largest spread.
+
+The HR lab has no graded metric threshold (its performance check is not graded) and pins one CPU thread in
+its setup cell; its numbers over seeds are in ``bench/fidelity_hr.py``.
+
+Run (at most ``--cores`` threads busy at once; runs already in ``--out`` are kept)::
+
+    nice -n 10 .venv/bin/python bench/metric_spread.py --seeds 0 1 2 3 4 --threads 1 2 4 --cores 2 --out DIR
+    .venv/bin/python bench/metric_spread.py --table DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from notebook_runs import execute_cells, load_runs, source_of, sweep, write_run
+
+SOURCE = source_of("ecg_rhythm_classification")
+CELLS = (  # given and reference cells that build the data and train the three models, in notebook order
+    "setup", "load", "split", "scaling", "encoding", "cnn_model", "cnn_training", "custom_model_1",
+    "custom_model_2", "student-free", "custom1_training", "custom2_training",
+)  # fmt: skip
+MODELS = {"given CNN": "cnn_matrices", "custom 1": "custom1_matrices", "custom 2": "custom2_matrices"}
+MIN_ACCURACY, MARGIN = 0.5, 0.05  # the lab's bar (labkit.labs.ecg.MIN_ACCURACY, ACCURACY_MARGIN)
+SAFETY = 3.0  # a bar is fair when every margin is at least this many spreads
+
+
+def run_one(seed: int, threads: int) -> dict:
+    """Execute the lab's cells on synthetic ECG data of ``seed`` with ``threads`` torch threads."""
+    from labkit.training import accuracy
+
+    with tempfile.TemporaryDirectory() as folder:
+        synth = [Path(sys.executable).parent / "labkit", "data", "synth", "--only", "ecg", "--no-progress"]
+        subprocess.run([*synth, "--out", folder, "--seed", str(seed)], check=True, capture_output=True)
+        os.environ.update(LABKIT_DATA_DIR=folder, LABKIT_LOG_DIR=str(Path(folder) / "logs"), MPLBACKEND="Agg")
+        tic = time.perf_counter()
+        ns = execute_cells(SOURCE, CELLS, threads)
+        seconds = time.perf_counter() - tic
+    device = str(ns["labkit"].training.training_device()) if "labkit" in ns else "cpu"
+    test = {name: accuracy(ns[variable]["test"]) for name, variable in MODELS.items()}
+    return {"seed": seed, "threads": threads, "device": device, "train_s": seconds, "test_accuracy": test}
+
+
+def format_table(runs: list[dict]) -> str:
+    """Return the per-seed table of accuracies, spreads and margins, and the verdict."""
+    lines = [f"{'seed':>4} {'model':10} " + " ".join(f"{'t' + str(t):>6}" for t in _threads(runs))
+             + f" {'spread':>7} {'margin':>7}"]  # fmt: skip
+    spreads, margins = [], []
+    for seed in sorted({r["seed"] for r in runs}):
+        mine = {r["threads"]: r for r in runs if r["seed"] == seed}
+        for model in MODELS:
+            values = [mine[t]["test_accuracy"][model] for t in sorted(mine)]
+            spread = max(values) - min(values)
+            spreads.append(spread)
+            bars = [max(MIN_ACCURACY, r["test_accuracy"]["given CNN"] - MARGIN) for r in mine.values()]
+            margin = (
+                min(r["test_accuracy"][model] - bar for r, bar in zip(mine.values(), bars, strict=True))
+                if model != "given CNN" else float("nan")
+            )  # fmt: skip
+            if model != "given CNN":
+                margins.append(margin)
+            cells = " ".join(f"{mine[t]['test_accuracy'][model]:6.3f}" if t in mine else f"{'':6}"
+                             for t in _threads(runs))  # fmt: skip
+            lines.append(f"{seed:>4} {model:10} {cells} {spread:7.3f} {margin:7.3f}")
+    worst_spread, worst_margin = max(spreads), min(margins)
+    verdict = "PASS" if worst_margin >= SAFETY * worst_spread else "FAIL"
+    lines.append(
+        f"{verdict}: smallest margin over the bar {worst_margin:.3f}, largest spread {worst_spread:.3f} "
+        f"(needs margin >= {SAFETY:.0f} x spread = {SAFETY * worst_spread:.3f}); "
+        f"{len(runs)} runs, devices {sorted({r['device'] for r in runs})}, "
+        f"median run {np.median([r['train_s'] for r in runs]):.0f} s"
+    )
+    return "\n".join(lines)
+
+
+def _threads(runs: list[dict]) -> list[int]:
+    return sorted({r["threads"] for r in runs})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="data seeds")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2, 4], help="torch thread counts")
+    parser.add_argument("--cores", type=int, default=2, help="threads busy at once over parallel runs")
+    parser.add_argument("--out", type=Path, default=Path("logs/metric_spread"), help="folder of run files")
+    parser.add_argument("--table", type=Path, help="only print the table of the runs in this folder")
+    parser.add_argument("--one", type=int, nargs=2, metavar=("SEED", "THREADS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.table:
+        print(format_table(load_runs(args.table)))
+        return
+    if args.one:
+        write_run(args.out, run_one(*args.one))
+        return
+    sweep(__file__, args.seeds, args.threads, args.cores, args.out, [])
+    jobs = {(s, t) for t in args.threads for s in args.seeds}
+    print(format_table([r for r in load_runs(args.out) if (r["seed"], r["threads"]) in jobs]))
+
+
+if __name__ == "__main__":
+    main()
