@@ -37,8 +37,8 @@ def _skip(path: Path, args: argparse.Namespace, check) -> bool:
 
 
 def _synth_ecg(path: Path, args: argparse.Namespace, step: str) -> None:
-    from labkit.datasets.ecg import check_ecg, save_ecg
-    from labkit.synthetic.ecg import GENERATOR, generate_ecg_dataset
+    from labkit.datasets.ecg import check_ecg, generator_id, save_ecg
+    from labkit.synthetic.ecg import GENERATOR, VERSION, generate_ecg_dataset
 
     if _skip(path, args, check_ecg):
         return
@@ -49,7 +49,7 @@ def _synth_ecg(path: Path, args: argparse.Namespace, step: str) -> None:
     )
     provenance = {
         "source": "synthetic",
-        "generator": GENERATOR,
+        "generator": generator_id(GENERATOR, VERSION),
         "seed": args.seed,
         "record_ids": ids,
         "label_noise": args.label_noise,
@@ -86,8 +86,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     """Convert a real dataset folder into the course file."""
     out = _out_dir(args.out)
     if args.dataset == "ecg":
-        from labkit.converters.physionet_ecg import CONVERTER, SOURCE, format_report, prepare_ecg
-        from labkit.datasets.ecg import save_ecg
+        from labkit.converters.physionet_ecg import CONVERTER, SOURCE, VERSION, format_report, prepare_ecg
+        from labkit.datasets.ecg import generator_id, save_ecg
 
         path = out / ECG_FILE
         refuse_overwrite(path, args.force, "labkit data prepare ecg --from PATH")
@@ -95,7 +95,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
             args.source, args.n_per_rhythm, args.seed, _progress(args)
         )
         print(format_report(report))
-        provenance = {"source": SOURCE, "generator": CONVERTER, "seed": args.seed, "record_ids": ids}
+        generator = generator_id(CONVERTER, VERSION)
+        provenance = {"source": SOURCE, "generator": generator, "seed": args.seed, "record_ids": ids}
         save_ecg(path, signals, rhythms, provenance, args.force, "labkit data prepare ecg --from PATH")
         print(f"wrote {path} ({len(rhythms)} real strips)")
         return 0

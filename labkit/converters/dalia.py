@@ -14,9 +14,9 @@ S6's recording is valid only for its first ~90 minutes (hardware problem noted b
 so everything after 5400 s is dropped; its walking part lies after that, leaving 29 records.
 
 Steps per subject: resample BVP and ACC to 25 Hz (``scipy.signal.resample_poly``), band-pass the whole
-recording 0.4-4 Hz (4th-order Butterworth, zero phase), take the longest contiguous run of each kept
-activity, snap it inward to the 2 s label grid, cut it so that its windows are exactly labels
-``a/2 ... a/2 + n - 1`` and write the record with ``time`` starting at 0 s.
+recording 0.4-4 Hz (:func:`labkit.datasets.ppg.bandpass`, the contract's filter), take the longest
+contiguous run of each kept activity, snap it inward to the 2 s label grid, cut it so that its windows are
+exactly labels ``a/2 ... a/2 + n - 1`` and write the record with ``time`` starting at 0 s.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import pandas as pd
 from scipy import signal as sps
 from tqdm.auto import tqdm
 
-from labkit.datasets.ppg import BAND, FS, SHIFT_SIZE, SUBJECTS, WINDOW_SIZE, window_centres
+from labkit.datasets.ppg import FS, SHIFT_SIZE, SUBJECTS, WINDOW_SIZE, bandpass, window_centres
 from labkit.files import DataFileError
 
 CONVERTER = "labkit.converters.dalia"
@@ -98,11 +98,6 @@ def read_subject(path: Path) -> dict[str, Any]:
     return parts
 
 
-def _bandpass(x: np.ndarray) -> np.ndarray:
-    sos = sps.butter(4, BAND, btype="bandpass", fs=FS, output="sos")
-    return sps.sosfiltfilt(sos, x, axis=0)
-
-
 def wrist_signals(parts: dict[str, Any], valid_s: float | None) -> np.ndarray:
     """Return (n, 4) columns ppg, acc_x, acc_y, acc_z at 25 Hz, band-passed, acc in g."""
     ppg = sps.resample_poly(parts["bvp"], FS, BVP_FS)
@@ -110,7 +105,7 @@ def wrist_signals(parts: dict[str, Any], valid_s: float | None) -> np.ndarray:
     n = min(ppg.shape[0], acc.shape[0])
     if valid_s is not None:
         n = min(n, int(valid_s * FS))
-    return _bandpass(np.column_stack([ppg[:n], acc[:n]]))
+    return bandpass(np.column_stack([ppg[:n], acc[:n]]))
 
 
 def longest_run(activity: np.ndarray, code: int) -> tuple[float, float] | None:
@@ -174,7 +169,7 @@ def convert_subject(path: Path, subject: str) -> list[dict]:
             continue
         frame, hr = cut_record(signals, parts["label"], k0, n)
         provenance = {
-            "converter": CONVERTER, "version": VERSION, "seed": None, "created": created,
+            "generator": CONVERTER, "version": VERSION, "seed": None, "created": created,
             "file": f"PPG_FieldStudy/{subject}/{subject}.pkl", "start_s": k0 * LABEL_SHIFT_S,
             "valid_s": valid_s,
         }  # fmt: skip

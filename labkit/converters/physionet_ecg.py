@@ -24,7 +24,8 @@ from labkit.datasets.ecg import FS, N_SAMPLES, RHYTHMS
 from labkit.files import DataFileError
 from labkit.reproducibility import make_rng
 
-CONVERTER = "labkit.converters.physionet_ecg 1.0"
+CONVERTER = "labkit.converters.physionet_ecg"
+VERSION = "1.0"
 SOURCE = "physionet-ecg-arrhythmia"
 SNOMED = {
     "164889003": "atrial_fibrillation",

@@ -4,6 +4,14 @@ The file holds ``signals`` float32 (N, 1, 1280) (lead II, mV, 10 s at 128 Hz), `
 :data:`RHYTHMS`), ``fs`` (scalar 128) and provenance keys: ``source`` ('synthetic' or
 'physionet-ecg-arrhythmia'), ``generator``, ``seed``, ``record_ids`` (N,) str, ``label_noise`` and
 ``created``. It is read with ``np.load`` without pickles.
+
+The sibling of :mod:`labkit.datasets.ppg`: the same functions (``save_``, ``load_``, ``check_``), the same
+order of checks (refuse to overwrite, then validate, then write atomically) and one error type,
+:class:`~labkit.files.DataFileError`. Where the two files differ, the format decides: an ``.npz`` holds flat
+arrays, so the provenance is one set of scalar keys for the whole file, read apart from the arrays by
+:func:`load_ecg_provenance`, and ``generator`` is one string "name version" (e.g.
+'labkit.synthetic.ecg 1.0', see :func:`generator_id`); the PPG file is a list of records, each carrying its
+own ``provenance`` dict with ``generator`` and ``version`` apart.
 """
 
 from __future__ import annotations
@@ -36,6 +44,11 @@ FIX = (
 )
 
 PathLike = str | os.PathLike[str]
+
+
+def generator_id(name: str, version: str) -> str:
+    """Return the ``generator`` value of an ECG file: the generator's or converter's name and version."""
+    return f"{name} {version}"
 
 
 def _validate_arrays(signals: np.ndarray, rhythms: np.ndarray) -> list[str]:
@@ -91,32 +104,34 @@ def save_ecg(
     Raises
     ------
     FileExistsError
-        When the file exists and ``force`` is false.
-    ValueError
-        When the arrays or the provenance break the contract.
+        When the file exists and ``force`` is false (checked first).
+    DataFileError
+        When the arrays or the provenance break the contract (nothing is written).
     """
     path = Path(path)
     refuse_overwrite(path, force, command)
     signals = np.asarray(signals, dtype=np.float32)
     rhythms = np.asarray(rhythms).astype(str)
-    prov = _complete_provenance(provenance)
+    prov = _complete_provenance(provenance, path)
     problems = _validate_arrays(signals, rhythms) + _validate_provenance(prov, len(rhythms))
     if problems:
-        raise ValueError(f"{path}: refusing to write an invalid ECG file: {'; '.join(problems)}")
+        raise DataFileError(f"{path}: not written, arrays break the contract: {'; '.join(problems)}")
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
             np.savez(handle, signals=signals, rhythms=rhythms, fs=np.int64(FS), **prov)
     return path
 
 
-def _complete_provenance(provenance: dict[str, Any]) -> dict[str, np.ndarray]:
+def _complete_provenance(provenance: dict[str, Any], path: Path) -> dict[str, np.ndarray]:
     """Fill defaults (label_noise 0, created now) and convert provenance values to plain numpy arrays."""
     prov = dict(provenance)
     prov.setdefault("label_noise", 0.0)
     prov.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
     missing = [key for key in PROVENANCE_KEYS if key not in prov]
     if missing:
-        raise ValueError(f"provenance lacks {missing}; expected keys {list(PROVENANCE_KEYS)}")
+        raise DataFileError(
+            f"{path}: not written, provenance lacks {missing}; expected keys {list(PROVENANCE_KEYS)}"
+        )
     return {
         "source": np.str_(prov["source"]),
         "generator": np.str_(prov["generator"]),

@@ -16,6 +16,12 @@ The file is a joblib pickle of a list of dicts, one per (subject, activity):
 A file in the original lab's layout (records without ``source`` and ``provenance``) is valid: :func:`load_ppg`
 states once that its provenance is unknown and fills in ``source`` :data:`UNKNOWN_SOURCE` and an empty
 ``provenance``, so code that reads ``record['source']`` keeps working.
+
+The sibling of :mod:`labkit.datasets.ecg`: the same functions (``save_``, ``load_``, ``check_``), the same
+order of checks (refuse to overwrite, then validate, then write atomically) and one error type,
+:class:`~labkit.files.DataFileError`. Provenance travels inside each record (``generator`` and ``version``
+apart, written by :mod:`labkit.synthetic.ppg` and :mod:`labkit.converters.dalia`); the ECG file, flat
+arrays, keeps one set for the whole file. The contract's band-pass is :func:`bandpass`, used by every writer.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
+from scipy import signal as sps
 
 from labkit.files import DataFileError, atomic_path, refuse_overwrite
 from labkit.paths import PPG_FILE, data_file
@@ -52,6 +59,23 @@ FIX = (
 )
 
 PathLike = str | os.PathLike[str]
+
+
+def bandpass(x: np.ndarray) -> np.ndarray:
+    """Band-pass ``x`` along its first axis as the contract asks: 0.4-4 Hz, 4th-order Butterworth, zero phase.
+
+    Parameters
+    ----------
+    x
+        Samples at :data:`FS` Hz, time along the first axis (one or more channels).
+
+    Returns
+    -------
+    numpy.ndarray
+        The filtered samples, same shape.
+    """
+    sos = sps.butter(4, BAND, btype="bandpass", fs=FS, output="sos")
+    return sps.sosfiltfilt(sos, x, axis=0)
 
 
 def n_windows(n_samples: int) -> int:
@@ -270,23 +294,28 @@ def _read(path: Path) -> Any:
         ) from error
 
 
-def check_ppg(path: PathLike) -> list[str]:
-    """Return the problems of a records file (empty list = valid), each prefixed with the file name.
+def _default_path(path: PathLike | None) -> Path:
+    return Path(path) if path is not None else data_file(PPG_FILE)
+
+
+def check_ppg(path: PathLike | None = None) -> list[str]:
+    """Check a records file against its contract.
 
     Parameters
     ----------
     path
-        The ``ppg_dalia.pkl`` file.
+        The ``.pkl`` file; default ``labkit.paths.data_file(PPG_FILE)``.
 
     Returns
     -------
     list of str
-        One line per problem; a missing, truncated or corrupt file gives one line.
+        One line per problem, each prefixed with the file name; empty when the file is valid. A missing,
+        truncated or corrupt file gives one line.
     """
-    path = Path(path)
     try:
+        path = _default_path(path)
         records = _read(path)
-    except DataFileError as error:
+    except (DataFileError, FileNotFoundError) as error:
         return [str(error)]
     return [f"{path}: {problem}" for problem in check_records(records)]
 
@@ -310,7 +339,7 @@ def load_ppg(path: PathLike | None = None) -> list[dict]:
     DataFileError
         One line naming the file, the first problem and the command that fixes it.
     """
-    path = Path(path) if path is not None else data_file(PPG_FILE)
+    path = _default_path(path)
     records = _read(path)
     problems = check_records(records)
     if problems:
@@ -342,17 +371,17 @@ def save_ppg(
 
     Raises
     ------
+    FileExistsError
+        When the file exists and ``force`` is false (checked first).
     DataFileError
         When the records break the contract (nothing is written).
-    FileExistsError
-        When the file exists and ``force`` is false.
     """
     path = Path(path)
+    refuse_overwrite(path, force, command)
     problems = check_records(records)
     if problems:
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise DataFileError(f"{path}: not written, records break the contract: {problems[0]}{more}")
-    refuse_overwrite(path, force, command)
     with atomic_path(path) as tmp:
         joblib.dump(records, tmp)
     return path

@@ -18,7 +18,8 @@ from labkit.datasets.ecg import FS, N_SAMPLES, RHYTHMS
 from labkit.reproducibility import make_rng
 from labkit.synthetic import ecg_rhythm as rhythm
 
-GENERATOR = "labkit.synthetic.ecg 1.0"
+GENERATOR = "labkit.synthetic.ecg"
+VERSION = "1.0"
 DEFAULT_LABEL_NOISE = 0.05  # see apply_label_noise and docs/data_ecg.md
 CHUNK = 500  # records per vectorised batch (bounds memory at ~100 MB)
 WINDOW = np.arange(int(-0.40 * FS), int(0.65 * FS) + 1)  # samples around each R peak holding its waves
@@ -131,8 +132,8 @@ def _noise(n: int, t: np.ndarray, rng: np.random.Generator, resp) -> np.ndarray:
     wander = np.exp(rng.uniform(np.log(0.02), np.log(0.3), size=(n, 1))) * np.sin(
         2 * np.pi * f_resp * t + phase
     )
-    drift = _uniform(rng, 0.0, 0.15, n) * rhythm.smooth_noise(n, t.size, rng, cutoff_hz=0.3, fs=FS)
-    burst = np.clip(1 + 1.2 * rhythm.smooth_noise(n, t.size, rng, cutoff_hz=0.5, fs=FS), 0.2, None)
+    drift = _uniform(rng, 0.0, 0.15, n) * rhythm.brickwall_noise(n, t.size, rng, cutoff_hz=0.3, fs=FS)
+    burst = np.clip(1 + 1.2 * rhythm.brickwall_noise(n, t.size, rng, cutoff_hz=0.5, fs=FS), 0.2, None)
     emg_level = np.exp(rng.uniform(np.log(0.004), np.log(0.05), size=(n, 1)))
     emg = emg_level * burst * rng.normal(0, 1, size=(n, t.size))
     mains_hz = rng.choice([50.0, 60.0], size=(n, 1))

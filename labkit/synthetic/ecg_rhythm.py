@@ -125,9 +125,9 @@ def fibrillation_waves(n: int, t: np.ndarray, rng: np.random.Generator) -> np.nd
     organised = rng.random((n, 1)) < 0.3
     f0 = np.where(organised, rng.uniform(4.2, 6.0, (n, 1)), np.clip(rng.normal(6.0, 1.2, (n, 1)), 4.0, 9.0))
     wander = np.where(organised, rng.uniform(0.05, 0.2, (n, 1)), rng.uniform(0.2, 1.0, (n, 1)))
-    drift = smooth_noise(n, t.size, rng, cutoff_hz=0.5, fs=fs) * wander
+    drift = brickwall_noise(n, t.size, rng, cutoff_hz=0.5, fs=fs) * wander
     phase = 2 * np.pi * np.cumsum(f0 + drift, axis=1) / fs + rng.uniform(0, 2 * np.pi, size=(n, 1))
-    envelope = np.clip(1 + 0.6 * smooth_noise(n, t.size, rng, cutoff_hz=1.0, fs=fs), 0.1, None)
+    envelope = np.clip(1 + 0.6 * brickwall_noise(n, t.size, rng, cutoff_hz=1.0, fs=fs), 0.1, None)
     low = np.where(organised, np.log(0.06), np.log(0.015))
     amplitude = np.exp(rng.uniform(low, np.log(0.2), size=(n, 1)))
     harmonic = np.where(organised, 0.5, 0.3) * np.sin(2 * phase + rng.uniform(0, 2 * np.pi, size=(n, 1)))
@@ -182,8 +182,12 @@ def _sawtooth(t: np.ndarray, onset: np.ndarray, cycle: np.ndarray, rng: np.rando
     return amplitude * wave / np.abs(wave).max(axis=1, keepdims=True)
 
 
-def smooth_noise(n: int, size: int, rng: np.random.Generator, cutoff_hz: float, fs: float) -> np.ndarray:
-    """Unit-variance Gaussian noise low-passed below ``cutoff_hz`` (FFT brick-wall), shape (n, size)."""
+def brickwall_noise(n: int, size: int, rng: np.random.Generator, cutoff_hz: float, fs: float) -> np.ndarray:
+    """Return ``n`` rows of ``size`` unit-variance Gaussian noise samples, no power above ``cutoff_hz``.
+
+    Low-passed by zeroing the spectrum above the cutoff (FFT brick-wall, DC removed), each row scaled to
+    unit variance; a whole batch at once. Compare :func:`labkit.synthetic.ppg.butterworth_noise`.
+    """
     spectrum = np.fft.rfft(rng.normal(0, 1, size=(n, size)), axis=1)
     spectrum[:, np.fft.rfftfreq(size, 1.0 / fs) > cutoff_hz] = 0
     spectrum[:, 0] = 0

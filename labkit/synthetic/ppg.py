@@ -15,7 +15,8 @@ simulated at 25 Hz from that profile:
 4. PPG = pulse wave x contact modulation + motion artifact (a subject-specific filtered linear and
    quadratic mix of the acceleration) + optical noise unrelated to motion + sensor noise + occasional
    contact changes;
-5. every channel band-passed 0.4-4 Hz (4th-order Butterworth, zero phase).
+5. every channel band-passed 0.4-4 Hz (4th-order Butterworth, zero phase:
+   :func:`labkit.datasets.ppg.bandpass`, the contract's filter).
 
 The reference heart rate of window k (8 s, 2 s shift) is 60 / mean RR of the simulated beats inside it, as
 PPG-DaLiA derives it from ECG R-peaks. S6 has no walking record: in PPG-DaLiA the recording of S6 is
@@ -32,7 +33,7 @@ import pandas as pd
 from scipy import signal as sps
 from tqdm.auto import tqdm
 
-from labkit.datasets.ppg import ACTIVITIES, BAND, FS, SHIFT_SIZE, SUBJECTS, WINDOW_SIZE, window_centres
+from labkit.datasets.ppg import ACTIVITIES, FS, SHIFT_SIZE, SUBJECTS, WINDOW_SIZE, bandpass, window_centres
 
 GENERATOR = "labkit.synthetic.ppg"
 VERSION = "2.0"
@@ -129,8 +130,12 @@ def make_profile(rng: np.random.Generator) -> Profile:
     )
 
 
-def smooth_noise(n: int, rng: np.random.Generator, cutoff: float, std: float) -> np.ndarray:
-    """Return ``n`` samples of zero-mean Gaussian noise low-passed at ``cutoff`` Hz with std ``std``."""
+def butterworth_noise(n: int, rng: np.random.Generator, cutoff: float, std: float) -> np.ndarray:
+    """Return ``n`` samples of zero-mean Gaussian noise with std ``std``, low-passed at ``cutoff`` Hz.
+
+    The filter is a 2nd-order Butterworth, zero phase, run over padded noise (one record at :data:`FS`);
+    compare :func:`labkit.synthetic.ecg_rhythm.brickwall_noise`, a batch cut off sharply in the spectrum.
+    """
     white = rng.normal(size=n + 4 * PAD)
     sos = sps.butter(2, cutoff, fs=FS, output="sos")
     slow = sps.sosfiltfilt(sos, white)[2 * PAD : 2 * PAD + n]
@@ -139,8 +144,8 @@ def smooth_noise(n: int, rng: np.random.Generator, cutoff: float, std: float) ->
 
 def gait_cadence(profile: Profile, n: int, rng: np.random.Generator) -> np.ndarray:
     """Return the walking cadence (steps/s) per sample: habitual pace with slow speed changes."""
-    slow = smooth_noise(n, rng, 0.005, CADENCE_DRIFT)
-    return profile.cadence * (1.0 + slow + smooth_noise(n, rng, 0.03, 0.02))
+    slow = butterworth_noise(n, rng, 0.005, CADENCE_DRIFT)
+    return profile.cadence * (1.0 + slow + butterworth_noise(n, rng, 0.03, 0.02))
 
 
 def heart_rate(
@@ -152,9 +157,9 @@ def heart_rate(
     ~20 s time constant, shifts it by :data:`INTENSITY_GAIN` bpm per step/s around 1.85 steps/s.
     """
     t = np.arange(n) / FS
-    resp = 2 * np.pi * np.cumsum(profile.resp_rate * (1 + smooth_noise(n, rng, 0.01, 0.1))) / FS
+    resp = 2 * np.pi * np.cumsum(profile.resp_rate * (1 + butterworth_noise(n, rng, 0.01, 0.1))) / FS
     if activity == "sitting":
-        hr = profile.hr_rest + smooth_noise(n, rng, 0.004, 3.0) + smooth_noise(n, rng, 0.03, 1.0)
+        hr = profile.hr_rest + butterworth_noise(n, rng, 0.004, 3.0) + butterworth_noise(n, rng, 0.03, 1.0)
         hr = hr + rng.uniform(1.5, 3.5) * np.sin(resp)
     else:
         ramp = 1.0 - np.exp(-(t - PAD / FS).clip(0.0) / rng.uniform(25.0, 60.0))
@@ -164,8 +169,8 @@ def heart_rate(
         hr = profile.hr_rest + 4.0 + rise * ramp
         hr = (
             hr
-            + smooth_noise(n, rng, 0.004, WALK_DRIFT[0])
-            + smooth_noise(n, rng, 0.03, WALK_DRIFT[1])
+            + butterworth_noise(n, rng, 0.004, WALK_DRIFT[0])
+            + butterworth_noise(n, rng, 0.03, WALK_DRIFT[1])
             + np.sin(resp)
         )
     return np.clip(hr, 45.0, 190.0)
@@ -221,7 +226,7 @@ def _rotate(vectors: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndar
 def _walking_acc(profile: Profile, cadence: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     n = cadence.size
     step = 2 * np.pi * np.cumsum(cadence) / FS + rng.uniform(0, 2 * np.pi)
-    swing = profile.swing_angle * (1.0 + smooth_noise(n, rng, 0.02, GAIT_VARIATION)) * np.sin(step / 2)
+    swing = profile.swing_angle * (1.0 + butterworth_noise(n, rng, 0.02, GAIT_VARIATION)) * np.sin(step / 2)
     acc = _rotate(profile.gravity, profile.swing_axis, swing)
     tangential = _unit(np.cross(profile.swing_axis, profile.gravity))
     acc += tangential * (0.35 * profile.swing_angle * np.sin(step / 2 + 0.3))[:, None]
@@ -229,9 +234,9 @@ def _walking_acc(profile: Profile, cadence: np.ndarray, rng: np.random.Generator
         gain * np.sin(h * step + rng.uniform(0, 2 * np.pi)) for h, gain in ((1, 1.0), (2, 0.45), (3, 0.2))
     )
     intensity = (cadence / 1.85) ** IMPACT_EXPONENT
-    step_gain = profile.step_gain * intensity * (1.0 + smooth_noise(n, rng, 0.02, GAIT_VARIATION))
+    step_gain = profile.step_gain * intensity * (1.0 + butterworth_noise(n, rng, 0.02, GAIT_VARIATION))
     acc += profile.step_axis * (step_gain * harmonics)[:, None]
-    acc = _rotate(acc, _unit(rng.normal(size=3)), smooth_noise(n, rng, 0.01, WALK_TILT))  # wrist posture
+    acc = _rotate(acc, _unit(rng.normal(size=3)), butterworth_noise(n, rng, 0.01, WALK_TILT))  # wrist posture
     return acc + rng.normal(0.0, 0.01, (n, 3))
 
 
@@ -252,9 +257,9 @@ def _gestures(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _sitting_acc(profile: Profile, n: int, rng: np.random.Generator) -> np.ndarray:
-    tilt = smooth_noise(n, rng, 0.003, 0.1)
+    tilt = butterworth_noise(n, rng, 0.003, 0.1)
     acc = _rotate(profile.gravity, profile.swing_axis, tilt)
-    fidget = np.stack([smooth_noise(n, rng, 3.0, 0.006) for _ in range(3)], axis=1)
+    fidget = np.stack([butterworth_noise(n, rng, 3.0, 0.006) for _ in range(3)], axis=1)
     return acc + fidget + _gestures(n, rng) + rng.normal(0.0, 0.01, (n, 3))
 
 
@@ -287,12 +292,6 @@ def contact_changes(n: int, activity: str, rng: np.random.Generator) -> tuple[np
     return baseline, gain
 
 
-def bandpass(x: np.ndarray) -> np.ndarray:
-    """Zero-phase 4th-order Butterworth band-pass 0.4-4 Hz along the first axis."""
-    sos = sps.butter(4, BAND, btype="bandpass", fs=FS, output="sos")
-    return sps.sosfiltfilt(sos, x, axis=0)
-
-
 def simulate_record(activity: str, profile: Profile, n_windows: int, rng: np.random.Generator) -> tuple:
     """Simulate one record.
 
@@ -320,11 +319,11 @@ def simulate_record(activity: str, profile: Profile, n_windows: int, rng: np.ran
     beats = beat_times(phase) - PAD / FS
     acc = acceleration(activity, profile, total, rng, cadence)
     modulation = (
-        1.0 + smooth_noise(total, rng, 0.3, 0.08) + 0.15 * (acc - acc.mean(0)) @ _unit(profile.coupling)
+        1.0 + butterworth_noise(total, rng, 0.3, 0.08) + 0.15 * (acc - acc.mean(0)) @ _unit(profile.coupling)
     )
     baseline, gain = contact_changes(total, activity, rng)
     ppg = pulse_wave(phase, profile.pulse_shape) * modulation * gain + motion_artifact(acc, profile)
-    optical = smooth_noise(total, rng, OPTICAL_NOISE[0], OPTICAL_NOISE[1])  # light/perfusion, not motion
+    optical = butterworth_noise(total, rng, OPTICAL_NOISE[0], OPTICAL_NOISE[1])  # light/perfusion, not motion
     ppg = ppg + baseline + optical + rng.normal(0.0, 0.04, total)
     filtered = bandpass(np.column_stack([profile.pulse_amplitude * ppg, acc]))[PAD : PAD + n]
     signals = pd.DataFrame(filtered, columns=["ppg", "acc_x", "acc_y", "acc_z"])
