@@ -1,8 +1,7 @@
-"""The locked setup cell of every lab: seeds, determinism, plotting backend, quiet logs, folders."""
+"""The locked setup cell of every lab: seeds, determinism, plotting backend, folders."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +31,6 @@ def setup_lab(lab: str, seed: int = 42) -> LabSetup:
     seed
         Seed of every random number generator; the grader re-executes with the same one.
     """
-    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
-        logging.getLogger(name).setLevel(logging.ERROR)
     seed_everything(seed)
     setup = LabSetup(lab, seed, paths.data_dir(), paths.log_dir(lab), use_backend())
     print(f"{lab}: seed {seed}, data {setup.data_dir}, logs {setup.log_dir}, plots {setup.backend}")

@@ -182,3 +182,25 @@ def test_evaluate_regressor_one_row_per_subset():
     assert table["subset"].tolist() == ["a", "b"]
     assert table["mae"].tolist() == [0.0, 0.0]
     assert Regressor.loss_name == "mse"
+
+
+def test_lightning_is_quiet_while_training_and_importing_changes_no_logger(capfd):
+    import logging
+    import subprocess
+    import sys
+
+    from labkit.training.loop import LIGHTNING_LOGGERS
+
+    probe = (
+        "import logging, pytorch_lightning\n"
+        "before = logging.getLogger('pytorch_lightning').level\n"
+        "import labkit.training\n"
+        "print(before == logging.getLogger('pytorch_lightning').level)"
+    )
+    same = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert same.stdout.strip() == "True", "importing labkit.training changed Lightning's logger level"
+    for name in LIGHTNING_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
+    _train(0, n_epochs=1)
+    assert all(logging.getLogger(name).level == logging.ERROR for name in LIGHTNING_LOGGERS)
+    assert "GPU available" not in "".join(capfd.readouterr())

@@ -16,8 +16,14 @@ from labkit.training.loaders import TensorBatches, as_tensor
 from labkit.training.modules import SupervisedModule
 from labkit.training.progress import EpochProgress
 
-for _logger in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning"):
-    logging.getLogger(_logger).setLevel(logging.ERROR)
+#: Lightning's loggers (both package names): their INFO lines (GPU available, max_epochs reached) are noise.
+LIGHTNING_LOGGERS = ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning")
+
+
+def quiet_lightning_logs() -> None:
+    """Let Lightning's loggers through at ERROR only (called before every Trainer is built)."""
+    for name in LIGHTNING_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def training_device() -> torch.device:
@@ -94,6 +100,7 @@ def train_model(
 
 
 def _trainer(name: str, n_epochs: int, log_dir: str | os.PathLike[str] | None) -> pl.Trainer:
+    quiet_lightning_logs()
     logger: pl.loggers.Logger | bool = False
     if log_dir is not None:
         Path(log_dir).mkdir(parents=True, exist_ok=True)

@@ -70,14 +70,6 @@ class SupervisedModule(pl.LightningModule):
         """Accumulate validation metrics."""
         self._step(batch, "val")
 
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        """Accumulate test metrics."""
-        self._step(batch, "test")
-
-    def predict_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        """Model outputs of a batch."""
-        return self.model(batch[0])
-
 
 class Classifier(SupervisedModule):
     """Multi-class classification from one-hot targets: cross-entropy loss and accuracy."""
