@@ -23,6 +23,7 @@ from typing import Any
 
 import browser_support as bs
 import pytest
+from e2e_support import capped_data_dir
 
 from labkit import runtime
 from labkit import tensorboard as labkit_tensorboard
@@ -43,12 +44,13 @@ def release_notebook(lab: str) -> Path:
 
 
 def data_folder() -> Path:
-    """Return the repository's data folder, failing with the fix when the data files are missing."""
+    """Return the data of these capped runs (a smaller ECG file, see e2e_support.capped_data_dir), failing
+    with the fix when the repository's data files are missing."""
     folder = bs.REPO / "data"
     missing = [name for name in ("ecg_rhythms.npz", "ppg_dalia.pkl") if not (folder / name).is_file()]
     if missing:
         pytest.fail(f"{folder}: {', '.join(missing)} missing; run `make data` (labkit data synth)")
-    return folder
+    return capped_data_dir()
 
 
 def clean_env(**values: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from e2e_support import DATA_DIR, REPO, fill_answers, read_scores, source_notebook
+from e2e_support import REPO, capped_data_dir, fill_answers, read_scores, source_notebook
 
 from autograder.cells import hidden_test_cells, read_notebook
 
@@ -43,7 +43,7 @@ def account(root: Path, user: str) -> dict[str, str]:
         USER=user,
         LOGNAME=user,
         PATH=os.pathsep.join([str(BIN), os.environ.get("PATH", "")]),
-        LABKIT_DATA_DIR=str(DATA_DIR),
+        LABKIT_DATA_DIR=str(capped_data_dir()),
         LABKIT_LOG_DIR=str(home / "logs"),
     )
     return env
@@ -75,7 +75,7 @@ def test_release_fetch_submit_collect_grade_feedback_with_two_students(tmp_path:
     (course / "source").mkdir(parents=True)
     (course / "nbgrader_config.py").write_bytes((REPO / "nbgrader_config.py").read_bytes())
     subprocess.run(["cp", "-r", str(REPO / "source" / LAB), str(course / "source" / LAB)], check=True)
-    (course / "data").symlink_to(DATA_DIR, target_is_directory=True)  # what the graders read
+    (course / "data").symlink_to(capped_data_dir(), target_is_directory=True)  # what the graders read
     exchange = course / "exchange"  # the course config's Exchange.root (inside the course root)
     exchange.mkdir()
     teacher = account(tmp_path, "instructor")

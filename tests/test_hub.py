@@ -23,6 +23,7 @@ from typing import Any
 
 import browser_support as bs
 import pytest
+from e2e_support import capped_data_dir
 
 pytest.importorskip("jupyterhub", reason="hub tests skipped: jupyterhub not installed (make install)")
 sys.path.insert(0, str(bs.REPO / "hub"))
@@ -83,7 +84,7 @@ def running_hub(course: Path, state: Path, log: Path) -> Iterator[str]:
         COURSE_HUB_STUDENTS="student1",
         COURSE_HUB_PORT=str(port),
         COURSE_HUB_SERVER_ARGS="--LabApp.expose_app_in_browser=True",
-        LABKIT_DATA_DIR=str(bs.REPO / "data"),
+        LABKIT_DATA_DIR=str(capped_data_dir()),
         LABKIT_MAX_EPOCHS="1",
     )
     with log.open("wb") as sink:

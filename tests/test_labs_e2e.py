@@ -1,0 +1,263 @@
+"""Both labs end to end: plain nbgrader on a temporary copy of the course (slow).
+
+The cases both labs share are parametrised over them; each lab's own cases follow. The capped batches
+(``LABKIT_MAX_EPOCHS=1``, the smaller capped-run data) judge which tests pass, not how good the models are;
+the uncapped reference runs at the real settings on the default data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import e2e_support as e2e
+import joblib
+import nbformat
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+ECG, HR = "ecg_rhythm_classification", "hr_estimation"
+CAP = 1  # epoch
+
+
+@dataclass(frozen=True)
+class LabCase:
+    """What the shared cases need to know of one lab."""
+
+    split_id: str  # the exercise cell of the split
+    wrong_split: str  # a wrong answer for it
+    split_tests: frozenset[str]  # the tests that grade the split
+    scaling: tuple[str, str]  # (the cell that scales, its test)
+    results: tuple[str, ...]  # grade ids of the cells whose output must be reproducible
+    exercise_tests: frozenset[str] = frozenset()  # every graded code cell, when the case checks them all
+    capped_losses: frozenset[str] = frozenset()  # tests the capped reference may lose (untrained models)
+    edits: dict[str, dict[str, str]] = field(default_factory=dict)  # student -> {grade id: new source}
+
+
+ECG_WRONG_SPLIT = '''def split_data(rhythms):
+    """A wrong split: contiguous blocks (not stratified) and overlapping train/val subsets."""
+    n = rhythms.size
+    return np.arange(0, 3 * n // 5), np.arange(3 * n // 5 - 100, 4 * n // 5), np.arange(4 * n // 5, n)
+
+
+i_train, i_val, i_test = split_data(rhythms)
+'''
+HR_WRONG_SPLIT = '''TRAIN_SUBJECTS = tuple(f"S{i}" for i in range(1, 11))
+VAL_SUBJECTS = ("S11", "S12")
+TEST_SUBJECTS = ("S13", "S14", "S15")
+
+
+def split_subjects(subjects):
+    """A wrong split: S10 trains instead of validating (all subjects used, none in two subsets)."""
+    subjects = np.asarray(subjects)
+    groups = (TRAIN_SUBJECTS, VAL_SUBJECTS, TEST_SUBJECTS)
+    return tuple(np.flatnonzero(np.isin(subjects, group)) for group in groups)
+'''
+# An HR submission that edits given code (a locked cell) to train on the test subjects.
+TRAIN_ON_TEST = """i_train = np.concatenate([i_train, i_test])
+N_EPOCHS = 300
+ppg_cnn = train_regressor(ppg_cnn_config, ppg_windows, "ppg_cnn")
+ppg_acc_cnn = train_regressor(ppg_acc_cnn_config, ppg_acc_windows, "ppg_acc_cnn")
+"""
+LABS = {
+    ECG: LabCase(
+        split_id="split",
+        wrong_split=ECG_WRONG_SPLIT,
+        split_tests=frozenset({"test_split_partition", "test_split_stratified"}),
+        scaling=("scaling", "test_scaling"),
+        results=("comparison",),
+        capped_losses=frozenset({"test_custom1_accuracy", "test_custom2_accuracy"}),
+    ),
+    HR: LabCase(
+        split_id="split_subjects",
+        wrong_split=HR_WRONG_SPLIT,
+        split_tests=frozenset({"test_split_subjects"}),
+        scaling=("do_scaling", "test_compute_scaling"),
+        results=("test_models", "performance_check"),
+        exercise_tests=frozenset(
+            {
+                "test_extract_windows",
+                "test_split_subjects",
+                "test_compute_scaling",
+                "test_derive_config",
+                "test_compute_metrics",
+                "test_compute_activity_metrics",
+            }
+        ),
+        edits={"edited_training": {"ppg_training": TRAIN_ON_TEST}},
+    ),
+}
+
+
+def _needs_data() -> None:
+    missing = [n for n in ("ecg_rhythms.npz", "ppg_dalia.pkl") if not (e2e.DATA_DIR / n).is_file()]
+    if missing:
+        pytest.skip(f"no data/{', data/'.join(missing)}: run `labkit data synth` first")
+
+
+def _results(notebook, lab: str) -> str:
+    """Return the outputs of the lab's result cells, training times removed."""
+    text = "\n".join(e2e.text_output(e2e.cell_by_grade_id(notebook, gid)) for gid in LABS[lab].results)
+    return re.sub(r"epochs in \d+ s", "epochs in - s", text)
+
+
+def _error_message(cell) -> str:
+    return " ".join(f"{o.ename}: {o.evalue}" for o in cell.get("outputs", []) if o.output_type == "error")
+
+
+@pytest.fixture(scope="module", params=list(LABS))
+def capped(request, tmp_path_factory):
+    """One capped autograde batch per lab: the reference twice, a wrong split, the release, the edits."""
+    _needs_data()
+    lab, case = request.param, LABS[request.param]
+    root = tmp_path_factory.mktemp(f"{lab}_capped")
+    course = e2e.capped_course(root, lab, case.split_id, case.wrong_split, CAP, edits=case.edits)
+    return lab, course
+
+
+# --- both labs -------------------------------------------------------------------------------------------
+
+
+def test_untouched_release_scores_zero_and_runs_every_cell(capped):
+    lab, course = capped
+    scores = e2e.read_scores(course, lab, "blank")
+    assert scores, "no autograded cells recorded"
+    if LABS[lab].exercise_tests:
+        assert set(scores) == LABS[lab].exercise_tests, f"graded cells: {sorted(scores)}"
+    earned = {name: score for name, (score, _) in scores.items() if score > 0}
+    assert earned == {}, f"the untouched release earned points on {earned}"
+    notebook = e2e.autograded_notebook(course, lab, "blank")
+    assert e2e.unexecuted_cells(notebook) == [], "some code cells were never executed"
+    found = e2e.errors(notebook)
+    assert not any("DeadKernel" in error for error in found), found
+    assert any(error.endswith("NotImplementedError") for error in found), "no exercise stub ran and raised"
+
+
+def test_wrong_split_loses_exactly_the_split_points(capped):
+    lab, course = capped
+    reference = e2e.read_scores(course, lab, "ref_a")
+    wrong = e2e.read_scores(course, lab, "wrong_split")
+    split_tests = LABS[lab].split_tests
+    assert all(reference[name][0] == reference[name][1] for name in split_tests), reference
+    differing = {name for name in reference if reference[name] != wrong[name]}
+    assert differing == split_tests, f"scores differ on {sorted(differing)}; expected {sorted(split_tests)}"
+    assert all(wrong[name][0] == 0 for name in split_tests)
+    # Under the cap the models are untrained: only the tests of model quality may lose points.
+    lost = {name for name, (score, top) in reference.items() if score < top}
+    assert lost <= LABS[lab].capped_losses, f"the capped reference lost points on {sorted(lost)}"
+
+
+def test_reference_is_reproducible(capped):
+    lab, course = capped
+    assert e2e.read_scores(course, lab, "ref_a") == e2e.read_scores(course, lab, "ref_b")
+    results = [_results(e2e.autograded_notebook(course, lab, s), lab) for s in ("ref_a", "ref_b")]
+    assert results[0].strip(), f"no output in the result cells {LABS[lab].results}"
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("lab", list(LABS))
+def test_a_scaling_cell_run_twice_changes_nothing(lab, tmp_path, monkeypatch):
+    """A student who runs the scaling cell again (no restart) still passes the scaling test: the cell
+    scales a copy and keeps the raw values apart, instead of scaling its own output a second time."""
+    _needs_data()
+    from nbclient import NotebookClient
+
+    scaling, test = LABS[lab].scaling
+    notebook = nbformat.read(e2e.source_notebook(lab), as_version=4)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells]
+    cells = notebook.cells[: ids.index(test) + 1]
+    cells.insert(ids.index(scaling) + 1, nbformat.v4.new_code_cell(notebook.cells[ids.index(scaling)].source))
+    notebook.cells = [c for c in cells if c.cell_type == "code"]
+    env = {"LABKIT_DATA_DIR": e2e.capped_data_dir(), "LABKIT_LOG_DIR": tmp_path, "LABKIT_HEADLESS": 1}
+    for key, value in {**env, "MPLBACKEND": "Agg"}.items():
+        monkeypatch.setenv(key, str(value))  # the kernel inherits this environment
+    NotebookClient(notebook, timeout=600, kernel_name="python3", allow_errors=True).execute(cwd=str(tmp_path))
+    assert e2e.errors(notebook) == [], e2e.errors(notebook)
+
+
+@pytest.mark.parametrize("lab", list(LABS))
+def test_reference_solution_gets_every_point_uncapped(lab, tmp_path):
+    """The real settings (no cap, the default data): the reference earns every autograded point."""
+    _needs_data()
+    course = e2e.make_course(tmp_path, lab)
+    e2e.submit(course, lab, "reference", e2e.source_notebook(lab))
+    e2e.autograde(course, lab, max_epochs=None)
+    scores = e2e.read_scores(course, lab, "reference")
+    lost = {name: score for name, score in scores.items() if score[0] < score[1]}
+    assert scores and lost == {}, f"the reference lost points: {lost}"
+    if LABS[lab].exercise_tests:
+        assert set(scores) == LABS[lab].exercise_tests
+    notebook = e2e.autograded_notebook(course, lab, "reference")
+    assert e2e.errors(notebook) == [], f"the reference raised: {e2e.errors(notebook)}"
+
+
+# --- each lab's own cases, on the same batch ----------------------------------------------------------
+
+
+def _ecg_accuracy_checks(course) -> None:
+    """The visible line and the hidden test print the same accuracy for the reference (same test fold); the
+    test passes exactly when it meets the bar printed beside it, and fails with its message otherwise.
+    Model 2's test uses a helper defined in the first test cell, so an untouched release fails on its own
+    missing variables, not on the helper."""
+    for model in (1, 2):
+        gid = f"test_custom{model}_accuracy"
+        cell = e2e.cell_by_grade_id(e2e.autograded_notebook(course, ECG, "ref_a"), gid)
+        text = e2e.text_output(cell)
+        bar_line = rf"custom model {model}: test accuracy ([\d.]+) \(given CNN [\d.]+; graded bar ([\d.]+)"
+        visible = re.search(bar_line, text)
+        hidden = re.search(rf"custom model {model}: reference test fold accuracy ([\d.]+)", text)
+        assert visible and hidden, text
+        printed, bar = float(visible[1]), float(visible[2])
+        assert float(hidden[1]) == printed
+        score, points = e2e.read_scores(course, ECG, "ref_a")[gid]
+        message = _error_message(cell)
+        assert (score == points) == (printed >= bar) == (message == ""), (
+            score,
+            points,
+            printed,
+            bar,
+            message,
+        )
+        if score < points:
+            assert f"custom model {model}: reference test fold accuracy {printed:.3f} is below" in message
+        blank = e2e.cell_by_grade_id(e2e.autograded_notebook(course, ECG, "blank"), gid)
+        assert f"custom{model}_matrices" in _error_message(blank), "the untouched release fails on a helper"
+
+
+def _hr_edited_training_checks(course) -> None:
+    """Given code is locked: nbgrader restores the instructor's cell, so the edit has no effect."""
+    graded = e2e.autograded_notebook(course, HR, "edited_training")
+    source = nbformat.read(e2e.source_notebook(HR), as_version=4)
+    cell = e2e.cell_by_grade_id(graded, "ppg_training")
+    assert cell.source == e2e.cell_by_grade_id(source, "ppg_training").source
+    assert "i_test" not in cell.source and cell.execution_count
+    assert e2e.read_scores(course, HR, "edited_training") == e2e.read_scores(course, HR, "ref_a")
+    assert _results(graded, HR) == _results(e2e.autograded_notebook(course, HR, "ref_a"), HR)
+
+
+def test_the_labs_own_cases(capped):
+    """ECG: the graded accuracy bar agrees with the printed accuracies. HR: an edited given cell is undone."""
+    lab, course = capped
+    {ECG: _ecg_accuracy_checks, HR: _hr_edited_training_checks}[lab](course)
+
+
+def test_hr_lab_runs_on_a_records_file_in_the_original_layout(tmp_path, monkeypatch):
+    """Records without source/provenance (the original lab's file): the lab runs and says so once."""
+    _needs_data()
+    from nbclient import NotebookClient
+
+    records = joblib.load(e2e.DATA_DIR / "ppg_dalia.pkl")
+    original = [{key: r[key] for key in ("subject", "activity", "signals", "hr")} for r in records]
+    joblib.dump(original, tmp_path / "ppg_dalia.pkl")
+    env = {"LABKIT_DATA_DIR": tmp_path, "LABKIT_LOG_DIR": tmp_path / "logs", "LABKIT_MAX_EPOCHS": CAP,
+           "LABKIT_HEADLESS": 1, "MPLBACKEND": "Agg"}  # fmt: skip
+    for key, value in env.items():
+        monkeypatch.setenv(key, str(value))  # the kernel inherits this environment
+    notebook = nbformat.read(e2e.source_notebook(HR), as_version=4)
+    client = NotebookClient(notebook, timeout=900, kernel_name="python3", allow_errors=True)
+    client.execute(cwd=str(tmp_path))
+    found = e2e.errors(notebook)
+    assert found == [], f"the lab failed on the original layout: {found}"
+    constants = e2e.text_output(e2e.cell_by_grade_id(notebook, "constants"))
+    assert "Data source: unknown" in constants
+    assert constants.count("provenance unknown") == 1, constants
