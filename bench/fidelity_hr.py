@@ -24,7 +24,6 @@ Run (every seed and thread count, at most ``--cores`` threads busy at once):
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 import time
@@ -32,7 +31,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-from notebook_runs import execute_cells, load_runs, source_of, sweep, write_run
+from notebook_runs import execute_cells, load_runs, source_of, sweep, sweep_arguments, write_run
 from scipy import signal as sps
 
 SOURCE = source_of("hr_estimation")
@@ -201,17 +200,11 @@ def format_table(runs: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="data seeds")
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="torch thread counts")
-    parser.add_argument("--cores", type=int, default=2, help="threads busy at once over parallel runs")
-    parser.add_argument("--out", type=Path, default=Path("logs/fidelity_hr"), help="folder of run JSON files")
+    parser = sweep_arguments(__doc__.splitlines()[0], [1, 2], "logs/fidelity_hr")
     parser.add_argument(
         "--data", help="records file to use instead of synthetic data (one run per thread count)"
     )
-    parser.add_argument("--table", type=Path, help="only print the table of the runs in this folder")
     parser.add_argument("--baseline", action="store_true", help="only print the periodogram baseline")
-    parser.add_argument("--one", type=int, nargs=2, metavar=("SEED", "THREADS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.table:
         print(format_table(load_runs(args.table)))

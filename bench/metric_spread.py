@@ -21,7 +21,6 @@ Run (at most ``--cores`` threads busy at once; runs already in ``--out`` are kep
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -30,7 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from notebook_runs import execute_cells, load_runs, source_of, sweep, write_run
+from notebook_runs import execute_cells, load_runs, source_of, sweep, sweep_arguments, write_run
 
 SOURCE = source_of("ecg_rhythm_classification")
 CELLS = (  # given and reference cells that build the data and train the three models, in notebook order
@@ -95,13 +94,7 @@ def _threads(runs: list[dict]) -> list[int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="data seeds")
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2, 4], help="torch thread counts")
-    parser.add_argument("--cores", type=int, default=2, help="threads busy at once over parallel runs")
-    parser.add_argument("--out", type=Path, default=Path("logs/metric_spread"), help="folder of run files")
-    parser.add_argument("--table", type=Path, help="only print the table of the runs in this folder")
-    parser.add_argument("--one", type=int, nargs=2, metavar=("SEED", "THREADS"), help=argparse.SUPPRESS)
+    parser = sweep_arguments(__doc__.splitlines()[0], [1, 2, 4], "logs/metric_spread")
     args = parser.parse_args()
     if args.table:
         print(format_table(load_runs(args.table)))

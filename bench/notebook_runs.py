@@ -7,6 +7,7 @@ writes one JSON file per run; the table is made from those files, so an interrup
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import subprocess
@@ -106,3 +107,15 @@ def sweep(script: str, seeds: list[int], threads: list[int], cores: int, out: Pa
     schedule(jobs, cores, launch)
     kept = len(seeds) * len(threads) - len(jobs)
     print(f"{len(jobs)} runs in {time.perf_counter() - tic:.0f} s ({kept} kept from earlier)")
+
+
+def sweep_arguments(description: str, threads: list[int], out: str) -> argparse.ArgumentParser:
+    """Return a parser with the options every sweep takes: seeds, threads, cores, out, table, one."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="data seeds")
+    parser.add_argument("--threads", type=int, nargs="+", default=threads, help="torch thread counts")
+    parser.add_argument("--cores", type=int, default=2, help="threads busy at once over parallel runs")
+    parser.add_argument("--out", type=Path, default=Path(out), help="folder of run JSON files")
+    parser.add_argument("--table", type=Path, help="only print the table of the runs in this folder")
+    parser.add_argument("--one", type=int, nargs=2, metavar=("SEED", "THREADS"), help=argparse.SUPPRESS)
+    return parser

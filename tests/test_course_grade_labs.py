@@ -16,7 +16,7 @@ import json
 import nbformat
 import pytest
 from autograder_support import TAMPERING, tree_hash
-from e2e_support import REPO, make_course, release_notebook, source_notebook, submit
+from e2e_support import capped_data_dir, make_course, release_notebook, source_notebook, submit
 
 from autograder.cells import grade_id, hidden_test_cells, read_notebook
 from autograder.cli import main
@@ -93,7 +93,7 @@ def _check_broken(course, entries: dict, n_tests: int) -> None:
 
 def test_reference_hostile_and_broken_real_lab(tmp_path, monkeypatch):
     course = make_course(tmp_path, LAB)
-    (course / "data").symlink_to(REPO / "data", target_is_directory=True)
+    (course / "data").symlink_to(capped_data_dir(), target_is_directory=True)  # capped: the smaller ECG file
     other = course / "submitted" / "ref" / LAB / f"{LAB}.ipynb"
     targets = [
         str(course / "source" / LAB / f"{LAB}.ipynb"),

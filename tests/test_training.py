@@ -74,15 +74,13 @@ def test_batches_reject_bad_input(x, y, size, message):
         TensorBatches(x, y, size)
 
 
-def test_epoch_cap(monkeypatch):
+def test_epoch_cap_lowers_never_raises_the_epochs(monkeypatch):
+    """The cap's parsing is tested in test_paths_and_runtime; here what the training loop makes of it."""
     monkeypatch.delenv("LABKIT_MAX_EPOCHS", raising=False)
     assert effective_epochs(50) == 50
     monkeypatch.setenv("LABKIT_MAX_EPOCHS", "2")
     assert effective_epochs(50) == 2 and effective_epochs(1) == 1
-    monkeypatch.setenv("LABKIT_MAX_EPOCHS", "two")
-    with pytest.raises(ValueError, match="not a whole number"):
-        effective_epochs(5)
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(ValueError, match="n_epochs must be at least 1"):
         effective_epochs(0)
 
 

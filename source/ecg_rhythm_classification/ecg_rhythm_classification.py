@@ -411,18 +411,25 @@ batch_size = 100
 learning_rate = 1e-4
 splits = {"train": i_train, "val": i_val, "test": i_test}
 
-cnn = train_model(
-    Classifier(CnnModel(input_shape, output_shape), learning_rate),
-    signals,
-    encoded_rhythms,
-    i_train,
-    i_val,
-    n_epochs=n_epochs,
-    name="cnn",
-    batch_size=batch_size,
-    log_dir=LAB.log_dir,
-)
-cnn_matrices = evaluate_classifier(cnn, signals, encoded_rhythms, splits)
+
+def train_and_evaluate(model, name, learning_rate, n_epochs):
+    """Train ``model`` on the training strips (validating on the validation strips); return the trained
+    classifier and its confusion matrix on every subset."""
+    classifier = train_model(
+        Classifier(model, learning_rate),
+        signals,
+        encoded_rhythms,
+        i_train,
+        i_val,
+        n_epochs=n_epochs,
+        name=name,
+        batch_size=batch_size,
+        log_dir=LAB.log_dir,
+    )
+    return classifier, evaluate_classifier(classifier, signals, encoded_rhythms, splits)
+
+
+cnn, cnn_matrices = train_and_evaluate(CnnModel(input_shape, output_shape), "cnn", learning_rate, n_epochs)
 
 # %% [markdown]
 # Rows are the true rhythms, columns the predicted ones: the diagonal counts the correct answers.
@@ -625,18 +632,8 @@ custom_learning_rate = 1e-3
 custom_n_epochs = n_epochs
 
 # %% nbgrader={"grade": false, "grade_id": "custom1_training", "locked": true, "schema_version": 3, "solution": false, "task": false}
-custom1 = train_model(
-    Classifier(CustomModel1(input_shape, output_shape), custom_learning_rate),
-    signals,
-    encoded_rhythms,
-    i_train,
-    i_val,
-    n_epochs=custom_n_epochs,
-    name="custom1",
-    batch_size=batch_size,
-    log_dir=LAB.log_dir,
-)
-custom1_matrices = evaluate_classifier(custom1, signals, encoded_rhythms, splits)
+model = CustomModel1(input_shape, output_shape)
+custom1, custom1_matrices = train_and_evaluate(model, "custom1", custom_learning_rate, custom_n_epochs)
 figure = plot_confusion_matrices(custom1_matrices, labels, model="Custom model 1")
 
 # %% nbgrader={"grade": true, "grade_id": "test_custom1_accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -651,18 +648,8 @@ _check_held_out_accuracy(custom1, "custom model 1")
 # And the second one.
 
 # %% nbgrader={"grade": false, "grade_id": "custom2_training", "locked": true, "schema_version": 3, "solution": false, "task": false}
-custom2 = train_model(
-    Classifier(CustomModel2(input_shape, output_shape), custom_learning_rate),
-    signals,
-    encoded_rhythms,
-    i_train,
-    i_val,
-    n_epochs=custom_n_epochs,
-    name="custom2",
-    batch_size=batch_size,
-    log_dir=LAB.log_dir,
-)
-custom2_matrices = evaluate_classifier(custom2, signals, encoded_rhythms, splits)
+model = CustomModel2(input_shape, output_shape)
+custom2, custom2_matrices = train_and_evaluate(model, "custom2", custom_learning_rate, custom_n_epochs)
 figure = plot_confusion_matrices(custom2_matrices, labels, model="Custom model 2")
 
 # %% nbgrader={"grade": true, "grade_id": "test_custom2_accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
