@@ -158,11 +158,15 @@ class _Reference:
     labels = np.unique(rhythms)
     folds = [f for _, f in sklearn.model_selection.StratifiedKFold(5).split(np.zeros((rhythms.size, 1)), rhythms)]
     i_train, i_val, i_test = np.concatenate(folds[:3]), folds[3], folds[4]
-    std_train = float(np.std(signals[i_train].astype(np.float64)))
     std_all = float(np.std(signals.astype(np.float64)))
     encoded = (rhythms[:, None] == labels).astype(np.float32)
     #: labels with uneven class sizes (none a multiple of 5) for split_data, shuffled
     uneven = np.random.default_rng(5).permutation(np.repeat(labels, [6, 17, 101, 58, 24]))
+
+    @staticmethod
+    def split_uneven(split):
+        """Return ``split`` applied to the uneven labels, as {'train': ..., 'val': ..., 'test': ...}."""
+        return dict(zip(("train", "val", "test"), map(np.asarray, split(_Reference.uneven.copy())), strict=True))
 
 
 def _check_held_out_accuracy(model, name):
@@ -193,8 +197,7 @@ def _check_partition(subsets, n, where):
 
 
 _check_partition(subsets, _Reference.rhythms.size, "the data file's strips")
-_uneven = dict(zip(subsets, map(np.asarray, split_data(_Reference.uneven.copy())), strict=True))
-_check_partition(_uneven, _Reference.uneven.size, "split_data on labels with uneven class sizes")
+_check_partition(_Reference.split_uneven(split_data), _Reference.uneven.size, "split_data on uneven labels")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_split_stratified", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -203,11 +206,16 @@ folds_per_subset = {"train": (i_train, 3), "val": (i_val, 1), "test": (i_test, 1
 problems = stratification_errors(rhythms, folds_per_subset)
 assert not problems, "the split is not stratified: " + "; ".join(problems)
 ### BEGIN HIDDEN TESTS
-_problems = stratification_errors(_Reference.rhythms, folds_per_subset)
-assert not _problems, "the split of the data file's strips is not stratified: " + "; ".join(_problems)
-_uneven_folds = dict(zip(folds_per_subset, zip(_uneven.values(), (3, 1, 1), strict=True), strict=True))
-_problems = stratification_errors(_Reference.uneven, _uneven_folds)
-assert not _problems, "split_data on labels with uneven class sizes: " + "; ".join(_problems)
+def _check_stratified():
+    problems = stratification_errors(_Reference.rhythms, folds_per_subset)
+    assert not problems, "the split of the data file's strips is not stratified: " + "; ".join(problems)
+    uneven = _Reference.split_uneven(split_data)
+    folds = {name: (uneven[name], k) for name, (_, k) in folds_per_subset.items()}
+    problems = stratification_errors(_Reference.uneven, folds)
+    assert not problems, "split_data on labels with uneven class sizes: " + "; ".join(problems)
+
+
+_check_stratified()
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -263,21 +271,26 @@ for name, index in (("train", i_train), ("val", i_val), ("test", i_test)):
 assert np.ndim(alpha) == 0 and alpha > 0, f"alpha should be one positive number, got {alpha!r}"
 assert abs(np.std(signals[i_train]) - 1) < 1e-3, f"scaled training std is {np.std(signals[i_train]):.4f}"
 ### BEGIN HIDDEN TESTS
-_error = abs(float(alpha) * _Reference.std_train - 1)
-if abs(float(alpha) * _Reference.std_all - 1) < 1e-4 and abs(_Reference.std_all / _Reference.std_train - 1) > 1e-4:
-    raise AssertionError(
-        f"alpha = {float(alpha):.6g} was computed from all the signals; use the training set only"
+def _check_scaling():
+    # The raw strips of the notebook's own training set: a wrong split is graded by the split tests only.
+    std_train = float(np.std(_Reference.signals[np.asarray(i_train)].astype(np.float64)))
+    if abs(float(alpha) * _Reference.std_all - 1) < 1e-4 and abs(_Reference.std_all / std_train - 1) > 1e-4:
+        raise AssertionError(
+            f"alpha = {float(alpha):.6g} was computed from all the signals; use the training set only"
+        )
+    error = abs(float(alpha) * std_train - 1)
+    assert error < 1e-4, (
+        f"alpha = {float(alpha):.6g} but 1 / std of the raw training signals is {1 / std_train:.6g} "
+        f"(relative error {error:.1e} > 1e-4)"
     )
-assert _error < 1e-4, (
-    f"alpha = {float(alpha):.6g} but 1 / std of the raw training signals is {1 / _Reference.std_train:.6g} "
-    f"(relative error {_error:.1e} > 1e-4)"
-)
-_crafted = np.linspace(-1.0, 3.0, 3 * 1280, dtype=np.float64).reshape(3, 1, 1280) ** 3  # offset, skewed
-_expected = 1.0 / float(np.std(_crafted))
-_got = float(compute_scaling(_crafted))
-assert abs(_got / _expected - 1) < 1e-6, (
-    f"compute_scaling on a test array returned {_got:.6g}, expected 1 / std = {_expected:.6g}"
-)
+    crafted = np.linspace(-1.0, 3.0, 3 * 1280, dtype=np.float64).reshape(3, 1, 1280) ** 3  # offset, skewed
+    expected, got = 1.0 / float(np.std(crafted)), float(compute_scaling(crafted))
+    assert abs(got / expected - 1) < 1e-6, (
+        f"compute_scaling on a test array returned {got:.6g}, expected 1 / std = {expected:.6g}"
+    )
+
+
+_check_scaling()
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -318,24 +331,28 @@ IPython.display.display(encoded_preview(rhythms, encoded_rhythms))
 assert np.shape(encoded_rhythms) == (rhythms.size, labels.size), f"shape {np.shape(encoded_rhythms)}"
 assert np.all(np.sum(encoded_rhythms, axis=1) == 1), "every row must hold exactly one 1"
 ### BEGIN HIDDEN TESTS
-_wrong = int(np.sum(np.any(np.asarray(encoded_rhythms, dtype=float) != _Reference.encoded, axis=1)))
-assert _wrong == 0, f"{_wrong} rows of encoded_rhythms differ from the one-hot code in sorted label order"
-_crafted = np.array(
-    [
-        "sinus_tachycardia",
-        "atrial_flutter",
-        "sinus_bradycardia",
-        "normal_sinus_rhythm",
-        "atrial_fibrillation",
-        "atrial_flutter",
-    ]
-)
-_got = np.asarray(encode_rhythms(_crafted), dtype=float)
-assert _got.shape == (6, 5), f"encode_rhythms gave shape {_got.shape} for 6 labels of 5 rhythms"
-assert np.array_equal(np.argmax(_got, axis=1), [4, 1, 3, 2, 0, 1]), (
-    f"columns are not in sorted label order: arg-max per row {np.argmax(_got, axis=1).tolist()}, "
-    "expected [4, 1, 3, 2, 0, 1]"
-)
+def _check_encoding():
+    wrong = int(np.sum(np.any(np.asarray(encoded_rhythms, dtype=float) != _Reference.encoded, axis=1)))
+    assert wrong == 0, f"{wrong} rows of encoded_rhythms differ from the one-hot code in sorted label order"
+    crafted = np.array(
+        [
+            "sinus_tachycardia",
+            "atrial_flutter",
+            "sinus_bradycardia",
+            "normal_sinus_rhythm",
+            "atrial_fibrillation",
+            "atrial_flutter",
+        ]
+    )
+    got = np.asarray(encode_rhythms(crafted), dtype=float)
+    assert got.shape == (6, 5), f"encode_rhythms gave shape {got.shape} for 6 labels of 5 rhythms"
+    assert np.array_equal(np.argmax(got, axis=1), [4, 1, 3, 2, 0, 1]), (
+        f"columns are not in sorted label order: arg-max per row {np.argmax(got, axis=1).tolist()}, "
+        "expected [4, 1, 3, 2, 0, 1]"
+    )
+
+
+_check_encoding()
 ### END HIDDEN TESTS
 
 # %% [markdown]
