@@ -191,14 +191,14 @@ def capped_course(
 ) -> Path:
     """Grade one capped batch of ``lab`` and return its course folder.
 
-    Submissions: the reference twice (``ref_a``, ``ref_b``: reproducibility), the reference with cell
-    ``split_id`` replaced by ``wrong_split`` (``wrong_split``), the untouched release (``blank``), and one
-    reference per entry of ``edits`` (student name -> {grade id: new cell source}).
+    Submissions: the reference (``ref_a``), the reference with cell ``split_id`` replaced by
+    ``wrong_split`` (``wrong_split``), the untouched release (``blank``), and one reference per entry of
+    ``edits`` (student name -> {grade id: new cell source}). An edit of a locked cell is undone by nbgrader,
+    so such a submission is also the reference's twin for reproducibility.
     """
     course = make_course(root, lab)
     reference = nbformat.read(source_notebook(lab), as_version=4)
     submit(course, lab, "ref_a", source_notebook(lab))
-    submit(course, lab, "ref_b", source_notebook(lab))
     submit(course, lab, "wrong_split", replace_solution(reference, split_id, wrong_split))
     submit(course, lab, "blank", release_notebook(lab))
     for student, cells in (edits or {}).items():

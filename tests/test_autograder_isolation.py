@@ -131,41 +131,34 @@ def _late_penalties(root) -> dict[str, tuple[float, float]]:
         }
 
 
-def test_course_config_late_penalty_applies_to_plain_nbgrader_and_course_grade(tmp_path):
-    """A setting of the course's nbgrader_config.py (late penalty "zero") gives the same grades both ways."""
-    graded = {}
+def test_course_config_late_penalty_and_output_limit_apply_to_plain_nbgrader_and_course_grade(tmp_path):
+    """Settings of the course's nbgrader_config.py (late penalty "zero", LimitOutput) give the same grades
+    and the same cut outputs under both commands."""
+    settings = LATE + "c.LimitOutput.max_lines = 2\n"
+    graded, outputs = {}, {}
     for runner in ("nbgrader", "course-grade"):
-        root = _built_course(tmp_path / runner, LATE)
+        root = _built_course(tmp_path / runner, settings)
         _nbgrader(root, "db", "assignment", "add", "mini", "--duedate=2026-01-10 12:00:00 UTC")
         release = read_notebook(root / "release" / "mini" / "mini.ipynb")
         for student, stamp in (("on_time", "2026-01-09 12:00:00 UTC"), ("late", "2026-01-11 12:00:00 UTC")):
             _submit(root, student, with_cells(release, SOLVED))
             (root / "submitted" / student / "mini" / "timestamp.txt").write_text(stamp)
+        _submit(
+            root,
+            "verbose",
+            with_cells(release, SOLVED, after_setup="for i in range(50):\n    print('LINE', i)"),
+        )
+        (root / "submitted" / "verbose" / "mini" / "timestamp.txt").write_text("2026-01-09 12:00:00 UTC")
         if runner == "nbgrader":
             _nbgrader(root, "autograde", "mini", "--force")
         else:
-            assert len(grade(load_config(root), ["mini"], _options())) == 2
+            assert len(grade(load_config(root), ["mini"], _options())) == 3
         graded[runner] = _late_penalties(root)
-    assert graded["nbgrader"] == {"on_time": (5.0, 0.0), "late": (5.0, 5.0)}, graded
+        notebook = read_notebook(root / "autograded" / "verbose" / "mini" / "mini.ipynb")
+        outputs[runner] = [(c.source, c.get("outputs", [{}])[:1]) for c in notebook.cells]
+    expected = {"on_time": (5.0, 0.0), "late": (5.0, 5.0), "verbose": (5.0, 0.0)}
+    assert graded["nbgrader"] == expected, graded
     assert graded["course-grade"] == graded["nbgrader"]
-
-
-def test_course_config_output_limit_applies_under_both_commands(tmp_path):
-    """A limit the course sets in its nbgrader_config.py (LimitOutput) applies under both commands."""
-    extra = "c.LimitOutput.max_lines = 2\n"
-    outputs = {}
-    for runner in ("nbgrader", "course-grade"):
-        root = _built_course(tmp_path / runner, extra)
-        release = read_notebook(root / "release" / "mini" / "mini.ipynb")
-        solved = with_cells(release, SOLVED, after_setup="for i in range(50):\n    print('LINE', i)")
-        _submit(root, "solved", solved)
-        if runner == "nbgrader":
-            _nbgrader(root, "autograde", "mini", "--force")
-        else:
-            (entry,) = grade(load_config(root), ["mini"], _options())
-            assert entry["score"] == 5.0, entry
-        graded = read_notebook(root / "autograded" / "solved" / "mini" / "mini.ipynb")
-        outputs[runner] = [(c.source, c.get("outputs", [{}])[:1]) for c in graded.cells]
     printed = next(out for source, out in outputs["nbgrader"] if "'LINE'" in source)
     assert printed[0]["text"].count("LINE") < 5, printed  # cut by the course's LimitOutput.max_lines
     assert outputs["course-grade"] == outputs["nbgrader"]

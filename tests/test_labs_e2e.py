@@ -8,7 +8,7 @@ the uncapped reference runs at the real settings on the default data.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import e2e_support as e2e
 import joblib
@@ -29,9 +29,9 @@ class LabCase:
     split_tests: frozenset[str]  # the tests that grade the split
     scaling: tuple[str, str]  # (the cell that scales, its test)
     results: tuple[str, ...]  # grade ids of the cells whose output must be reproducible
+    edited: tuple[str, str]  # (a locked cell, an edit of it): nbgrader restores it, so it grades as ref_a
     exercise_tests: frozenset[str] = frozenset()  # every graded code cell, when the case checks them all
     capped_losses: frozenset[str] = frozenset()  # tests the capped reference may lose (untrained models)
-    edits: dict[str, dict[str, str]] = field(default_factory=dict)  # student -> {grade id: new source}
 
 
 ECG_WRONG_SPLIT = '''def split_data(rhythms):
@@ -53,11 +53,19 @@ def split_subjects(subjects):
     groups = (TRAIN_SUBJECTS, VAL_SUBJECTS, TEST_SUBJECTS)
     return tuple(np.flatnonzero(np.isin(subjects, group)) for group in groups)
 '''
-# An HR submission that edits given code (a locked cell) to train on the test subjects.
-TRAIN_ON_TEST = """i_train = np.concatenate([i_train, i_test])
+# Submissions that edit given code (a locked cell) to train on the test set, for 300 epochs.
+HR_TRAIN_ON_TEST = """i_train = np.concatenate([i_train, i_test])
 N_EPOCHS = 300
 ppg_cnn = train_regressor(ppg_cnn_config, ppg_windows, "ppg_cnn")
 ppg_acc_cnn = train_regressor(ppg_acc_cnn_config, ppg_acc_windows, "ppg_acc_cnn")
+"""
+ECG_TRAIN_ON_TEST = """input_shape, output_shape = signals.shape[1:], encoded_rhythms.shape[1:]
+n_epochs, batch_size, learning_rate = 300, 100, 1e-4
+i_train = np.concatenate([i_train, i_test])
+splits = {"train": i_train, "val": i_val, "test": i_test}
+cnn = train_model(Classifier(CnnModel(input_shape, output_shape), 1e-2), signals, encoded_rhythms, i_train,
+                  i_val, n_epochs=n_epochs, name="cnn", batch_size=batch_size, log_dir=LAB.log_dir)
+cnn_matrices = evaluate_classifier(cnn, signals, encoded_rhythms, splits)
 """
 LABS = {
     ECG: LabCase(
@@ -66,6 +74,7 @@ LABS = {
         split_tests=frozenset({"test_split_partition", "test_split_stratified"}),
         scaling=("scaling", "test_scaling"),
         results=("comparison",),
+        edited=("cnn_training", ECG_TRAIN_ON_TEST),
         capped_losses=frozenset({"test_custom1_accuracy", "test_custom2_accuracy"}),
     ),
     HR: LabCase(
@@ -74,6 +83,7 @@ LABS = {
         split_tests=frozenset({"test_split_subjects"}),
         scaling=("do_scaling", "test_compute_scaling"),
         results=("test_models", "performance_check"),
+        edited=("ppg_training", HR_TRAIN_ON_TEST),
         exercise_tests=frozenset(
             {
                 "test_extract_windows",
@@ -84,7 +94,6 @@ LABS = {
                 "test_compute_activity_metrics",
             }
         ),
-        edits={"edited_training": {"ppg_training": TRAIN_ON_TEST}},
     ),
 }
 
@@ -107,11 +116,12 @@ def _error_message(cell) -> str:
 
 @pytest.fixture(scope="module", params=list(LABS))
 def capped(request, tmp_path_factory):
-    """One capped autograde batch per lab: the reference twice, a wrong split, the release, the edits."""
+    """One capped autograde batch per lab: reference, wrong split, release, an edited locked cell."""
     _needs_data()
     lab, case = request.param, LABS[request.param]
     root = tmp_path_factory.mktemp(f"{lab}_capped")
-    course = e2e.capped_course(root, lab, case.split_id, case.wrong_split, CAP, edits=case.edits)
+    edits = {"edited_training": dict([case.edited])}
+    course = e2e.capped_course(root, lab, case.split_id, case.wrong_split, CAP, edits=edits)
     return lab, course
 
 
@@ -147,10 +157,18 @@ def test_wrong_split_loses_exactly_the_split_points(capped):
     assert lost <= LABS[lab].capped_losses, f"the capped reference lost points on {sorted(lost)}"
 
 
-def test_reference_is_reproducible(capped):
+def test_an_edited_locked_cell_is_undone_and_grading_is_reproducible(capped):
+    """Given code is locked: nbgrader restores the instructor's training cell, so a submission that edits
+    it to train on the test set gets the reference's scores and, bit for bit, its results (which also
+    shows that grading the same notebook twice gives the same numbers)."""
     lab, course = capped
-    assert e2e.read_scores(course, lab, "ref_a") == e2e.read_scores(course, lab, "ref_b")
-    results = [_results(e2e.autograded_notebook(course, lab, s), lab) for s in ("ref_a", "ref_b")]
+    locked, _ = LABS[lab].edited
+    graded = e2e.autograded_notebook(course, lab, "edited_training")
+    source = nbformat.read(e2e.source_notebook(lab), as_version=4)
+    cell = e2e.cell_by_grade_id(graded, locked)
+    assert cell.source == e2e.cell_by_grade_id(source, locked).source and cell.execution_count
+    assert e2e.read_scores(course, lab, "edited_training") == e2e.read_scores(course, lab, "ref_a")
+    results = [_results(e2e.autograded_notebook(course, lab, s), lab) for s in ("ref_a", "edited_training")]
     assert results[0].strip(), f"no output in the result cells {LABS[lab].results}"
     assert results[0] == results[1]
 
@@ -224,21 +242,18 @@ def _ecg_accuracy_checks(course) -> None:
         assert f"custom{model}_matrices" in _error_message(blank), "the untouched release fails on a helper"
 
 
-def _hr_edited_training_checks(course) -> None:
-    """Given code is locked: nbgrader restores the instructor's cell, so the edit has no effect."""
-    graded = e2e.autograded_notebook(course, HR, "edited_training")
-    source = nbformat.read(e2e.source_notebook(HR), as_version=4)
-    cell = e2e.cell_by_grade_id(graded, "ppg_training")
-    assert cell.source == e2e.cell_by_grade_id(source, "ppg_training").source
-    assert "i_test" not in cell.source and cell.execution_count
-    assert e2e.read_scores(course, HR, "edited_training") == e2e.read_scores(course, HR, "ref_a")
-    assert _results(graded, HR) == _results(e2e.autograded_notebook(course, HR, "ref_a"), HR)
+def _hr_performance_check_is_ungraded(course) -> None:
+    """Under the cap the models are untrained: the performance check says so, and costs no point."""
+    notebook = e2e.autograded_notebook(course, HR, "ref_a")
+    assert "NOT as expected" in e2e.text_output(e2e.cell_by_grade_id(notebook, "performance_check"))
+    assert "performance_check" not in e2e.read_scores(course, HR, "ref_a")
 
 
 def test_the_labs_own_cases(capped):
-    """ECG: the graded accuracy bar agrees with the printed accuracies. HR: an edited given cell is undone."""
+    """ECG: the graded accuracy bar agrees with the printed accuracies. HR: the performance check is
+    not graded."""
     lab, course = capped
-    {ECG: _ecg_accuracy_checks, HR: _hr_edited_training_checks}[lab](course)
+    {ECG: _ecg_accuracy_checks, HR: _hr_performance_check_is_ungraded}[lab](course)
 
 
 def test_hr_lab_runs_on_a_records_file_in_the_original_layout(tmp_path, monkeypatch):
