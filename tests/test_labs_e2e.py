@@ -8,6 +8,7 @@ the uncapped reference runs at the real settings on the default data.
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import e2e_support as e2e
@@ -114,15 +115,32 @@ def _error_message(cell) -> str:
     return " ".join(f"{o.ename}: {o.evalue}" for o in cell.get("outputs", []) if o.output_type == "error")
 
 
-@pytest.fixture(scope="module", params=list(LABS))
-def capped(request, tmp_path_factory):
-    """One capped autograde batch per lab: reference, wrong split, release, an edited locked cell."""
+def _in_parallel(function, labs) -> dict:
+    """Return ``{lab: function(lab)}``, the labs run at once: the HR lab trains on one thread (its setup
+    cell pins it), so the other core would idle while it runs alone."""
+    with ThreadPoolExecutor(len(labs)) as pool:
+        return dict(zip(labs, pool.map(function, labs), strict=True))
+
+
+@pytest.fixture(scope="module")
+def batches(tmp_path_factory) -> dict:
+    """One capped autograde batch per lab (both at once): reference, wrong split, release, an edited
+    locked cell."""
     _needs_data()
-    lab, case = request.param, LABS[request.param]
-    root = tmp_path_factory.mktemp(f"{lab}_capped")
-    edits = {"edited_training": dict([case.edited])}
-    course = e2e.capped_course(root, lab, case.split_id, case.wrong_split, CAP, edits=edits)
-    return lab, course
+
+    def batch(lab: str):
+        case = LABS[lab]
+        edits = {"edited_training": dict([case.edited])}
+        root = tmp_path_factory.mktemp(f"{lab}_capped")
+        return e2e.capped_course(root, lab, case.split_id, case.wrong_split, CAP, edits=edits)
+
+    return _in_parallel(batch, list(LABS))
+
+
+@pytest.fixture(params=list(LABS))
+def capped(request, batches) -> tuple:
+    """(lab, course folder of its capped batch)."""
+    return request.param, batches[request.param]
 
 
 # --- both labs -------------------------------------------------------------------------------------------
@@ -193,20 +211,24 @@ def test_a_scaling_cell_run_twice_changes_nothing(lab, tmp_path, monkeypatch):
     assert e2e.errors(notebook) == [], e2e.errors(notebook)
 
 
-@pytest.mark.parametrize("lab", list(LABS))
-def test_reference_solution_gets_every_point_uncapped(lab, tmp_path):
-    """The real settings (no cap, the default data): the reference earns every autograded point."""
+def test_reference_solutions_get_every_point_uncapped(tmp_path):
+    """The real settings (no cap, the default data), both labs at once: the reference earns every point."""
     _needs_data()
-    course = e2e.make_course(tmp_path, lab)
-    e2e.submit(course, lab, "reference", e2e.source_notebook(lab))
-    e2e.autograde(course, lab, max_epochs=None)
-    scores = e2e.read_scores(course, lab, "reference")
-    lost = {name: score for name, score in scores.items() if score[0] < score[1]}
-    assert scores and lost == {}, f"the reference lost points: {lost}"
-    if LABS[lab].exercise_tests:
-        assert set(scores) == LABS[lab].exercise_tests
-    notebook = e2e.autograded_notebook(course, lab, "reference")
-    assert e2e.errors(notebook) == [], f"the reference raised: {e2e.errors(notebook)}"
+
+    def grade_reference(lab: str):
+        course = e2e.make_course(tmp_path / lab, lab)
+        e2e.submit(course, lab, "reference", e2e.source_notebook(lab))
+        e2e.autograde(course, lab, max_epochs=None)
+        return course
+
+    for lab, course in _in_parallel(grade_reference, list(LABS)).items():
+        scores = e2e.read_scores(course, lab, "reference")
+        lost = {name: score for name, score in scores.items() if score[0] < score[1]}
+        assert scores and lost == {}, f"{lab}: the reference lost points: {lost}"
+        if LABS[lab].exercise_tests:
+            assert set(scores) == LABS[lab].exercise_tests
+        notebook = e2e.autograded_notebook(course, lab, "reference")
+        assert e2e.errors(notebook) == [], f"{lab}: the reference raised: {e2e.errors(notebook)}"
 
 
 # --- each lab's own cases, on the same batch ----------------------------------------------------------
