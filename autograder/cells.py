@@ -91,7 +91,7 @@ def secret_lines(nb: NotebookNode) -> dict[str, list[str]]:
         else:
             lines = region_lines(cell.source, BEGIN_SOLUTION, END_SOLUTION)
             lines += region_lines(cell.source, BEGIN_HIDDEN, END_HIDDEN)
-            public.update(_outside_regions(cell.source))
+            public.update(outside_regions(cell.source))
         if lines:
             secrets[key] = lines
     return {
@@ -105,7 +105,8 @@ def secret_lines(nb: NotebookNode) -> dict[str, list[str]]:
     }
 
 
-def _outside_regions(source: str) -> set[str]:
+def outside_regions(source: str) -> set[str]:
+    """Return the stripped lines of ``source`` outside every solution and hidden-test region."""
     inside, public = False, set()
     for line in source.splitlines():
         if BEGIN_SOLUTION.match(line) or BEGIN_HIDDEN.match(line):

@@ -18,7 +18,14 @@ from pathlib import Path
 import pytest
 from e2e_support import REPO, capped_data_dir, fill_answers, read_scores, source_notebook
 
-from autograder.cells import hidden_test_cells, read_notebook
+from autograder.cells import (
+    BEGIN_SOLUTION,
+    END_SOLUTION,
+    hidden_test_cells,
+    outside_regions,
+    read_notebook,
+    region_lines,
+)
 
 LAB = "ecg_rhythm_classification"
 COURSE_ID = "wearable-cardiac-dl"
@@ -118,8 +125,10 @@ def test_release_fetch_submit_collect_grade_feedback_with_two_students(tmp_path:
     run([*nbgrader, "release_feedback", LAB], course, teacher)
     source = read_notebook(source_notebook(LAB))
     hidden_lines = {line.strip() for lines in hidden_test_cells(source).values() for line in lines}
-    public = [
-        ln for cell in source.cells for ln in cell.source.splitlines() if ln.strip() not in hidden_lines
+    public = [  # what a student reads in the release, and alice's own answers (the instructors')
+        line
+        for cell in source.cells
+        for line in [*outside_regions(cell.source), *region_lines(cell.source, BEGIN_SOLUTION, END_SOLUTION)]
     ]
     hidden = [  # hidden lines that a student could not also read in a visible line
         line for line in hidden_lines if len(line) >= 12 and not any(line in visible for visible in public)
