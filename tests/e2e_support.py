@@ -223,3 +223,29 @@ def fill_answers(lab: str, notebook: Path) -> None:
         if cell.metadata.get("nbgrader", {}).get("solution") and gid in answers:
             cell.source = answers[gid]
     nbformat.write(nb, str(notebook))
+
+
+def hidden_only_lines(notebook: nbformat.NotebookNode, min_length: int = 12) -> list[str]:
+    """Return the hidden-test lines of a source ``notebook`` that a student cannot read anywhere else.
+
+    A hidden line that also occurs in a line a student reads (given code and visible tests of the release)
+    or in the instructors' answers (a student who solved the exercise wrote much the same) does not reveal
+    a hidden test when it shows up in feedback.
+    """
+    from autograder.cells import (
+        BEGIN_SOLUTION,
+        END_SOLUTION,
+        hidden_test_cells,
+        outside_regions,
+        region_lines,
+    )
+
+    readable = [
+        line
+        for cell in notebook.cells
+        for line in [*outside_regions(cell.source), *region_lines(cell.source, BEGIN_SOLUTION, END_SOLUTION)]
+    ]
+    hidden = {line.strip() for lines in hidden_test_cells(notebook).values() for line in lines}
+    return sorted(
+        line for line in hidden if len(line) >= min_length and not any(line in seen for seen in readable)
+    )

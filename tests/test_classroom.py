@@ -16,16 +16,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from e2e_support import REPO, capped_data_dir, fill_answers, read_scores, source_notebook
+from e2e_support import REPO, capped_data_dir, fill_answers, hidden_only_lines, read_scores, source_notebook
 
-from autograder.cells import (
-    BEGIN_SOLUTION,
-    END_SOLUTION,
-    hidden_test_cells,
-    outside_regions,
-    read_notebook,
-    region_lines,
-)
+from autograder.cells import read_notebook
 
 LAB = "ecg_rhythm_classification"
 COURSE_ID = "wearable-cardiac-dl"
@@ -124,15 +117,7 @@ def test_release_fetch_submit_collect_grade_feedback_with_two_students(tmp_path:
     run([str(BIN / "course-grade"), "--course", str(course), "feedback", LAB], course, teacher)
     run([*nbgrader, "release_feedback", LAB], course, teacher)
     source = read_notebook(source_notebook(LAB))
-    hidden_lines = {line.strip() for lines in hidden_test_cells(source).values() for line in lines}
-    public = [  # what a student reads in the release, and alice's own answers (the instructors')
-        line
-        for cell in source.cells
-        for line in [*outside_regions(cell.source), *region_lines(cell.source, BEGIN_SOLUTION, END_SOLUTION)]
-    ]
-    hidden = [  # hidden lines that a student could not also read in a visible line
-        line for line in hidden_lines if len(line) >= 12 and not any(line in visible for visible in public)
-    ]
+    hidden = hidden_only_lines(source)
     for student in STUDENTS:
         env = account(tmp_path, student)
         run([*nbgrader, "fetch_feedback", LAB], homes[student], env)

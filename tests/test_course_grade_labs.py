@@ -16,9 +16,16 @@ import json
 import nbformat
 import pytest
 from autograder_support import TAMPERING, tree_hash
-from e2e_support import capped_data_dir, make_course, release_notebook, source_notebook, submit
+from e2e_support import (
+    capped_data_dir,
+    hidden_only_lines,
+    make_course,
+    release_notebook,
+    source_notebook,
+    submit,
+)
 
-from autograder.cells import grade_id, hidden_test_cells, read_notebook
+from autograder.cells import grade_id, read_notebook
 from autograder.cli import main
 from autograder.config import load_config
 from autograder.confine import bwrap_available
@@ -143,6 +150,6 @@ def test_reference_hostile_and_broken_real_lab(tmp_path, monkeypatch):
 
     assert main(["--course", str(course), "--quiet", "feedback", LAB]) == 0
     page = html.unescape((course / "feedback" / "mallory" / LAB / f"{LAB}.html").read_text())
-    hidden = hidden_test_cells(read_notebook(source_notebook(LAB)))
-    lines = {ln.strip() for cell in hidden.values() for ln in cell if len(ln.strip()) > 25}
-    assert lines and not [ln for ln in lines if ln in page], "hidden test source in feedback"
+    lines = hidden_only_lines(read_notebook(source_notebook(LAB)), min_length=25)
+    shown = [ln for ln in lines if ln in page]
+    assert lines and not shown, f"hidden test source in feedback: {shown[:3]}"
