@@ -234,7 +234,7 @@ def bundle_leaks(cfg: CourseConfig, folder: Path) -> list[str]:
     `autograder.build.leaks` against every lab's source. Binary files (other than wheels) and instructor
     paths (``source/``, ``autograder/``, ...) are reported too.
     """
-    labs = [lab for lab in cfg.labs if cfg.source_notebook(lab).is_file()]
+    labs = list(cfg.labs_with_source)
     found: list[str] = []
     with tempfile.TemporaryDirectory(prefix="course-grade-bundle-check-") as tmp:
         mirror, shown_as = Path(tmp), {}
@@ -285,7 +285,7 @@ def write_bundle(cfg: CourseConfig, out: Path, archive: bool = False, force: boo
     for target in (out, zip_path):
         if target is not None and target.exists() and not force:
             raise FileExistsError(f"{target}: already exists; nothing was written. Fix: add --force")
-    labs = [lab for lab in cfg.labs if cfg.source_notebook(lab).is_file()]
+    labs = list(cfg.labs_with_source)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
