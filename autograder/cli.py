@@ -67,6 +67,13 @@ def _grade_options(p: argparse.ArgumentParser) -> None:
         "--memory-mb", type=int, default=GradeOptions.memory_mb, help="memory per kernel (0 = no limit)"
     )
     p.add_argument("--keep", action="store_true", help="keep worker directories (debugging)")
+    p.add_argument(
+        "--no-train-reuse",
+        dest="train_reuse",
+        action="store_false",
+        help="train every model of every submission (default: reuse the reference's trained given models "
+        "where a submission's inputs are identical)",
+    )
 
 
 def _cmd_sync(cfg: CourseConfig, args) -> int:
@@ -118,6 +125,7 @@ OPTION_ARGS = {
     "notebook_timeout": "timeout_notebook",
     "memory_mb": "memory_mb",
     "keep": "keep",
+    "train_reuse": "train_reuse",
 }
 
 

@@ -20,6 +20,7 @@ from autograder.build import build
 from autograder.cells import grade_id, nbgrader_meta, read_notebook
 from autograder.collect import collect
 from autograder.config import CourseConfig, ensure_tools_on_path
+from autograder.reuse import reference_submission
 
 #: The reference student's id once collected (``demo_reference`` written as ``<lab>_demo-reference.ipynb``).
 REFERENCE_STUDENT = "demo-reference"
@@ -46,12 +47,8 @@ def sample_submissions(cfg: CourseConfig, lab: str) -> dict[str, nbformat.Notebo
         if grade_id(cell) in exercises:
             cell.source += "\nthis line is not python ((("
             break
-    reference = copy.deepcopy(release)
-    for cell in reference.cells:
-        if grade_id(cell) in exercises or nbgrader_meta(cell).get("solution"):
-            cell.source = solved[grade_id(cell)]
     return {
-        "demo_reference": reference,
+        "demo_reference": reference_submission(source, release),
         "demo_blank": release,
         "demo_partial": partial,
         "demo_syntax": syntax,

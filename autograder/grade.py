@@ -16,7 +16,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from autograder import CourseError
+from autograder import reuse as train_reuse
 from autograder.build import kit_dir
+from autograder.cells import read_notebook
 from autograder.config import CourseConfig
 from autograder.confine import INSTALL_HINT, bwrap_available
 from autograder.jobs import Job, Result, Settings
@@ -142,7 +144,12 @@ def _settings_text(settings: Settings) -> str:
 
 
 def plan_jobs(
-    cfg: CourseConfig, prepared: Prepared, ledger: Ledger, opts: GradeOptions, jobs: int
+    cfg: CourseConfig,
+    prepared: Prepared,
+    ledger: Ledger,
+    opts: GradeOptions,
+    jobs: int,
+    stores: dict[str, train_reuse.Store] | None = None,
 ) -> list[Job]:
     """Return the jobs still to grade (all with ``opts.force``); reads the course, writes nothing.
 
@@ -158,43 +165,131 @@ def plan_jobs(
         The run's options.
     jobs
         The number of parallel workers (sets each kernel's thread count).
+    stores
+        Each lab's recorded training store (see `record_stores`); a lab without one trains everything.
     """
-    labs = list(prepared.kits)
     base = _settings(cfg, opts, jobs, prepared.data_dir)
     gpus, planned = gpu_list(), []
-    kits, duedates = prepared.kits, prepared.duedates
     course_config = (cfg.root / COURSE_MARKER).read_bytes()
-    for sub in find_submissions(cfg, labs):
-        kit = kits[sub.lab]
-        release = (kit / "release" / sub.lab / f"{sub.lab}.ipynb").read_bytes()
+    for sub in find_submissions(cfg, list(prepared.kits)):
         notebook = sub.path.read_bytes()
-        context = _settings_text(base) + f"\n{duedates[sub.lab]}\n" + course_config.decode(errors="replace")
-        key = job_key(notebook, release, context)
+        key = job_key(
+            notebook, _release(prepared, sub.lab), _context(prepared, base, opts, sub.lab, course_config)
+        )
         if not opts.force and ledger.is_done(sub.lab, sub.student, key):
             continue
-        gpu = gpus[len(planned) % len(gpus)] if gpus else ""
         stamp = sub.path.parent / "timestamp.txt"
         planned.append(
-            Job(
-                student=sub.student,
-                lab=sub.lab,
-                key=key,
-                course_id=cfg.course_id,
-                notebook=notebook,
+            _job(
+                cfg, prepared, base, sub.lab, sub.student, notebook, key,
+                gpu=gpus[len(planned) % len(gpus)] if gpus else "",
                 timestamp=stamp.read_text().strip() if stamp.is_file() else None,
-                kit_gradebook=(kit / "gradebook.db").read_bytes(),
-                kit_files={
-                    str(p.relative_to(kit / "source" / sub.lab)): p.read_bytes()
-                    for p in (kit / "source" / sub.lab).rglob("*")
-                    if p.is_file() and p.suffix not in (".ipynb", ".py")
-                },
-                work_root=str(prepared.work_root),
-                settings=Settings(**{**asdict(base), "limits": base.limits, "gpu": gpu}),
-                course_config=course_config,
-                duedate=duedates[sub.lab],
+                store=(stores or {}).get(sub.lab),
             )
-        )
+        )  # fmt: skip
     return planned
+
+
+def _release(prepared: Prepared, lab: str) -> bytes:
+    return (prepared.kits[lab] / "release" / lab / f"{lab}.ipynb").read_bytes()
+
+
+def _context(prepared: Prepared, base: Settings, opts: GradeOptions, lab: str, course_config: bytes) -> str:
+    """Return the settings part of the ledger key: a change regrades (training reuse on or off included)."""
+    reuse_flag = f"\ntrain_reuse={opts.train_reuse}"
+    return (
+        _settings_text(base)
+        + f"\n{prepared.duedates[lab]}\n"
+        + course_config.decode(errors="replace")
+        + reuse_flag
+    )
+
+
+def _job(
+    cfg: CourseConfig,
+    prepared: Prepared,
+    base: Settings,
+    lab: str,
+    student: str,
+    notebook: bytes,
+    key: str,
+    *,
+    gpu: str,
+    timestamp: str | None = None,
+    store: train_reuse.Store | None = None,
+    record: str = "",
+) -> Job:
+    kit = prepared.kits[lab]
+    return Job(
+        student=student,
+        lab=lab,
+        key=key,
+        course_id=cfg.course_id,
+        notebook=notebook,
+        timestamp=timestamp,
+        kit_gradebook=(kit / "gradebook.db").read_bytes(),
+        kit_files={
+            str(p.relative_to(kit / "source" / lab)): p.read_bytes()
+            for p in (kit / "source" / lab).rglob("*")
+            if p.is_file() and p.suffix not in (".ipynb", ".py")
+        },
+        work_root=str(prepared.work_root),
+        settings=Settings(**{**asdict(base), "limits": base.limits, "gpu": gpu}),
+        course_config=(cfg.root / COURSE_MARKER).read_bytes(),
+        duedate=prepared.duedates[lab],
+        train_store=dict(store.files) if store else {},
+        train_manifest=store.manifest_digest if store else "",
+        train_record=record,
+    )
+
+
+#: The student id of the reference run that records a lab's training store (never a ledger entry).
+REFERENCE_STUDENT = "course-reference"
+
+
+def record_stores(
+    cfg: CourseConfig, prepared: Prepared, opts: GradeOptions, jobs: int, labs: set[str]
+) -> dict[str, train_reuse.Store]:
+    """Return each lab's training store for this run's settings, running the reference first where missing.
+
+    The reference runs are graded like submissions (same settings, same sandbox), all labs at once; what
+    they scored is printed, with a warning when the reference misses a point.
+    """
+    base = _settings(cfg, opts, jobs, prepared.data_dir)
+    setting = train_reuse.setting_key(base, prepared.data_dir)
+    stores, missing = {}, []
+    for lab in sorted(labs):
+        kit = prepared.kits[lab]
+        source = read_notebook(kit / "source" / lab / f"{lab}.ipynb")
+        classes = train_reuse.given_classes(source)
+        if not classes:
+            continue
+        stores[lab] = train_reuse.load(kit, setting)
+        if stores[lab] is None:
+            reference = train_reuse.reference_submission(
+                source, read_notebook(kit / "release" / lab / f"{lab}.ipynb")
+            )
+            notebook = json.dumps(reference).encode()
+            key = job_key(notebook, _release(prepared, lab), setting)
+            gpus = gpu_list()
+            missing.append(
+                _job(cfg, prepared, base, lab, REFERENCE_STUDENT, notebook, key, gpu=gpus[0] if gpus else "",
+                     record=",".join(classes))
+            )  # fmt: skip
+    if missing and not opts.quiet:
+        print(
+            f"recording the reference solution's training for reuse: {', '.join(j.lab for j in missing)}",
+            file=sys.stderr,
+        )
+    runner = (
+        _dask(missing, opts.scheduler) if opts.scheduler else _local(missing, max(1, min(jobs, len(missing))))
+    )
+    for result in runner if missing else ():
+        stores[result.lab] = train_reuse.save(prepared.kits[result.lab], setting, result)
+    for lab, store in sorted(stores.items()):
+        if not opts.quiet or store.reference["failed"]:
+            print(train_reuse.describe(lab, store), file=sys.stderr)
+    return stores
 
 
 def _local(jobs: list[Job], workers: int) -> Iterator[Result]:
@@ -270,10 +365,14 @@ def grade(cfg: CourseConfig, labs: list[str] | None = None, opts: GradeOptions |
             raise CourseError(f"{cfg.source_notebook(lab)}: missing; cannot build the grading kit of {lab}")
     workers = opts.jobs or os.cpu_count() or 1
     ledger = Ledger(cfg.state_dir / "ledger.json")
-    jobs = plan_jobs(cfg, prepare(cfg, labs), ledger, opts, workers)
+    prepared = prepare(cfg, labs)
+    jobs = plan_jobs(cfg, prepared, ledger, opts, workers)
     done: list[dict] = []
     if not jobs:
         return done
+    if opts.train_reuse:
+        stores = record_stores(cfg, prepared, opts, workers, {job.lab for job in jobs})
+        jobs = plan_jobs(cfg, prepared, ledger, opts, workers, stores)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     results = _dask(jobs, opts.scheduler) if opts.scheduler else _local(jobs, min(workers, len(jobs)))
     bar = progress(len(jobs), "grading", opts.quiet)

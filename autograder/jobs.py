@@ -54,6 +54,9 @@ class Job:
 
     ``course_config`` is the course's ``nbgrader_config.py`` (the worker loads it unchanged, see
     :mod:`autograder.isolation`); ``duedate`` the lab's due date in the course gradebook (ISO, or None).
+    ``train_store`` is the lab's recorded training store (file name to bytes; read-only in the kernel) and
+    ``train_manifest`` the digest its manifest must have; ``train_record`` names the given model classes
+    when this job is the reference run that records the store (see :mod:`autograder.reuse`).
     """
 
     student: str
@@ -68,6 +71,9 @@ class Job:
     settings: Settings
     course_config: bytes = b""
     duedate: str | None = None
+    train_store: dict[str, bytes] = field(default_factory=dict)
+    train_manifest: str = ""
+    train_record: str = ""
 
 
 class Grade(NamedTuple):
@@ -102,7 +108,7 @@ class Result:
 
     ``grades`` maps grade id to its `Grade`; ``comments`` maps solution cell id to nbgrader's
     ``auto_comment``; ``notebook`` is the autograded notebook (None when nbgrader could not write one; then
-    every autograded test scored zero).
+    every autograded test scored zero); ``recorded`` holds the trained states a reference run recorded.
     """
 
     student: str
@@ -115,3 +121,4 @@ class Result:
     timestamp: str | None
     seconds: float
     late_penalty: float | None = None
+    recorded: dict[str, bytes] = field(default_factory=dict)

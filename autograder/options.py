@@ -33,4 +33,5 @@ class GradeOptions:
     nproc: int = Limits.nproc
     quiet: bool = False
     keep: bool = False
+    train_reuse: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)

@@ -16,6 +16,7 @@ from autograder.jobs import Job
 from autograder.processes import JOB_ENV, job_token
 from autograder.sandbox import KERNEL_NAME, write_kernelspec
 from labkit.paths import DATA_ENV, LOG_ENV
+from labkit.training import reuse
 
 
 def make_dirs(job: Job, work: Path, uid: int | None, sockets: Path) -> dict[str, Path]:
@@ -45,6 +46,7 @@ def make_dirs(job: Job, work: Path, uid: int | None, sockets: Path) -> dict[str,
         "tmp": work / "tmp",
         "submitted": work / "submitted" / student / lab,
         "source": work / "source" / lab,
+        "store": work / "train_store",
     }
     for path in dirs.values():
         path.mkdir(parents=True, exist_ok=True)
@@ -55,6 +57,10 @@ def make_dirs(job: Job, work: Path, uid: int | None, sockets: Path) -> dict[str,
     for rel, data in job.kit_files.items():
         (dirs["source"] / rel).parent.mkdir(parents=True, exist_ok=True)
         (dirs["source"] / rel).write_bytes(data)
+    for name, data in job.train_store.items():
+        (dirs["store"] / name).write_bytes(data)
+        os.chmod(dirs["store"] / name, 0o444)
+    os.chmod(dirs["store"], 0o555)
     (work / "gradebook.db").write_bytes(job.kit_gradebook)
     os.chmod(work / "gradebook.db", 0o600)
     if job.duedate:
@@ -85,7 +91,7 @@ def _confinement(job: Job, work: Path, sockets: Path) -> Confinement:
         work=str(work),
         sockets=str(sockets),
         hide=tuple(path for path in (s.course_root, job.work_root) if path),
-        read_only=(*python_folders(), s.data_dir),
+        read_only=(*python_folders(), s.data_dir, str(work / "train_store")),
         masked=(str(work / "gradebook.db"),),
         gpu=bool(s.gpu),
         mask_with=empty_file(job.work_root),
@@ -140,4 +146,8 @@ def environment(job: Job, dirs: dict[str, Path], run_id: str) -> dict[str, str]:
         JOB_ENV: job_token(job) + run_id,
     }
     env.update(s.extra_env)
+    if job.train_record:  # the reference run: records the given models' states in its own home
+        env.update({reuse.STORE_ENV: str(dirs["home"] / "train_store"), reuse.RECORD_ENV: job.train_record})
+    elif job.train_store:
+        env.update({reuse.STORE_ENV: str(dirs["store"]), reuse.MANIFEST_ENV: job.train_manifest})
     return env

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import nbformat
@@ -249,3 +251,36 @@ def hidden_only_lines(notebook: nbformat.NotebookNode, min_length: int = 12) -> 
     return sorted(
         line for line in hidden if len(line) >= min_length and not any(line in seen for seen in readable)
     )
+
+
+#: What ``labkit.training.train_model`` prints when it loads a state recorded by the reference run.
+REUSED = "its state is reused"
+
+
+def reused_models(course: Path, lab: str, student: str) -> int:
+    """Return how many models of an autograded submission were loaded from the training store."""
+    return nbformat.writes(autograded_notebook(course, lab, student)).count(REUSED)
+
+
+def graded_outputs(course: Path, lab: str, student: str, results: Sequence[str]) -> dict[str, str]:
+    """Return the printed output of every test cell and of the ``results`` cells, training times removed."""
+    notebook = autograded_notebook(course, lab, student)
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in notebook.cells}
+    wanted = [
+        g for g, c in cells.items() if g and c.cell_type == "code" and c.metadata["nbgrader"].get("grade")
+    ]
+    return {
+        g: re.sub(r"epochs in \d+ s", "epochs in - s", text_output(cells[g])) for g in [*wanted, *results]
+    }
+
+
+def assert_same_grading(
+    course_a: Path, entries_a: dict, course_b: Path, entries_b: dict, lab: str, results: Sequence[str]
+) -> None:
+    """Assert two gradings of the same submissions agree: scores, notes, and every graded cell's output."""
+    for student, entry in entries_b.items():
+        for field in ("score", "tests", "notes", "executed"):
+            assert entries_a[student][field] == entry[field], (student, field)
+        if entry["executed"]:
+            outputs = [graded_outputs(c, lab, student, results) for c in (course_a, course_b)]
+            assert outputs[0] == outputs[1], student

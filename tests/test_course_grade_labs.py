@@ -1,5 +1,8 @@
 """``course-grade`` on the real ECG lab: reference, hostile and broken submissions in one parallel batch.
 
+Training reuse is on (the default): the reference and a submission with its own custom models load the
+given CNN from the store the reference run recorded, and grade exactly as a second grading without reuse.
+
 Runs under the documented training cap (``LABKIT_MAX_EPOCHS=1``): it judges isolation and bookkeeping,
 not metrics. The hostile submission knows the course's absolute path and attacks it directly. The broken
 ones start from the untouched release (so they score zero if graded correctly, and run fast): a syntax
@@ -17,10 +20,13 @@ import nbformat
 import pytest
 from autograder_support import TAMPERING, tree_hash
 from e2e_support import (
+    assert_same_grading,
     capped_data_dir,
     hidden_only_lines,
     make_course,
     release_notebook,
+    replace_solution,
+    reused_models,
     source_notebook,
     submit,
 )
@@ -55,6 +61,22 @@ for path in targets:
         pass
 print("ATTACK read", len(read), "wrote", len(wrote))
 """
+
+
+OWN_MODEL = '''class CustomModel1(torch.nn.Module):
+    """A student's own small network."""
+
+    def __init__(self, input_shape, output_shape):
+        super().__init__()
+        self.input_shape, self.output_shape = input_shape, output_shape
+        self.net = torch.nn.Sequential(
+            torch.nn.Conv1d(input_shape[0], 16, 7, stride=4, padding=3), torch.nn.ReLU(),
+            torch.nn.AdaptiveMaxPool1d(1), torch.nn.Flatten(), torch.nn.Linear(16, output_shape[0]),
+        )
+
+    def forward(self, x):
+        return self.net(x)
+'''
 
 
 def _edited(nb, replace: dict[str, str] | None = None, drop=lambda gid: False):
@@ -111,7 +133,9 @@ def test_reference_hostile_and_broken_real_lab(tmp_path, monkeypatch):
     hostile = nbformat.read(release_notebook(LAB), as_version=4)
     first_code = next(i for i, c in enumerate(hostile.cells) if c.cell_type == "code")
     hostile.cells.insert(first_code + 1, nbformat.v4.new_code_cell(HOSTILE.format(course=targets)))
+    own_models = replace_solution(read_notebook(source_notebook(LAB)), "custom_model_1", OWN_MODEL)
     submit(course, LAB, "ref", source_notebook(LAB))
+    submit(course, LAB, "own_models", own_models)
     submit(course, LAB, "mallory", hostile)
     release = nbformat.read(release_notebook(LAB), as_version=4)
     for student, notebook in _broken_cases(release).items():
@@ -131,7 +155,7 @@ def test_reference_hostile_and_broken_real_lab(tmp_path, monkeypatch):
     after = tree_hash(course, skip={"autograded", "feedback", "gradebook.db", ".grading", "exports", "logs"})
     assert after == before, "grading changed course files or another submission"
     tamperers = {f"tamper_{case}" for case in TAMPER_CASES}
-    assert set(entries) == {"ref", "mallory", *_broken_cases(release), *tamperers}
+    assert set(entries) == {"ref", "own_models", "mallory", *_broken_cases(release), *tamperers}
     for student, entry in entries.items():
         tampering = [n for n in entry["notes"] if n.startswith("kernel tampering detected")]
         assert len(tampering) == (student in tamperers), (student, entry["notes"])
@@ -148,8 +172,29 @@ def test_reference_hostile_and_broken_real_lab(tmp_path, monkeypatch):
         assert "ATTACK read 0 wrote 0" in text, "a confined kernel reached the course"
     _check_broken(course, entries, sum(1 for name in ref if name.startswith("test_")))
 
+    _check_reuse(course, entries, tmp_path / "without_reuse", own_models)
+
     assert main(["--course", str(course), "--quiet", "feedback", LAB]) == 0
     page = html.unescape((course / "feedback" / "mallory" / LAB / f"{LAB}.html").read_text())
     lines = hidden_only_lines(read_notebook(source_notebook(LAB)), min_length=25)
     shown = [ln for ln in lines if ln in page]
     assert lines and not shown, f"hidden test source in feedback: {shown[:3]}"
+
+
+def _check_reuse(course, entries: dict, root, own_models) -> None:
+    """The reference run was recorded; the reference and the own-models submission reused the given CNN
+    (only it: the student's own models trained) and grade exactly as without reuse."""
+    recorded = [
+        json.loads(p.read_text()) for p in course.glob(".grading/kits/*/train_store/*/reference.json")
+    ]
+    assert len(recorded) == 1 and len(recorded[0]["entries"]) == 1, recorded  # the given CNN
+    assert set(recorded[0]["failed"]) <= {"test_custom1_accuracy", "test_custom2_accuracy"}  # capped
+    assert reused_models(course, LAB, "ref") == reused_models(course, LAB, "own_models") == 1
+    plain = make_course(root, LAB)
+    (plain / "data").symlink_to(capped_data_dir(), target_is_directory=True)
+    submit(plain, LAB, "ref", source_notebook(LAB))
+    submit(plain, LAB, "own_models", own_models)
+    opts = GradeOptions(jobs=2, cell_timeout=90, quiet=True, train_reuse=False)
+    without = {e["student"]: e for e in grade(load_config(plain), [LAB], opts)}
+    assert reused_models(plain, LAB, "ref") == 0
+    assert_same_grading(course, entries, plain, without, LAB, ("comparison",))

@@ -202,3 +202,15 @@ def test_lightning_is_quiet_while_training_and_importing_changes_no_logger(capfd
     _train(0, n_epochs=1)
     assert all(logging.getLogger(name).level == logging.ERROR for name in LIGHTNING_LOGGERS)
     assert "GPU available" not in "".join(capfd.readouterr())
+
+
+def test_confusion_matrix_counts_as_scikit_learn() -> None:
+    import sklearn.metrics
+
+    from labkit.training.evaluation import confusion_matrix
+
+    rng = np.random.default_rng(5)
+    references, predictions = rng.integers(0, 5, 400), rng.integers(0, 5, 400)
+    predictions[:50] = 4  # a class never referenced still gets its column
+    expected = sklearn.metrics.confusion_matrix(references, predictions, labels=np.arange(6))
+    assert np.array_equal(confusion_matrix(references, predictions, 6), expected)
