@@ -1,30 +1,102 @@
-"""Grading throughput: plain sequential `nbgrader autograde` (baseline) vs `course-grade grade --jobs N`.
+"""Grading throughput: plain sequential `nbgrader autograde` vs `course-grade grade`, without and with reuse.
 
-The same K submissions (copies of the reference solution, or of the untouched release with --blank) are
-graded twice in scratch copies of the course; the report is the ratio of wall times, measured in one run.
+One run grades the same K submissions three times, each in a scratch copy of the course:
 
-    .venv/bin/python bench/grading_throughput.py --lab hr_estimation --k 4 --jobs 2 --max-epochs 1
-    .venv/bin/python bench/grading_throughput.py --course tests/fixtures/course_mini --lab mini --k 6
-    # on a GPU machine: every worker gets one GPU round-robin (CUDA_VISIBLE_DEVICES); several workers share
-    # one GPU when --jobs exceeds the GPU count:
+1. plain `nbgrader autograde LAB` (sequential; the baseline),
+2. `course-grade grade LAB --jobs N --no-train-reuse`,
+3. `course-grade grade LAB --jobs N` (training reuse; its first pass includes the reference run that
+   records the store, so the figure is what a class pays from scratch).
+
+The K submissions are a realistic mix, cycled in this order: a correct submission (the reference
+solution), one with half the exercises solved, one with a wrong split, and (ECG) one with its own custom
+models; ``--correct`` grades K copies of the reference instead. The report gives wall times, submissions
+per hour, the ratios against the baseline, and the median seconds of a correct submission in runs 2 and 3
+(from the ledger).
+
+    .venv/bin/python bench/grading_throughput.py --lab hr_estimation --k 4 --jobs 2 --max-epochs 0
+    .venv/bin/python bench/grading_throughput.py --lab ecg_rhythm_classification --k 4 --jobs 2 --max-epochs 0
+    .venv/bin/python bench/grading_throughput.py --lab hr_estimation --k 4 --jobs 2 --max-epochs 2   # quick
+    # on a GPU machine (workers share the GPUs round-robin through CUDA_VISIBLE_DEVICES):
     .venv/bin/python bench/grading_throughput.py --lab ecg_rhythm_classification --k 8 --jobs 4 --device
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import nbformat
+
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from autograder.cells import grade_id, nbgrader_meta  # noqa: E402
+
+WRONG_SPLIT = {  # (exercise cell, a wrong answer) per lab
+    "ecg_rhythm_classification": (
+        "split",
+        "def split_data(rhythms):\n    n = rhythms.size\n"
+        "    return np.arange(0, 3 * n // 5), np.arange(3 * n // 5, 4 * n // 5), "
+        "np.arange(4 * n // 5, n)\n\n\n"
+        "i_train, i_val, i_test = split_data(rhythms)\n",
+    ),
+    "hr_estimation": (
+        "split_subjects",
+        "def split_subjects(subjects):\n    subjects = np.asarray(subjects)\n"
+        "    groups = ([f'S{i}' for i in range(1, 11)], ['S11', 'S12'], ['S13', 'S14', 'S15'])\n"
+        "    return tuple(np.flatnonzero(np.isin(subjects, g)) for g in groups)\n",
+    ),
+}
+OWN_MODEL = (
+    "custom_model_1",
+    "class CustomModel1(torch.nn.Module):\n    def __init__(self, input_shape, output_shape):\n"
+    "        super().__init__()\n        self.input_shape, self.output_shape = input_shape, output_shape\n"
+    "        self.net = torch.nn.Sequential(torch.nn.Conv1d(input_shape[0], 16, 7, stride=4, padding=3),\n"
+    "            torch.nn.ReLU(), torch.nn.AdaptiveMaxPool1d(1), torch.nn.Flatten(),\n"
+    "            torch.nn.Linear(16, output_shape[0]))\n\n"
+    "    def forward(self, x):\n        return self.net(x)\n",
+)
 
 
-def scratch_course(course: Path, lab: str, k: int, blank: bool, into: Path) -> Path:
+def mix(lab: str, source: nbformat.NotebookNode, release: nbformat.NotebookNode, correct: bool) -> list:
+    """Return the cycle of submissions: (name, notebook)."""
+    solved = {grade_id(c): c.source for c in source.cells if grade_id(c)}
+    exercises = [
+        grade_id(c) for c in release.cells if nbgrader_meta(c).get("solution") and c.cell_type == "code"
+    ]
+    partial = copy.deepcopy(release)
+    for cell in partial.cells:
+        if grade_id(cell) in exercises[: len(exercises) // 2]:
+            cell.source = solved[grade_id(cell)]
+
+    def replaced(cell_id: str, text: str) -> nbformat.NotebookNode:
+        changed = copy.deepcopy(source)
+        for cell in changed.cells:
+            if grade_id(cell) == cell_id:
+                cell.source = text
+        return changed
+
+    cycle = [("correct", source)]
+    if not correct:
+        cycle.append(("partial", partial))
+        if lab in WRONG_SPLIT:
+            cycle.append(("wrong_split", replaced(*WRONG_SPLIT[lab])))
+        if lab == "ecg_rhythm_classification":
+            cycle.append(("own_models", replaced(*OWN_MODEL)))
+    return cycle
+
+
+def scratch_course(course: Path, lab: str, subs: list, into: Path) -> Path:
+    """Copy the course's config, source and data into ``into``, build it, place the submissions."""
     into.mkdir(parents=True)
     for part in ("nbgrader_config.py", "source", "data"):
         src = course / part
@@ -32,16 +104,12 @@ def scratch_course(course: Path, lab: str, k: int, blank: bool, into: Path) -> P
             shutil.copytree(src, into / part, symlinks=True)
         elif src.is_file():
             shutil.copy2(src, into / part)
-    subprocess.run(
-        [sys.executable, "-m", "autograder.cli", "--course", str(into), "build"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    notebook = into / ("release" if blank else "source") / lab / f"{lab}.ipynb"
-    for i in range(k):
-        target = into / "submitted" / f"bench{i:03d}" / lab
+    build = [sys.executable, "-m", "autograder.cli", "--course", str(into), "--quiet", "build"]
+    subprocess.run(build, check=True, stdout=subprocess.DEVNULL)
+    for i, (name, notebook) in enumerate(subs):
+        target = into / "submitted" / f"s{i:03d}_{name}" / lab
         target.mkdir(parents=True)
-        shutil.copy2(notebook, target / f"{lab}.ipynb")
+        nbformat.write(notebook, str(target / f"{lab}.ipynb"))
     return into
 
 
@@ -49,6 +117,13 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
     subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
+
+
+def correct_seconds(course: Path) -> float:
+    """Median seconds of the correct submissions in a course-grade ledger."""
+    entries = json.loads((course / ".grading" / "ledger.json").read_text())["entries"]
+    seconds = [e["seconds"] for key, e in entries.items() if "_correct" in key]
+    return statistics.median(seconds)
 
 
 def main() -> None:
@@ -60,47 +135,45 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=4, help="number of submissions")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument(
-        "--max-epochs", type=int, default=1, help="LABKIT_MAX_EPOCHS for both runs (0 = none)"
+        "--max-epochs", type=int, default=0, help="LABKIT_MAX_EPOCHS for every run (0 = none)"
     )
-    parser.add_argument("--blank", action="store_true", help="grade untouched releases (no training)")
+    parser.add_argument("--correct", action="store_true", help="K copies of the reference instead of the mix")
     parser.add_argument("--device", action="store_true", help="keep CUDA visible (GPU machine)")
     args = parser.parse_args()
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+    env.pop("LABKIT_MAX_EPOCHS", None)
     if args.max_epochs:
         env["LABKIT_MAX_EPOCHS"] = str(args.max_epochs)
     if not args.device:
         env["CUDA_VISIBLE_DEVICES"] = ""
+    course = args.course.resolve()
+    source = nbformat.read(course / "source" / args.lab / f"{args.lab}.ipynb", as_version=4)
+    release = nbformat.read(course / "release" / args.lab / f"{args.lab}.ipynb", as_version=4)
+    cycle = mix(args.lab, source, release, args.correct)
+    subs = [cycle[i % len(cycle)] for i in range(args.k)]
+    grade = [sys.executable, "-m", "autograder.cli", "--course", "{root}", "--quiet", "grade", args.lab]
+    grade += ["--jobs", str(args.jobs)]
+    times, seconds = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
-        base = scratch_course(args.course.resolve(), args.lab, args.k, args.blank, Path(tmp) / "plain")
-        baseline = timed([sys.executable, "-m", "nbgrader", "autograde", args.lab], base, env)
-        ours_root = scratch_course(args.course.resolve(), args.lab, args.k, args.blank, Path(tmp) / "ours")
-        ours = timed(
-            [
-                sys.executable,
-                "-m",
-                "autograder.cli",
-                "--course",
-                str(ours_root),
-                "--quiet",
-                "grade",
-                args.lab,
-                "--jobs",
-                str(args.jobs),
-            ],
-            ours_root,
-            env,
+        plain = scratch_course(course, args.lab, subs, Path(tmp) / "plain")
+        times["plain"] = timed([sys.executable, "-m", "nbgrader", "autograde", args.lab], plain, env)
+        for name, extra in (("no reuse", ["--no-train-reuse"]), ("reuse", [])):
+            root = scratch_course(course, args.lab, subs, Path(tmp) / name.replace(" ", "_"))
+            times[name] = timed([a.replace("{root}", str(root)) for a in grade] + extra, root, env)
+            seconds[name] = correct_seconds(root)
+    kinds = ", ".join(f"{n} x{sum(s[0] == n for s in subs)}" for n, _ in cycle)
+    print(f"lab={args.lab} K={args.k} ({kinds}) jobs={args.jobs} max_epochs={args.max_epochs or 'none'} "
+          f"cpus={os.cpu_count()} device={'visible' if args.device else 'cpu'}")  # fmt: skip
+    for name, label in (("plain", "plain nbgrader autograde (sequential)"),
+                        ("no reuse", f"course-grade --jobs {args.jobs} --no-train-reuse"),
+                        ("reuse", f"course-grade --jobs {args.jobs} (reuse, first pass)")):  # fmt: skip
+        ratio = times["plain"] / times[name]
+        print(
+            f"{label:48s} {times[name]:8.1f} s = {3600 * args.k / times[name]:6.1f} subs/h "
+            f"{ratio:5.2f}x plain"
         )
-    print(
-        f"lab={args.lab} K={args.k} jobs={args.jobs} max_epochs={args.max_epochs or 'none'}"
-        f" cpus={os.cpu_count()}"
-    )
-    print(
-        f"plain nbgrader autograde (sequential): {baseline:7.1f} s  = {3600 * args.k / baseline:6.1f} subs/h"
-    )
-    print(
-        f"course-grade grade --jobs {args.jobs}:         {ours:7.1f} s  = {3600 * args.k / ours:6.1f} subs/h"
-    )
-    print(f"ratio (plain / course-grade): {baseline / ours:.2f}x")
+    print(f"correct submission: {seconds['no reuse']:.1f} s without reuse, {seconds['reuse']:.1f} s with "
+          f"({seconds['no reuse'] / seconds['reuse']:.1f}x faster)")  # fmt: skip
 
 
 if __name__ == "__main__":
