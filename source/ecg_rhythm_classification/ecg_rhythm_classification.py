@@ -496,10 +496,10 @@ figure = plot_confusion_matrices(cnn_matrices, labels, model="Given CNN")
 #   (`labkit.labs.ecg.architecture_signature` compares them);
 # - at most 500 000 parameters each (`labkit.labs.ecg.count_parameters`);
 # - trained with the cells below, a test accuracy of at least 0.5 and at least the given CNN's test
-#   accuracy minus 0.05. Beating the given CNN is the goal; the graded bar is 0.05 lower because the same
-#   notebook trained on another machine, thread count or GPU ends up a little different, and a model as
-#   good as the given one must not fail on one machine and pass on another. The hidden test recomputes both
-#   accuracies on the reference test fold.
+#   accuracy minus 0.10. Beating the given CNN is the goal; the graded bar is 0.10 lower because the same
+#   notebook trained on another machine, thread count or GPU ends up a little different (the reference
+#   models move by up to a few points), and a model as good as the given one must not fail on one machine
+#   and pass on another. The hidden test recomputes both accuracies on the reference test fold.
 #
 # Keep the training time reasonable: an epoch should cost about as much as the given CNN's. Shrinking the
 # time axis early (a stride in the first convolutions) makes the later layers cheap.
@@ -658,7 +658,7 @@ custom1, custom1_matrices = train_and_evaluate(model, "custom1", custom_learning
 figure = plot_confusion_matrices(custom1_matrices, labels, model="Custom model 1")
 
 # %% nbgrader={"grade": true, "grade_id": "test_custom1_accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# Graded: a test accuracy of at least 0.5 and at least the given CNN's minus 0.05 (the hidden test measures
+# Graded: a test accuracy of at least 0.5 and at least the given CNN's minus 0.10 (the hidden test measures
 # both on the reference test fold; the line below measures them on your own test set).
 check_accuracy(custom1_matrices, cnn_matrices, "custom model 1", strict=False)  # your split
 ### BEGIN HIDDEN TESTS
@@ -674,7 +674,7 @@ custom2, custom2_matrices = train_and_evaluate(model, "custom2", custom_learning
 figure = plot_confusion_matrices(custom2_matrices, labels, model="Custom model 2")
 
 # %% nbgrader={"grade": true, "grade_id": "test_custom2_accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# Graded: a test accuracy of at least 0.5 and at least the given CNN's minus 0.05, as for model 1.
+# Graded: a test accuracy of at least 0.5 and at least the given CNN's minus 0.10, as for model 1.
 check_accuracy(custom2_matrices, cnn_matrices, "custom model 2", strict=False)  # your split
 ### BEGIN HIDDEN TESTS
 _check_held_out_accuracy(custom2, "custom model 2")
@@ -698,21 +698,23 @@ IPython.display.display(
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "question_4", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # ### BEGIN SOLUTION
-# (Reference models on the default synthetic data; the digits move by a few points between machines and
-# thread counts: custom model 1 reached 0.904 on 2 CPU threads and 0.875 on 1. Any well-argued comparison
-# of the student's own numbers earns the points.)
+# (Reference models on the default synthetic data, 15 epochs each. The figures are ranges over data seeds
+# and CPU thread counts, measured with `bench/metric_spread.py` (docs/grading.md); a student's own numbers
+# land near them on any machine. Any well-argued comparison of the student's own numbers earns the points.)
 #
-# **Performance.** Both custom models beat the given CNN on the test set: about 0.87-0.90 (residual CNN
-# with dilations) and 0.87-0.89 (convolutional encoder + bidirectional GRU) against about 0.83, at a similar training
-# cost per epoch (they shrink the time axis with strided convolutions first). The gain comes from the two
-# weak spots of the given CNN: normal sinus rhythm is much less often taken for bradycardia (both models
-# measure the rate over several beats), and fibrillation and flutter are confused less (the dilated
-# blocks and the GRU compare successive beats and the atrial waves between them).
+# **Performance.** Both custom models match or beat the given CNN on the test set after 15 epochs (against
+# its 50): about 0.85-0.88 (residual CNN with dilations) and 0.83-0.86 (convolutional encoder +
+# bidirectional GRU) against about 0.82-0.83, at a similar training cost per epoch (they shrink the time
+# axis with strided convolutions first). The gain comes from the two weak spots of the given CNN: normal
+# sinus rhythm is less often taken for bradycardia (both models measure the rate over several beats), and
+# fibrillation and flutter are confused less (the dilated blocks and the GRU compare successive beats and
+# the atrial waves between them).
 #
-# **Overfitting: yes.** Training accuracy reaches about 1.00 while validation accuracy stays near 0.87-0.89;
-# in TensorBoard the validation loss bottoms out after about 10 epochs (near 0.3) and then rises while the
-# training loss keeps falling. The models end up memorising the training strips, including the few
-# deliberately wrong labels. Dropout before the last layer helps but is not enough.
+# **Overfitting: it starts.** Training accuracy reaches about 0.94 while validation accuracy stays at about
+# 0.83-0.90; in TensorBoard the validation loss flattens after about 10 epochs while the training loss
+# keeps falling. Training longer widens the gap: at 50 epochs the training accuracy reaches 1.00 and the
+# models memorise the training strips, including the few deliberately wrong labels. Dropout before the last
+# layer slows this down but does not stop it.
 #
 # **Remaining errors.** Fibrillation against flutter (variable-block flutter is irregular too), and normal
 # sinus rhythm against brady- or tachycardia near 60 and 100 bpm, where the label is a matter of convention
