@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from autograder import CourseError
@@ -166,7 +166,7 @@ def plan_jobs(
     jobs
         The number of parallel workers (sets each kernel's thread count).
     stores
-        Each lab's recorded training store (see `record_stores`); a lab without one trains everything.
+        Each lab's recorded training store (see `reference_jobs`); a lab without one trains everything.
     """
     base = _settings(cfg, opts, jobs, prepared.data_dir)
     gpus, planned = gpu_list(), []
@@ -247,72 +247,120 @@ def _job(
 REFERENCE_STUDENT = "course-reference"
 
 
-def record_stores(
-    cfg: CourseConfig, prepared: Prepared, opts: GradeOptions, jobs: int, labs: set[str]
-) -> dict[str, train_reuse.Store]:
-    """Return each lab's training store for this run's settings, running the reference first where missing.
+@dataclass
+class Recording:
+    """The reference runs of a grading pass and what they unlock (see `reference_jobs`).
 
-    The reference runs are graded like submissions (same settings, same sandbox), all labs at once; what
-    they scored is printed, with a warning when the reference misses a point.
+    Attributes
+    ----------
+    setting
+        The setting key the stores are recorded under.
+    stores
+        Each lab's training store once known (loaded from the kit, or recorded in this pass).
+    references
+        The reference jobs still to run, one per lab whose store is missing.
+    """
+
+    setting: str
+    stores: dict[str, train_reuse.Store]
+    references: list[Job]
+
+
+def reference_jobs(
+    cfg: CourseConfig, prepared: Prepared, opts: GradeOptions, jobs: int, labs: set[str]
+) -> Recording:
+    """Return the labs' stores already recorded for this run's settings and the reference jobs still needed.
+
+    Only labs whose source defines given model classes take part. A reference job is graded like a
+    submission (same settings, same sandbox) and records the given models' trained states.
     """
     base = _settings(cfg, opts, jobs, prepared.data_dir)
     setting = train_reuse.setting_key(base, prepared.data_dir)
-    stores, missing = {}, []
+    recording = Recording(setting, {}, [])
+    gpus = gpu_list()
     for lab in sorted(labs):
         kit = prepared.kits[lab]
         source = read_notebook(kit / "source" / lab / f"{lab}.ipynb")
         classes = train_reuse.given_classes(source)
-        if not classes:
-            continue
-        stores[lab] = train_reuse.load(kit, setting)
-        if stores[lab] is None:
-            reference = train_reuse.reference_submission(
-                source, read_notebook(kit / "release" / lab / f"{lab}.ipynb")
-            )
-            notebook = json.dumps(reference).encode()
+        store = train_reuse.load(kit, setting) if classes else None
+        if store is not None:
+            recording.stores[lab] = store
+        elif classes:
+            release = read_notebook(kit / "release" / lab / f"{lab}.ipynb")
+            notebook = json.dumps(train_reuse.reference_submission(source, release)).encode()
             key = job_key(notebook, _release(prepared, lab), setting)
-            gpus = gpu_list()
-            missing.append(
+            recording.references.append(
                 _job(cfg, prepared, base, lab, REFERENCE_STUDENT, notebook, key, gpu=gpus[0] if gpus else "",
                      record=",".join(classes))
             )  # fmt: skip
-    if missing and not opts.quiet:
-        print(
-            f"recording the reference solution's training for reuse: {', '.join(j.lab for j in missing)}",
-            file=sys.stderr,
-        )
-    runner = (
-        _dask(missing, opts.scheduler) if opts.scheduler else _local(missing, max(1, min(jobs, len(missing))))
-    )
-    for result in runner if missing else ():
-        stores[result.lab] = train_reuse.save(prepared.kits[result.lab], setting, result)
-    for lab, store in sorted(stores.items()):
-        if not opts.quiet or store.reference["failed"]:
-            print(train_reuse.describe(lab, store), file=sys.stderr)
-    return stores
+    return recording
 
 
-def _local(jobs: list[Job], workers: int) -> Iterator[Result]:
+def _with_store(job: Job, store: train_reuse.Store) -> Job:
+    return replace(job, train_store=dict(store.files), train_manifest=store.manifest_digest)
+
+
+class _Schedule:
+    """Which jobs start now and which wait for their lab's reference run, and what each result releases.
+
+    The reference runs start first. While they run, the other workers grade the first submissions of those
+    labs without reuse (grade-neutral: reuse changes no result); the rest wait and start with the store.
+    """
+
+    def __init__(self, prepared: Prepared, recording: Recording, jobs: list[Job], workers: int, quiet: bool):
+        self.prepared, self.recording, self.quiet = prepared, recording, quiet
+        pending = {job.lab for job in recording.references}
+        free = max(0, workers - len(recording.references))
+        waiting = [job for job in jobs if job.lab in pending]
+        self.first = [*recording.references, *(j for j in jobs if j.lab not in pending), *waiting[:free]]
+        self.waiting = waiting[free:]
+        self.reference_keys = {job.key for job in recording.references}
+
+    def after(self, result: Result) -> list[Job]:
+        """Keep a reference run's store and return the jobs it releases (none for a submission)."""
+        if result.key not in self.reference_keys:
+            return []
+        store = train_reuse.save(self.prepared.kits[result.lab], self.recording.setting, result)
+        self.recording.stores[result.lab] = store
+        if not self.quiet or store.reference["failed"]:
+            print(train_reuse.describe(result.lab, store), file=sys.stderr)
+        released = [_with_store(job, store) for job in self.waiting if job.lab == result.lab]
+        self.waiting = [job for job in self.waiting if job.lab != result.lab]
+        return released
+
+
+def _local(jobs: list[Job], workers: int, more=lambda result: []) -> Iterator[Result]:
+    """Run ``jobs`` in local processes; submit what ``more(result)`` returns as each result arrives."""
     context = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(run_job, job) for job in jobs]
+        pending = {pool.submit(run_job, job) for job in jobs}
         try:
-            for future in cf.as_completed(futures):
-                yield future.result()
+            while pending:
+                finished, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for future in finished:
+                    result = future.result()
+                    pending |= {pool.submit(run_job, job) for job in more(result)}
+                    yield result
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
             for process in list((pool._processes or {}).values()):  # noqa: SLF001 (stop running workers now)
                 process.kill()
 
 
-def _dask(jobs: list[Job], address: str) -> Iterator[Result]:
+def _dask(jobs: list[Job], address: str, more=lambda result: []) -> Iterator[Result]:
+    """Run ``jobs`` on a Dask cluster; submit what ``more(result)`` returns as each result arrives."""
     from distributed import Client, as_completed
 
     with Client(address, timeout="30s") as client:
         futures = [client.submit(run_job, job, pure=False) for job in jobs]
+        queue = as_completed(futures)
         try:
-            for future in as_completed(futures):
-                yield future.result()
+            for future in queue:
+                result = future.result()
+                for job in more(result):
+                    futures.append(client.submit(run_job, job, pure=False))
+                    queue.add(futures[-1])
+                yield result
         finally:
             client.cancel(futures)
 
@@ -338,6 +386,15 @@ def _entry(result: Result) -> dict:
         "seconds": round(result.seconds, 2),
         "executed": result.notebook is not None,
     }
+
+
+def _say_recording(recording: Recording, quiet: bool) -> None:
+    for lab, store in sorted(recording.stores.items()):
+        if not quiet or store.reference["failed"]:
+            print(train_reuse.describe(lab, store) + " (recorded earlier)", file=sys.stderr)
+    if recording.references and not quiet:
+        labs = ", ".join(job.lab for job in recording.references)
+        print(f"recording the reference solution's training for reuse: {labs}", file=sys.stderr)
 
 
 def _raise_interrupt(signum, frame) -> None:
@@ -370,14 +427,23 @@ def grade(cfg: CourseConfig, labs: list[str] | None = None, opts: GradeOptions |
     done: list[dict] = []
     if not jobs:
         return done
+    recording = Recording("", {}, [])
     if opts.train_reuse:
-        stores = record_stores(cfg, prepared, opts, workers, {job.lab for job in jobs})
-        jobs = plan_jobs(cfg, prepared, ledger, opts, workers, stores)
+        recording = reference_jobs(cfg, prepared, opts, workers, {job.lab for job in jobs})
+        jobs = plan_jobs(cfg, prepared, ledger, opts, workers, recording.stores)
+        _say_recording(recording, opts.quiet)
+    schedule = _Schedule(prepared, recording, jobs, workers, opts.quiet)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    results = _dask(jobs, opts.scheduler) if opts.scheduler else _local(jobs, min(workers, len(jobs)))
+    results = (
+        _dask(schedule.first, opts.scheduler, schedule.after)
+        if opts.scheduler
+        else _local(schedule.first, min(workers, len(jobs) + len(recording.references)), schedule.after)
+    )
     bar = progress(len(jobs), "grading", opts.quiet)
     try:
         for result in results:
+            if result.key in schedule.reference_keys:
+                continue  # the reference run: its store is kept, it is no submission
             merge_result(cfg, result)
             entry = {"student": result.student, "lab": result.lab, "graded_at": time.time(), **_entry(result)}
             ledger.record(result.lab, result.student, entry)
@@ -388,9 +454,18 @@ def grade(cfg: CourseConfig, labs: list[str] | None = None, opts: GradeOptions |
         bar.close()
         signal.signal(signal.SIGTERM, previous)
         if len(done) < len(jobs):
-            for job in jobs:
+            for job in [*jobs, *recording.references]:
                 kill_job_processes(job_token(job))
     return done
 
 
-__all__ = ["Prepared", "Submission", "find_submissions", "grade", "plan_jobs", "prepare"]
+__all__ = [
+    "Prepared",
+    "Recording",
+    "Submission",
+    "find_submissions",
+    "grade",
+    "plan_jobs",
+    "prepare",
+    "reference_jobs",
+]

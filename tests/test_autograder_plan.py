@@ -71,3 +71,46 @@ def test_result_grades_are_named_and_pickle():
     grade = again.grades["t"]
     assert again == result and grade.is_test and (grade.auto_score, grade.max_score) == (1.0, 2.0)
     assert not Grade(None, True, 3.0, "markdown").is_test
+
+
+def _reference_setup(tmp_path, monkeypatch, n_students: int):
+    """The mini course with a given model class in a locked cell, ``n_students`` collected submissions."""
+    monkeypatch.setattr(grading, "kit_dir", _fake_kit)
+    monkeypatch.setattr(grading, "ensure_assignment", lambda cfg, lab, kit: None)
+    cfg = load_config(mini_course(tmp_path))
+    monkeypatch.setattr(type(cfg), "work_root", property(lambda self: tmp_path / "work"))
+    kit = _fake_kit(cfg, "mini")
+    source = read_notebook(kit / "source" / "mini" / "mini.ipynb")
+    given = nbformat.v4.new_code_cell("class Given:\n    pass\n", metadata={"nbgrader": {"locked": True}})
+    source.cells.insert(0, given)
+    nbformat.write(source, str(kit / "source" / "mini" / "mini.ipynb"))
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for i in range(n_students):
+        nbformat.write(read_notebook(cfg.source_notebook("mini")), str(inbox / f"mini_s{i}.ipynb"))
+    collect(cfg, inbox)
+    (cfg.root / "data").mkdir()
+    return cfg, prepare(cfg, ["mini"])
+
+
+def test_the_reference_runs_beside_the_first_submissions_and_releases_the_rest(tmp_path, monkeypatch):
+    cfg, prepared = _reference_setup(tmp_path, monkeypatch, n_students=4)
+    opts = GradeOptions(jobs=3)
+    recording = grading.reference_jobs(cfg, prepared, opts, 3, {"mini"})
+    (reference,) = recording.references
+    assert reference.train_record == "Given" and reference.student == grading.REFERENCE_STUDENT
+    jobs = plan_jobs(cfg, prepared, Ledger(cfg.state_dir / "ledger.json"), opts, 3, recording.stores)
+    schedule = grading._Schedule(prepared, recording, jobs, 3, quiet=True)
+    assert [j.student for j in schedule.first] == [grading.REFERENCE_STUDENT, "s0", "s1"]  # 3 workers busy
+    assert not any(j.train_store for j in schedule.first)
+    assert schedule.after(Result("s0", "mini", jobs[0].key, None, {}, {}, [], None, 1.0)) == []
+    entry = "a" * 64 + ".pt"
+    done = Result(grading.REFERENCE_STUDENT, "mini", reference.key, None, {}, {}, [], None, 9.0, None,
+                  {entry: b"state", "../escape.pt": b"x"})  # fmt: skip
+    released = schedule.after(done)
+    assert [j.student for j in released] == ["s2", "s3"] and schedule.waiting == []
+    store = recording.stores["mini"]
+    assert set(store.files) == {entry, "manifest.json"}  # a name that is no key is not kept
+    assert all(j.train_store == store.files and j.train_manifest == store.manifest_digest for j in released)
+    again = grading.reference_jobs(cfg, prepared, opts, 3, {"mini"})  # the next pass: recorded earlier
+    assert again.references == [] and again.stores["mini"].files == store.files
