@@ -83,6 +83,9 @@ def format_table(runs: list[dict]) -> str:
             lines.append(f"{seed:>4} {model:10} {cells} {spread:7.3f} {margin:7.3f}")
     worst_spread, worst_margin = max(spreads), min(margins)
     verdict = "PASS" if worst_margin >= SAFETY * worst_spread else "FAIL"
+    seeds = {r["seed"] for r in runs}
+    if any(len({r["threads"] for r in runs if r["seed"] == seed}) < 2 for seed in seeds):
+        verdict = "INCOMPLETE (a seed with one thread count has no spread yet)"
     lines.append(
         f"{verdict}: smallest margin over the bar {worst_margin:.3f}, largest spread {worst_spread:.3f} "
         f"(needs margin >= {SAFETY:.0f} x spread = {SAFETY * worst_spread:.3f}); "
