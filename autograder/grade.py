@@ -149,7 +149,6 @@ def plan_jobs(
     ledger: Ledger,
     opts: GradeOptions,
     jobs: int,
-    stores: dict[str, train_reuse.Store] | None = None,
 ) -> list[Job]:
     """Return the jobs still to grade (all with ``opts.force``); reads the course, writes nothing.
 
@@ -165,8 +164,6 @@ def plan_jobs(
         The run's options.
     jobs
         The number of parallel workers (sets each kernel's thread count).
-    stores
-        Each lab's recorded training store (see `reference_jobs`); a lab without one trains everything.
     """
     base = _settings(cfg, opts, jobs, prepared.data_dir)
     gpus, planned = gpu_list(), []
@@ -181,10 +178,9 @@ def plan_jobs(
         stamp = sub.path.parent / "timestamp.txt"
         planned.append(
             _job(
-                cfg, prepared, base, sub.lab, sub.student, notebook, key,
+                cfg, prepared, base, sub.lab, sub.student, notebook, key, course_config,
                 gpu=gpus[len(planned) % len(gpus)] if gpus else "",
                 timestamp=stamp.read_text().strip() if stamp.is_file() else None,
-                store=(stores or {}).get(sub.lab),
             )
         )  # fmt: skip
     return planned
@@ -213,10 +209,10 @@ def _job(
     student: str,
     notebook: bytes,
     key: str,
+    course_config: bytes,
     *,
     gpu: str,
     timestamp: str | None = None,
-    store: train_reuse.Store | None = None,
     record: str = "",
 ) -> Job:
     kit = prepared.kits[lab]
@@ -235,10 +231,8 @@ def _job(
         },
         work_root=str(prepared.work_root),
         settings=Settings(**{**asdict(base), "limits": base.limits, "gpu": gpu}),
-        course_config=(cfg.root / COURSE_MARKER).read_bytes(),
+        course_config=course_config,
         duedate=prepared.duedates[lab],
-        train_store=dict(store.files) if store else {},
-        train_manifest=store.manifest_digest if store else "",
         train_record=record,
     )
 
@@ -277,7 +271,7 @@ def reference_jobs(
     base = _settings(cfg, opts, jobs, prepared.data_dir)
     setting = train_reuse.setting_key(base, prepared.data_dir)
     recording = Recording(setting, {}, [])
-    gpus = gpu_list()
+    gpus, course_config = gpu_list(), (cfg.root / COURSE_MARKER).read_bytes()
     for lab in sorted(labs):
         kit = prepared.kits[lab]
         source = read_notebook(kit / "source" / lab / f"{lab}.ipynb")
@@ -290,8 +284,8 @@ def reference_jobs(
             notebook = json.dumps(train_reuse.reference_submission(source, release)).encode()
             key = job_key(notebook, _release(prepared, lab), setting)
             recording.references.append(
-                _job(cfg, prepared, base, lab, REFERENCE_STUDENT, notebook, key, gpu=gpus[0] if gpus else "",
-                     record=",".join(classes))
+                _job(cfg, prepared, base, lab, REFERENCE_STUDENT, notebook, key, course_config,
+                     gpu=gpus[0] if gpus else "", record=",".join(classes))
             )  # fmt: skip
     return recording
 
@@ -430,7 +424,7 @@ def grade(cfg: CourseConfig, labs: list[str] | None = None, opts: GradeOptions |
     recording = Recording("", {}, [])
     if opts.train_reuse:
         recording = reference_jobs(cfg, prepared, opts, workers, {job.lab for job in jobs})
-        jobs = plan_jobs(cfg, prepared, ledger, opts, workers, recording.stores)
+        jobs = [_with_store(j, recording.stores[j.lab]) if j.lab in recording.stores else j for j in jobs]
         _say_recording(recording, opts.quiet)
     schedule = _Schedule(prepared, recording, jobs, workers, opts.quiet)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)

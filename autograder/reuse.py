@@ -77,7 +77,6 @@ def setting_key(settings: Settings, data_dir: Path) -> str:
 class Store:
     """The recorded entries of one lab under one setting, as they travel with every job."""
 
-    folder: Path
     files: dict[str, bytes]
     reference: dict
 
@@ -93,7 +92,7 @@ def load(kit: Path, setting: str) -> Store | None:
     if not (folder / labkit_reuse.MANIFEST).is_file() or not (folder / REFERENCE).is_file():
         return None
     files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name != REFERENCE}
-    return Store(folder, files, json.loads((folder / REFERENCE).read_text()))
+    return Store(files, json.loads((folder / REFERENCE).read_text()))
 
 
 def save(kit: Path, setting: str, result: Result) -> Store:

@@ -36,7 +36,8 @@ def make_dirs(job: Job, work: Path, uid: int | None, sockets: Path) -> dict[str,
     Returns
     -------
     dict of str to Path
-        The folders by name: home, jupyter, runtime, tmp, submitted, source.
+        The folders by name: home, jupyter, runtime, tmp, submitted, source, store (the training store
+        the kernel reads), recorded (where a reference run records one).
     """
     lab, student = job.lab, job.student
     dirs = {
@@ -47,6 +48,7 @@ def make_dirs(job: Job, work: Path, uid: int | None, sockets: Path) -> dict[str,
         "submitted": work / "submitted" / student / lab,
         "source": work / "source" / lab,
         "store": work / "train_store",
+        "recorded": work / "home" / "train_store",  # where a reference run records (its own home)
     }
     for path in dirs.values():
         path.mkdir(parents=True, exist_ok=True)
@@ -147,7 +149,7 @@ def environment(job: Job, dirs: dict[str, Path], run_id: str) -> dict[str, str]:
     }
     env.update(s.extra_env)
     if job.train_record:  # the reference run: records the given models' states in its own home
-        env.update({reuse.STORE_ENV: str(dirs["home"] / "train_store"), reuse.RECORD_ENV: job.train_record})
+        env.update({reuse.STORE_ENV: str(dirs["recorded"]), reuse.RECORD_ENV: job.train_record})
     elif job.train_store:
         env.update({reuse.STORE_ENV: str(dirs["store"]), reuse.MANIFEST_ENV: job.train_manifest})
     return env

@@ -136,7 +136,6 @@ def run_job(job: Job) -> Result:
             )
             notes.append(f"autograde failed ({why}); every autograded test scored 0")
             grades, comments, notebook = _failed_grades(cells), {}, None
-        recorded = dirs["home"] / "train_store"
         return Result(
             job.student,
             job.lab,
@@ -148,7 +147,9 @@ def run_job(job: Job) -> Result:
             job.timestamp,
             time.monotonic() - started,
             penalty,
-            {p.name: p.read_bytes() for p in sorted(recorded.glob("*.pt"))} if job.train_record else {},
+            {p.name: p.read_bytes() for p in sorted(dirs["recorded"].glob("*.pt"))}
+            if job.train_record
+            else {},
         )
     finally:
         shutil.rmtree(sockets, ignore_errors=True)

@@ -99,7 +99,7 @@ def test_the_reference_runs_beside_the_first_submissions_and_releases_the_rest(t
     recording = grading.reference_jobs(cfg, prepared, opts, 3, {"mini"})
     (reference,) = recording.references
     assert reference.train_record == "Given" and reference.student == grading.REFERENCE_STUDENT
-    jobs = plan_jobs(cfg, prepared, Ledger(cfg.state_dir / "ledger.json"), opts, 3, recording.stores)
+    jobs = plan_jobs(cfg, prepared, Ledger(cfg.state_dir / "ledger.json"), opts, 3)
     schedule = grading._Schedule(prepared, recording, jobs, 3, quiet=True)
     assert [j.student for j in schedule.first] == [grading.REFERENCE_STUDENT, "s0", "s1"]  # 3 workers busy
     assert not any(j.train_store for j in schedule.first)
