@@ -16,6 +16,10 @@ def _input_shape(model: torch.nn.Module) -> tuple[int, ...]:
     return tuple(int(s) for s in shape)
 
 
+#: The learning-rate schedules :class:`SupervisedModule` knows (``None``: constant).
+SCHEDULES: tuple[str | None, ...] = (None, "cosine")
+
+
 class SupervisedModule(pl.LightningModule):
     """Wrap a ``torch.nn.Module`` for supervised training with Adam.
 
@@ -27,25 +31,40 @@ class SupervisedModule(pl.LightningModule):
     model
         The network; it must expose ``input_shape`` (without the batch dimension).
     learning_rate
-        Adam's learning rate.
+        Adam's learning rate (its starting value when there is a ``schedule``).
+    schedule
+        ``None``: the learning rate stays constant. ``"cosine"``: it falls from ``learning_rate`` to 0 along
+        half a cosine over the run's epochs (:class:`torch.optim.lr_scheduler.CosineAnnealingLR`, stepped
+        once per epoch), so the last epochs take small steps and the final weights depend less on where the
+        last few mini-batches happened to push them.
     """
 
     loss_name = "loss"
 
-    def __init__(self, model: torch.nn.Module, learning_rate: float = 1e-3) -> None:
+    def __init__(
+        self, model: torch.nn.Module, learning_rate: float = 1e-3, schedule: str | None = None
+    ) -> None:
         super().__init__()
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {schedule!r}")
         self.save_hyperparameters(ignore=["model"])
         self.model = model
         self.learning_rate = learning_rate
+        self.schedule = schedule
         self.example_input_array = torch.zeros((1, *_input_shape(model)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the model."""
         return self.model(x)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        """Adam over every parameter."""
-        return torch.optim.Adam(self.parameters(), lr=self.learning_rate)
+    def configure_optimizers(self) -> torch.optim.Optimizer | dict:
+        """Adam over every parameter, with the learning-rate schedule when one was chosen."""
+        optimizer = torch.optim.Adam(self.parameters(), lr=self.learning_rate)
+        if self.schedule is None:
+            return optimizer
+        epochs = max(1, int(self.trainer.max_epochs))
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
 
     def compute_metrics(self, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
         """Return the metrics of a batch by name; ``loss_name`` names the one to minimise."""
