@@ -102,10 +102,10 @@ def test_train_model_rejects_bad_indices():
         train_model(module, x, y[:-1], np.arange(10), np.arange(3), n_epochs=1, name="t", summary=False)
 
 
-def _train(seed: int, n_epochs: int = 3, log_dir=None) -> Classifier:
+def _train(seed: int, n_epochs: int = 3, log_dir=None, schedule: str | None = None) -> Classifier:
     seed_everything(seed)
     x, y = _data()
-    module = Classifier(Tiny(), 5e-2)
+    module = Classifier(Tiny(), 5e-2, schedule)
     return train_model(
         module,
         x,
@@ -130,6 +130,20 @@ def test_training_learns_is_deterministic_and_logs(tmp_path, monkeypatch):
     matrices = evaluate_classifier(a, x, y, {"train": np.arange(40), "val": np.arange(40, 60)})
     assert accuracy(matrices["train"]) > 0.8
     assert any((tmp_path / "tiny").rglob("events.out.tfevents.*")), "no TensorBoard log written"
+
+
+def test_cosine_schedule_ends_at_zero_and_constant_stays(monkeypatch):
+    monkeypatch.delenv("LABKIT_MAX_EPOCHS", raising=False)
+    rates = {}
+    for schedule in (None, "cosine"):
+        module = _train(0, n_epochs=4, schedule=schedule)
+        rates[schedule] = module.trainer.optimizers[0].param_groups[0]["lr"]
+    assert rates[None] == pytest.approx(5e-2)
+    assert rates["cosine"] == pytest.approx(0.0, abs=1e-12), "the cosine schedule did not reach 0"
+    monkeypatch.setenv("LABKIT_MAX_EPOCHS", "2")  # capped: the half cosine spans the epochs really run
+    assert _train(0, n_epochs=50, schedule="cosine").trainer.optimizers[0].param_groups[0]["lr"] < 1e-12
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        Classifier(Tiny(), 1e-3, "step")
 
 
 def test_training_honours_the_epoch_cap(monkeypatch):
