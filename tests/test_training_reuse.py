@@ -53,8 +53,8 @@ def test_a_matching_key_reuses_the_state_bit_for_bit_and_any_changed_input_train
     assert read["baseline"]["predictions"] == recorded["baseline"]["predictions"]
     assert read["baseline"]["after"] == recorded["baseline"]["after"]
     assert read["scaled"]["predictions"] == recorded["scaled"]["predictions"]
-    missed = ("learning rate", "schedule", "epochs", "batch size", "one input value", "initial weights", "class code",
-              "thread count", "own class", "global value")  # fmt: skip
+    missed = ("learning rate", "schedule", "epochs", "batch size", "one input value", "initial weights",
+              "class code", "thread count", "own class", "global value")  # fmt: skip
     assert {name: read[name]["reused"] for name in missed} == dict.fromkeys(missed, False)
 
 
