@@ -148,13 +148,14 @@ def main() -> None:
         env["CUDA_VISIBLE_DEVICES"] = ""
     course = args.course.resolve()
     source = nbformat.read(course / "source" / args.lab / f"{args.lab}.ipynb", as_version=4)
-    release = nbformat.read(course / "release" / args.lab / f"{args.lab}.ipynb", as_version=4)
-    cycle = mix(args.lab, source, release, args.correct)
-    subs = [cycle[i % len(cycle)] for i in range(args.k)]
     grade = [sys.executable, "-m", "autograder.cli", "--course", "{root}", "--quiet", "grade", args.lab]
     grade += ["--jobs", str(args.jobs)]
     times, seconds = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
+        built = scratch_course(course, args.lab, [], Path(tmp) / "release")  # the release, built here
+        release = nbformat.read(built / "release" / args.lab / f"{args.lab}.ipynb", as_version=4)
+        cycle = mix(args.lab, source, release, args.correct)
+        subs = [cycle[i % len(cycle)] for i in range(args.k)]
         plain = scratch_course(course, args.lab, subs, Path(tmp) / "plain")
         times["plain"] = timed([sys.executable, "-m", "nbgrader", "autograde", args.lab], plain, env)
         for name, extra in (("no reuse", ["--no-train-reuse"]), ("reuse", [])):
