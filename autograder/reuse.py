@@ -25,7 +25,7 @@ import nbformat
 
 from autograder.cells import grade_id, nbgrader_meta
 from autograder.jobs import Result, Settings
-from labkit.training import reuse as labkit_reuse
+from labkit.training import store as train_store
 
 STORE_DIR = "train_store"
 REFERENCE = "reference.json"
@@ -83,13 +83,13 @@ class Store:
     @property
     def manifest_digest(self) -> str:
         """The digest a kernel checks the manifest against (``$LABKIT_TRAIN_STORE_MANIFEST``)."""
-        return labkit_reuse.digest([self.files[labkit_reuse.MANIFEST]])
+        return train_store.digest([self.files[train_store.MANIFEST]])
 
 
 def load(kit: Path, setting: str) -> Store | None:
     """Return the lab's store for ``setting``, or None when it was not recorded yet."""
     folder = kit / STORE_DIR / setting
-    if not (folder / labkit_reuse.MANIFEST).is_file() or not (folder / REFERENCE).is_file():
+    if not (folder / train_store.MANIFEST).is_file() or not (folder / REFERENCE).is_file():
         return None
     files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name != REFERENCE}
     return Store(files, json.loads((folder / REFERENCE).read_text()))
@@ -101,9 +101,9 @@ def save(kit: Path, setting: str, result: Result) -> Store:
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{setting}-", dir=folder.parent))
     for name, data in result.recorded.items():
-        if name.endswith(labkit_reuse.SUFFIX) and len(name) == 64 + len(labkit_reuse.SUFFIX):
+        if name.endswith(train_store.SUFFIX) and len(name) == 64 + len(train_store.SUFFIX):
             (tmp / name).write_bytes(data)
-    labkit_reuse.write_manifest(tmp)
+    train_store.write_manifest(tmp)
     summary = reference_summary(result)
     (tmp / REFERENCE).write_text(json.dumps(summary, indent=1, sort_keys=True))
     shutil.rmtree(folder, ignore_errors=True)
@@ -120,7 +120,7 @@ def reference_summary(result: Result) -> dict:
         "failed": sorted(n for n, g in tests.items() if (g.auto_score or 0.0) < g.max_score),
         "notes": result.notes,
         "seconds": round(result.seconds, 1),
-        "entries": sorted(k for k in result.recorded if k.endswith(labkit_reuse.SUFFIX)),
+        "entries": sorted(k for k in result.recorded if k.endswith(train_store.SUFFIX)),
     }
 
 

@@ -16,7 +16,7 @@ from autograder.jobs import Job
 from autograder.processes import JOB_ENV, job_token
 from autograder.sandbox import KERNEL_NAME, write_kernelspec
 from labkit.paths import DATA_ENV, LOG_ENV
-from labkit.training import reuse
+from labkit.training import store
 
 
 def make_dirs(job: Job, work: Path, uid: int | None, sockets: Path) -> dict[str, Path]:
@@ -149,7 +149,7 @@ def environment(job: Job, dirs: dict[str, Path], run_id: str) -> dict[str, str]:
     }
     env.update(s.extra_env)
     if job.train_record:  # the reference run: records the given models' states in its own home
-        env.update({reuse.STORE_ENV: str(dirs["recorded"]), reuse.RECORD_ENV: job.train_record})
+        env.update({store.STORE_ENV: str(dirs["recorded"]), store.RECORD_ENV: job.train_record})
     elif job.train_store:
-        env.update({reuse.STORE_ENV: str(dirs["store"]), reuse.MANIFEST_ENV: job.train_manifest})
+        env.update({store.STORE_ENV: str(dirs["store"]), store.MANIFEST_ENV: job.train_manifest})
     return env

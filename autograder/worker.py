@@ -27,7 +27,8 @@ from autograder.workdir import environment, make_dirs, write_config
 
 
 def _run_autograde(job: Job, work: Path, env: dict[str, str]) -> tuple[int | None, str]:
-    cmd = [sys.executable, "-m", "nbgrader", "autograde", job.lab, "--student", job.student, "--force"]
+    cmd = [sys.executable, "-m", "autograder.nbgrader_cli", "autograde", job.lab]
+    cmd += ["--student", job.student, "--force"]
     limit = job.settings.notebook_timeout + job.settings.startup_timeout + 120
     with open(work / "autograde.log", "w") as log:
         proc = subprocess.Popen(

@@ -1,21 +1,39 @@
-"""Training plumbing shared by both labs: Lightning modules, tensor batches, training and evaluation."""
+"""Training plumbing shared by both labs: Lightning modules, tensor batches, training and evaluation.
 
-from labkit.training.evaluation import accuracy, evaluate_classifier, evaluate_regressor
-from labkit.training.loaders import TensorBatches, as_tensor
-from labkit.training.loop import effective_epochs, predict, train_model, training_device
-from labkit.training.modules import Classifier, Regressor, SupervisedModule
+The names below load on first use (PEP 562), so a process that only needs the torch-free store files
+(``labkit.training.store``, the grader's parent and workers) does not import torch and Lightning.
+"""
 
-__all__ = [
-    "Classifier",
-    "Regressor",
-    "SupervisedModule",
-    "TensorBatches",
-    "accuracy",
-    "as_tensor",
-    "effective_epochs",
-    "evaluate_classifier",
-    "evaluate_regressor",
-    "predict",
-    "train_model",
-    "training_device",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "accuracy": "evaluation",
+    "evaluate_classifier": "evaluation",
+    "evaluate_regressor": "evaluation",
+    "TensorBatches": "loaders",
+    "as_tensor": "loaders",
+    "effective_epochs": "loop",
+    "predict": "loop",
+    "train_model": "loop",
+    "training_device": "loop",
+    "Classifier": "modules",
+    "Regressor": "modules",
+    "SupervisedModule": "modules",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import types
-from collections.abc import Iterable
 
 import numpy as np
 import torch
+
+from labkit.training.store import digest  # noqa: F401 (re-exported)
 
 #: Packages whose code is pinned by their version (part of the training key): classes from them are named,
 #: not hashed.
@@ -22,15 +23,6 @@ VERSIONED_PACKAGES = (
 )  # fmt: skip
 
 _PRIMITIVES = (type(None), bool, int, float, complex, str, bytes)
-
-
-def digest(parts: Iterable[bytes]) -> str:
-    """Return the sha256 (hex) of a sequence of byte strings, each length-prefixed."""
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(len(part).to_bytes(8, "little"))
-        h.update(part)
-    return h.hexdigest()
 
 
 def tensor_bytes(tensor: torch.Tensor | np.ndarray) -> bytes:

@@ -22,18 +22,23 @@ import platform
 import random
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from labkit.training.fingerprint import Fingerprinter, digest, tensor_bytes
-
-STORE_ENV = "LABKIT_TRAIN_STORE"
-MANIFEST_ENV = "LABKIT_TRAIN_STORE_MANIFEST"
-RECORD_ENV = "LABKIT_TRAIN_STORE_RECORD"
-MANIFEST = "manifest.json"
-SUFFIX = ".pt"
+from labkit.training.fingerprint import Fingerprinter, tensor_bytes
+from labkit.training.store import (  # noqa: F401 (re-exported: the store's names live in one module)
+    MANIFEST,
+    MANIFEST_ENV,
+    RECORD_ENV,
+    STORE_ENV,
+    SUFFIX,
+    active,
+    digest,
+    recorded_classes,
+    store_folder,
+    write_manifest,
+)
 
 
 def _versions() -> str:
@@ -168,19 +173,9 @@ def restore(module: torch.nn.Module, entry: Entry) -> None:
     _set_random_states(entry.random_states)
 
 
-def recorded_classes() -> set[str]:
-    """Return the model class names the reference run records (``$LABKIT_TRAIN_STORE_RECORD``)."""
-    return {n.strip() for n in os.environ.get(RECORD_ENV, "").split(",") if n.strip()}
-
-
-def _store() -> Path | None:
-    folder = os.environ.get(STORE_ENV, "").strip()
-    return Path(folder) if folder else None
-
-
 def record(key: str, module: torch.nn.Module, entry: Entry) -> bool:
     """Write ``entry`` under ``key`` when this is the reference run and the model is a given class."""
-    folder, model = _store(), getattr(module, "model", module)
+    folder, model = store_folder(), getattr(module, "model", module)
     given = type(model).__name__ in recorded_classes() and type(model).__module__ == "__main__"
     if folder is None or not given:
         return False
@@ -193,7 +188,7 @@ def record(key: str, module: torch.nn.Module, entry: Entry) -> bool:
 
 def lookup(key: str) -> Entry | None:
     """Return the verified entry of ``key`` in the grader's store, or None (none there, or tampered)."""
-    folder, expected = _store(), os.environ.get(MANIFEST_ENV, "").strip()
+    folder, expected = store_folder(), os.environ.get(MANIFEST_ENV, "").strip()
     if folder is None or not expected or recorded_classes():
         return None
     try:
@@ -211,21 +206,3 @@ def lookup(key: str) -> Entry | None:
         print(f"training store {folder}: entry {key[:12]} changed on disk; not used", file=sys.stderr)
         return None
     return Entry.from_bytes(data)
-
-
-def write_manifest(folder: Path) -> str:
-    """Write ``folder/manifest.json`` listing every entry's sha256; return the manifest's own digest.
-
-    Run by the grader (never inside a kernel) on the entries the reference run recorded.
-    """
-    entries = {p.name[: -len(SUFFIX)]: digest([p.read_bytes()]) for p in sorted(folder.glob(f"*{SUFFIX}"))}
-    text = json.dumps({"version": 1, "entries": entries}, indent=1, sort_keys=True).encode()
-    partial = folder / f"{MANIFEST}.part"
-    partial.write_bytes(text)
-    partial.replace(folder / MANIFEST)
-    return digest([text])
-
-
-def active() -> bool:
-    """Return True when the grader set up a training store for this kernel (recording or reading)."""
-    return _store() is not None and bool(recorded_classes() or os.environ.get(MANIFEST_ENV, "").strip())
