@@ -2,13 +2,16 @@
 
 A `Job` carries everything by value (submission, the lab's grading-kit gradebook, settings), so a remote
 worker needs no access to the course. `run_job` builds the worker directory (:mod:`autograder.workdir`),
-runs ``nbgrader autograde`` in a subprocess with a minimal environment and the sandboxed kernel, and returns
+runs ``nbgrader autograde`` in a fresh process (a fork of a warm nbgrader, a new interpreter in a Dask worker;
+:mod:`autograder.nbgrader_cli`) with a minimal environment and the sandboxed kernel, and returns
 a `Result` with the autograded notebook and the scores nbgrader saved in the private gradebook.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import multiprocessing
 import os
 import shutil
 import signal
@@ -21,27 +24,54 @@ from pathlib import Path
 
 from autograder.cells import grade_id
 from autograder.jobs import Grade, Job, Result
+from autograder.nbgrader_cli import forked_context, run_forked
 from autograder.processes import JOB_ENV, kill_job_processes
 from autograder.sandbox import kernel_uid
 from autograder.workdir import environment, make_dirs, write_config
 
 
-def _run_autograde(job: Job, work: Path, env: dict[str, str]) -> tuple[int | None, str]:
-    cmd = [sys.executable, "-m", "autograder.nbgrader_cli", "autograde", job.lab]
-    cmd += ["--student", job.student, "--force"]
-    limit = job.settings.notebook_timeout + job.settings.startup_timeout + 120
-    with open(work / "autograde.log", "w") as log:
+def _run_forked(argv: list[str], work: Path, env: dict[str, str], log: Path, limit: float) -> int | None:
+    """Run nbgrader in a fork of the warm fork server; return its exit status (None: killed at ``limit``)."""
+    proc = forked_context().Process(target=run_forked, args=(argv, str(work), env, str(log)))
+    proc.start()
+    proc.join(timeout=limit)
+    code = proc.exitcode
+    if code is None:  # still running at the limit: kill its session (nbgrader, kernel, what they started)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.kill()
+        proc.join()
+    return code
+
+
+def _run_cold(argv: list[str], work: Path, env: dict[str, str], log: Path, limit: float) -> int | None:
+    """Run nbgrader in a new interpreter (where a worker may not fork: a daemonic Dask worker)."""
+    cmd = [sys.executable, "-m", "autograder.nbgrader_cli", *argv]
+    with open(log, "w") as out:
         proc = subprocess.Popen(
-            cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            cmd, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
         try:
-            code = proc.wait(timeout=limit)
+            return proc.wait(timeout=limit)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            code = None
+            return None
+
+
+def _run_autograde(job: Job, work: Path, env: dict[str, str]) -> tuple[int | None, str]:
+    """Run ``nbgrader autograde`` for the job in a process of its own, in its own session.
+
+    Returns its exit status (None: killed at the time limit) and its last error line.
+    """
+    argv = ["autograde", job.lab, "--student", job.student, "--force"]
+    limit = job.settings.notebook_timeout + job.settings.startup_timeout + 120
+    log = work / "autograde.log"
+    daemonic = multiprocessing.current_process().daemon  # Dask's worker processes may have no children
+    code = (_run_cold if daemonic else _run_forked)(argv, work, env, log, limit)
     kill_job_processes(env[JOB_ENV])
-    tail = [ln for ln in (work / "autograde.log").read_text(errors="replace").splitlines() if "ERROR" in ln]
+    text = log.read_text(errors="replace") if log.is_file() else ""
+    tail = [ln for ln in text.splitlines() if "ERROR" in ln]
     return code, (tail[-1] if tail else "")
 
 

@@ -48,3 +48,20 @@ def test_the_nbgrader_wrapper_skips_the_slow_import_and_runs_nbgrader():
     assert "rfc3987_syntax loaded: False" in wrapped.stderr
     if "rfc3987_syntax loaded: True" not in plain.stderr:
         pytest.skip("rfc3987_syntax is not installed here: nothing to skip")
+
+
+def test_a_forked_nbgrader_gets_its_own_folder_environment_log_and_exit_status(tmp_path):
+    from autograder.nbgrader_cli import forked_context, run_forked
+
+    runs = {}
+    for name, argv in {"ok": ["--version"], "bad": ["autograde", "no_such_lab", "--no-such-flag"]}.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(folder), "COURSE_PROBE": name}
+        proc = forked_context().Process(target=run_forked, args=(argv, str(folder), env, str(folder / "log")))
+        proc.start()
+        proc.join(timeout=120)
+        runs[name] = (proc.exitcode, (folder / "log").read_text())
+    version = _python("import nbgrader; print(nbgrader.__version__)").stdout.strip()
+    assert runs["ok"][0] == 0 and runs["ok"][1].strip().endswith(version), runs["ok"]  # its log, its status
+    assert runs["bad"][0] not in (0, None), runs["bad"]
