@@ -46,9 +46,7 @@ def run_forked(argv: list[str], cwd: str, env: dict[str, str], log: str) -> None
     os.environ.clear()
     os.environ.update(env)
     sys.argv = ["nbgrader", *argv]
-    from nbgrader.apps.nbgraderapp import main as nbgrader_main
-
-    nbgrader_main()
+    main()
 
 
 _CONTEXT: multiprocessing.context.BaseContext | None = None

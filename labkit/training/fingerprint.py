@@ -14,8 +14,6 @@ import types
 import numpy as np
 import torch
 
-from labkit.training.store import digest  # noqa: F401 (re-exported)
-
 #: Packages whose code is pinned by their version (part of the training key): classes from them are named,
 #: not hashed.
 VERSIONED_PACKAGES = (
