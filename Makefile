@@ -57,7 +57,7 @@ lab: data  ## start JupyterLab on the course (release/ notebooks; LAB_ARGS=... f
 
 HUB_PROXY := hub/node_modules/.bin/configurable-http-proxy
 $(HUB_PROXY): hub/package.json hub/package-lock.json
-	cd hub && npm ci --no-audit --no-fund --loglevel=error
+	npm ci --prefix hub --no-audit --no-fund --loglevel=error
 	touch $@
 
 hub-proxy: $(HUB_PROXY)  ## JupyterHub's configurable-http-proxy from npm into hub/node_modules (needs nodejs, npm)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from autograder import CourseError
 from autograder.config import CourseConfig, ensure_tools_on_path, load_config
+from autograder.nbgrader_cli import skip_slow_imports
 from autograder.options import DEMO_MAX_EPOCHS, GradeOptions
 from labkit.exits import run_command
 from labkit.runtime import MAX_EPOCHS_ENV
@@ -240,6 +241,7 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``course-grade``; return the exit code (2 with one line on bad input, 130 on Ctrl-C)."""
+    skip_slow_imports()  # the course's nbgrader_config.py imports nbgrader, and so jsonschema
     args = _parser().parse_args(argv)
     ensure_tools_on_path()
     return run_command(

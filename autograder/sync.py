@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import contextlib
+import io
+from pathlib import Path
 
 import jupytext
+from jupytext.cli import jupytext as jupytext_cli
 
 from autograder import CourseError
 from autograder.cells import nbgrader_meta
@@ -51,6 +53,27 @@ def check_sync(cfg: CourseConfig, labs: list[str] | None = None) -> list[str]:
     return problems
 
 
+def _jupytext_sync(target: Path) -> None:
+    """Run ``jupytext --sync target`` in this process (its own command line, without a second interpreter).
+
+    Raises
+    ------
+    CourseError
+        Naming ``target`` and jupytext's error when the pair cannot be synced.
+    """
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            status = jupytext_cli(["--sync", "--quiet", str(target)])
+    except SystemExit as exc:  # argument errors
+        status = exc.code
+    except Exception as exc:  # noqa: BLE001 (jupytext raises its own and the readers' errors)
+        raise CourseError(f"{target}: jupytext --sync failed: {type(exc).__name__}: {exc}") from exc
+    if status:
+        last = (out.getvalue().strip().splitlines() or [f"exit status {status}"])[-1]
+        raise CourseError(f"{target}: jupytext --sync failed: {last}")
+
+
 def sync(cfg: CourseConfig) -> list[str]:
     """Run ``jupytext --sync`` on every pair (the newer file wins) and return what it did."""
     done = []
@@ -60,14 +83,6 @@ def sync(cfg: CourseConfig) -> list[str]:
         if not target.is_file():
             done.append(f"{lab}: no source yet ({notebook.parent} is empty or missing), skipped")
             continue
-        proc = subprocess.run(
-            [sys.executable, "-m", "jupytext", "--sync", str(target)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            last = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
-            raise CourseError(f"{target}: jupytext --sync failed: {last}")
+        _jupytext_sync(target)
         done.append(f"{lab}: in sync")
     return done

@@ -110,14 +110,21 @@ def _nbgrader(course: Path, env: dict[str, str], *args: str, timeout: float) -> 
 
 
 def autograde(
-    course: Path, lab: str, max_epochs: int | None = None, timeout: float = 1800
+    course: Path,
+    lab: str,
+    max_epochs: int | None = None,
+    timeout: float = 1800,
+    threads: int | None = None,
 ) -> subprocess.CompletedProcess:
     """Record ``lab`` in the course gradebook and autograde every submission with plain nbgrader.
 
     ``generate_assignment`` stores the grade cells (hidden tests included) in the temporary gradebook;
-    ``autograde`` then restores them into each submission and executes it.
+    ``autograde`` then restores them into each submission and executes it. ``threads`` sets the kernels'
+    ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS``, as ``course-grade grade`` does for its workers.
     """
     env = grading_env(course, max_epochs)
+    if threads is not None:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     _nbgrader(course, env, "generate_assignment", lab, "--force", timeout=300)
     return _nbgrader(course, env, "autograde", lab, "--force", timeout=timeout)
 

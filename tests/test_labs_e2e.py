@@ -212,13 +212,17 @@ def test_a_scaling_cell_run_twice_changes_nothing(lab, tmp_path, monkeypatch):
 
 
 def test_reference_solutions_get_every_point_uncapped(tmp_path):
-    """The real settings (no cap, the default data), both labs at once: the reference earns every point."""
+    """The real settings (no cap, the default data), both labs at once: the reference earns every point.
+
+    Each kernel trains on one thread, as ``course-grade grade --jobs 2`` runs them on two cores (the HR lab
+    pins one thread itself); two threads each would oversubscribe the cores while both labs run.
+    """
     _needs_data()
 
     def grade_reference(lab: str):
         course = e2e.make_course(tmp_path / lab, lab)
         e2e.submit(course, lab, "reference", e2e.source_notebook(lab))
-        e2e.autograde(course, lab, max_epochs=None)
+        e2e.autograde(course, lab, max_epochs=None, threads=1)
         return course
 
     for lab, course in _in_parallel(grade_reference, list(LABS)).items():
