@@ -11,7 +11,9 @@ The K submissions are a realistic mix, cycled in this order: a correct submissio
 solution), one with half the exercises solved, one with a wrong split, and (ECG) one with its own custom
 models; ``--correct`` grades K copies of the reference instead. The report gives wall times, submissions
 per hour, the ratios against the baseline, and the median seconds of a correct submission in runs 2 and 3
-(from the ledger).
+(from the ledger), split into those that trained (run 2; in run 3 the ones graded beside the recording)
+and those that loaded the reference's trained states (their autograded notebook says so), plus the
+recording reference run's own seconds.
 
     .venv/bin/python bench/grading_throughput.py --lab hr_estimation --k 4 --jobs 2 --max-epochs 0
     .venv/bin/python bench/grading_throughput.py --lab ecg_rhythm_classification --k 4 --jobs 2 --max-epochs 0
@@ -119,11 +121,43 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def correct_seconds(course: Path) -> float:
-    """Median seconds of the correct submissions in a course-grade ledger."""
+REUSED = "epochs not run: the grader's reference solution trained this model"
+
+
+def _loaded_states(course: Path, lab: str, student: str) -> bool:
+    """Return whether the autograded notebook of ``student`` says a trained state was reused."""
+    path = course / "autograded" / student / lab / f"{lab}.ipynb"
+    return path.is_file() and REUSED in path.read_text()
+
+
+def correct_seconds(course: Path, lab: str) -> dict[str, float]:
+    """Median seconds of the correct submissions in a course-grade ledger, split by whether they reused.
+
+    Returns ``{'trained': s, 'loaded': s}`` (a key only when such a submission exists) and, when the
+    reference solution ran (training reuse on), ``'reference'``: the recording run's own seconds.
+    """
     entries = json.loads((course / ".grading" / "ledger.json").read_text())["entries"]
-    seconds = [e["seconds"] for key, e in entries.items() if "_correct" in key]
-    return statistics.median(seconds)
+    split: dict[str, list[float]] = {}
+    for key, entry in entries.items():
+        student = key.split("/", 1)[1]
+        if "_correct" in student:
+            kind = "loaded" if _loaded_states(course, lab, student) else "trained"
+            split.setdefault(kind, []).append(entry["seconds"])
+    result = {kind: statistics.median(values) for kind, values in split.items()}
+    for reference in (course / ".grading" / "kits").glob(f"{lab}-*/train_store/*/reference.json"):
+        result["reference"] = json.loads(reference.read_text())["seconds"]
+    return result
+
+
+def _describe_correct(seconds: dict[str, dict[str, float]]) -> str:
+    """Return the report line on correct submissions: trained without reuse, loaded with it."""
+    parts = [f"{kind} {value:.1f} s" for kind, value in seconds["no reuse"].items()]
+    line = "correct submission, median: without reuse " + ", ".join(parts)
+    reuse = seconds["reuse"]
+    line += "; with reuse " + ", ".join(f"{kind} {value:.1f} s" for kind, value in reuse.items())
+    if "loaded" in reuse and "trained" in seconds["no reuse"]:
+        line += f" (loaded states: {seconds['no reuse']['trained'] / reuse['loaded']:.1f}x faster)"
+    return line
 
 
 def main() -> None:
@@ -161,7 +195,7 @@ def main() -> None:
         for name, extra in (("no reuse", ["--no-train-reuse"]), ("reuse", [])):
             root = scratch_course(course, args.lab, subs, Path(tmp) / name.replace(" ", "_"))
             times[name] = timed([a.replace("{root}", str(root)) for a in grade] + extra, root, env)
-            seconds[name] = correct_seconds(root)
+            seconds[name] = correct_seconds(root, args.lab)
     kinds = ", ".join(f"{n} x{sum(s[0] == n for s in subs)}" for n, _ in cycle)
     print(f"lab={args.lab} K={args.k} ({kinds}) jobs={args.jobs} max_epochs={args.max_epochs or 'none'} "
           f"cpus={os.cpu_count()} device={'visible' if args.device else 'cpu'}")  # fmt: skip
@@ -173,8 +207,7 @@ def main() -> None:
             f"{label:48s} {times[name]:8.1f} s = {3600 * args.k / times[name]:6.1f} subs/h "
             f"{ratio:5.2f}x plain"
         )
-    print(f"correct submission: {seconds['no reuse']:.1f} s without reuse, {seconds['reuse']:.1f} s with "
-          f"({seconds['no reuse'] / seconds['reuse']:.1f}x faster)")  # fmt: skip
+    print(_describe_correct(seconds))
 
 
 if __name__ == "__main__":
