@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from autograder.cells import grade_id, nbgrader_meta  # noqa: E402
+from labkit.training.store import REUSE_NOTE  # noqa: E402
 
 WRONG_SPLIT = {  # (exercise cell, a wrong answer) per lab
     "ecg_rhythm_classification": (
@@ -123,13 +124,10 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-REUSED = "epochs not run: the grader's reference solution trained this model"
-
-
 def _loaded_states(course: Path, lab: str, student: str) -> bool:
     """Return whether the autograded notebook of ``student`` says a trained state was reused."""
     path = course / "autograded" / student / lab / f"{lab}.ipynb"
-    return path.is_file() and REUSED in path.read_text()
+    return path.is_file() and REUSE_NOTE in path.read_text()
 
 
 def correct_seconds(course: Path, lab: str) -> dict[str, float]:

@@ -16,6 +16,7 @@ from labkit.training import reuse
 from labkit.training.loaders import TensorBatches, as_tensor
 from labkit.training.modules import SupervisedModule
 from labkit.training.progress import EpochProgress, format_metrics
+from labkit.training.store import REUSE_NOTE
 
 #: Lightning's loggers (both package names): their INFO lines (GPU available, max_epochs reached) are noise.
 LIGHTNING_LOGGERS = ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning")
@@ -102,7 +103,7 @@ def train_model(
             _trainer(name, epochs, None, progress=False)  # the same global settings a Trainer makes
             reuse.restore(module, entry)
             print(
-                f"{name}: {epochs} epochs not run: the grader's reference solution trained this model on "
+                f"{name}: {epochs} {REUSE_NOTE} on "
                 f"identical inputs (key {key[:12]}); its state is reused; {format_metrics(entry.metrics)}",
                 flush=True,
             )
