@@ -105,24 +105,34 @@ def _evaluate(ns: dict) -> dict:
     return results
 
 
-def run_one(seed: int, threads: int, data: str | None = None) -> dict:
-    """Execute the lab's cells on the records of data seed ``seed`` with ``threads`` torch threads."""
-    from labkit.datasets.ppg import load_ppg, save_ppg
-    from labkit.synthetic.ppg import generate_ppg_records
+def execute_on_records(records: list[dict], cells: Iterable[str], threads: int) -> tuple[dict, float]:
+    """Execute the lab's ``cells`` on ``records`` (saved to a scratch data folder) with ``threads`` threads.
 
-    records = load_ppg(data) if data else generate_ppg_records(seed=seed)
+    Returns the notebook namespace and the seconds the cells took.
+    """
+    from labkit.datasets.ppg import save_ppg
+
     with tempfile.TemporaryDirectory() as folder:
         save_ppg(Path(folder) / "ppg_dalia.pkl", records)
         os.environ.update(LABKIT_DATA_DIR=folder, LABKIT_LOG_DIR=str(Path(folder) / "logs"), MPLBACKEND="Agg")
         tic = time.perf_counter()
-        ns = execute_cells(SOURCE, CELLS, threads)
-        models = _evaluate(ns)
+        ns = execute_cells(SOURCE, cells, threads)
+        return ns, time.perf_counter() - tic
+
+
+def run_one(seed: int, threads: int, data: str | None = None) -> dict:
+    """Execute the lab's cells on the records of data seed ``seed`` with ``threads`` torch threads."""
+    from labkit.datasets.ppg import load_ppg
+    from labkit.synthetic.ppg import generate_ppg_records
+
+    records = load_ppg(data) if data else generate_ppg_records(seed=seed)
+    ns, seconds = execute_on_records(records, CELLS, threads)
     return {
         "seed": seed,
         "threads": threads,
         "device": str(ns["labkit"].training.training_device()),
-        "train_s": time.perf_counter() - tic,
-        "models": models,
+        "train_s": seconds,
+        "models": _evaluate(ns),
         "baseline": baseline_mae(records),
     }
 

@@ -17,27 +17,20 @@ About 2 minutes on one CPU thread. See docs/data_ppg.md (fidelity) for what it s
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from fidelity_hr import CELLS, SOURCE
-from notebook_runs import execute_cells
+from fidelity_hr import CELLS, execute_on_records
 
 MODELS = {"PPG": ("ppg_cnn", "ppg_windows"), "PPG+ACC": ("ppg_acc_cnn", "ppg_acc_windows")}
 
 
 def train_first_models(seed: int) -> dict:
     """Execute the lab's cells up to ``ppg_training`` on data seed ``seed``; return the namespace."""
-    from labkit.datasets.ppg import save_ppg
     from labkit.synthetic.ppg import generate_ppg_records
 
-    with tempfile.TemporaryDirectory() as folder:
-        save_ppg(Path(folder) / "ppg_dalia.pkl", generate_ppg_records(seed=seed))
-        os.environ.update(LABKIT_DATA_DIR=folder, LABKIT_LOG_DIR=str(Path(folder) / "logs"), MPLBACKEND="Agg")
-        return execute_cells(SOURCE, CELLS[: CELLS.index("ppg_training") + 1], 1)
+    cells = CELLS[: CELLS.index("ppg_training") + 1]
+    return execute_on_records(generate_ppg_records(seed=seed), cells, 1)[0]
 
 
 def per_record(ns: dict) -> pd.DataFrame:
