@@ -464,9 +464,9 @@ figure = plot_confusion_matrices(cnn_matrices, labels, model="Given CNN")
 # %% [markdown] nbgrader={"grade": true, "grade_id": "question_2", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # ### BEGIN SOLUTION
 # **Overfitting: no.** Training, validation and test accuracies are close (on the default synthetic data all
-# three between about 0.82 and 0.85, within about 0.03 of each other, over data seeds and thread counts; another
-# machine moves them by a point or two, not apart), and in TensorBoard the validation loss falls along with the training loss until the last
-# epoch. The model rather *underfits*: its curves are still improving at epoch 50 (small learning rate, a
+# three between about 0.82 and 0.85, within about 0.03 of each other, over data seeds and thread counts;
+# another machine moves them by a point or two, not apart), and in TensorBoard the validation loss falls
+# along with the training loss until the last epoch. The model rather *underfits*: its curves are still improving at epoch 50 (small learning rate, a
 # small network), and it does not even fit the training set well.
 #
 # **Hard rhythms.**
