@@ -292,12 +292,35 @@ def check_tensorboard(page: Any, lab: str) -> None:
     ports = tensorboard_ports(page)
     if not ports:
         return
-    status, body = http_get(f"http://127.0.0.1:{ports[0]}/data/runs")
-    assert status == 200 and json.loads(body), f"TensorBoard on port {ports[0]} lists no runs: {body}"
+    runs = poll_runs(ports[0], seconds=90)
+    assert runs, f"TensorBoard on port {ports[0]} listed no runs within 90 s; {served_logdirs()}"
     page.eval_on_selector(frame, "f => { f.src = f.src; }")  # TensorBoard's reload button, in effect
     page.wait_for_timeout(3000)
     bs.scroll_to_cell(page, bs.first_cell_with(page, frame), frame)
     bs.screenshot(page, f"jupyterlab_{lab}_tensorboard")
+
+
+def poll_runs(port: int, seconds: float) -> list[str]:
+    """Return the runs TensorBoard on ``port`` lists, asking every 2 s until there are some or time is up.
+
+    TensorBoard is started before the first model trains and scans its log folder every few seconds, so on
+    a busy machine the first scan after training can come well after the training cell has finished.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        status, body = http_get(f"http://127.0.0.1:{port}/data/runs")
+        runs = json.loads(body) if status == 200 else []
+        if runs or time.monotonic() > deadline:
+            return runs
+        time.sleep(2)
+
+
+def served_logdirs() -> str:
+    """Describe the TensorBoard servers registered on this machine and their log folders (for failures)."""
+    from tensorboard import manager
+
+    servers = [f"port {info.port}: {info.logdir}" for info in manager.get_all()]
+    return "registered TensorBoard servers: " + ("; ".join(servers) or "none")
 
 
 class Stopwatch:
