@@ -45,6 +45,8 @@ COUPLING_GAIN = (2.7, 3.3)  # overall coupling range between subjects
 WALK_DRIFT = (3.0, 2.5)  # std (bpm) of slow (0.004 Hz) and faster (0.03 Hz) heart-rate changes while walking
 ORIENTATION_SPREAD = 0.12  # how much wrist orientation differs between subjects
 CADENCE_DRIFT = 0.09  # relative std of slow cadence (walking speed) changes within a record
+CADENCE_LIMITS = (0.5, 3.5)  # steps/s, clipped (reached only with a much larger CADENCE_DRIFT)
+SWING_EXPONENT = 0.0  # arm swing grows as (cadence / 1.85 steps/s) ** SWING_EXPONENT (0: it does not)
 GAIT_VARIATION = 0.3  # relative std of arm-swing and step-impact amplitude changes within a record
 WALK_TILT = 0.3  # std (rad) of slow wrist-posture changes while walking
 INTENSITY_GAIN = 40.0  # bpm per step/s of cadence above 1.85 steps/s while walking
@@ -54,6 +56,7 @@ HR_REST = (70.0, 5.0)  # mean and std (bpm) of the resting heart rate between su
 HR_REST_RANGE = (60.0, 80.0)  # bpm, clipped
 HR_RISE = (25.0, 31.0)  # heart-rate rise (bpm) from rest to walking at 1.85 steps/s
 IMPACT_EXPONENT = 2.0  # step impacts grow as (cadence / 1.85 steps/s) ** IMPACT_EXPONENT: faster is harder
+PULSE_SPREAD = 0.3  # lognormal sigma of the pulse amplitude (40 units median) between subjects
 DIASTOLIC_RANGE = (0.2, 0.75)  # diastolic/systolic wave ratio between subjects (large: strong 2nd harmonic)
 OPTICAL_NOISE = (3.0, 0.12)  # low-pass cutoff (Hz) and std (pulse units) of optical noise unrelated to motion
 GESTURE_RATE = 4.0  # hand movements per minute while sitting (Poisson)
@@ -116,7 +119,7 @@ def make_profile(rng: np.random.Generator) -> Profile:
             mu1 + rng.uniform(0.22, 0.3),
             rng.uniform(0.07, 0.11),
         ),
-        pulse_amplitude=rng.lognormal(np.log(40.0), 0.3),
+        pulse_amplitude=rng.lognormal(np.log(40.0), PULSE_SPREAD),
         resp_rate=rng.uniform(0.2, 0.33),
         gravity=gravity,
         swing_axis=swing_axis,
@@ -145,7 +148,8 @@ def butterworth_noise(n: int, rng: np.random.Generator, cutoff: float, std: floa
 def gait_cadence(profile: Profile, n: int, rng: np.random.Generator) -> np.ndarray:
     """Return the walking cadence (steps/s) per sample: habitual pace with slow speed changes."""
     slow = butterworth_noise(n, rng, 0.005, CADENCE_DRIFT)
-    return profile.cadence * (1.0 + slow + butterworth_noise(n, rng, 0.03, 0.02))
+    cadence = profile.cadence * (1.0 + slow + butterworth_noise(n, rng, 0.03, 0.02))
+    return np.clip(cadence, *CADENCE_LIMITS)
 
 
 def heart_rate(
@@ -226,7 +230,12 @@ def _rotate(vectors: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndar
 def _walking_acc(profile: Profile, cadence: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     n = cadence.size
     step = 2 * np.pi * np.cumsum(cadence) / FS + rng.uniform(0, 2 * np.pi)
-    swing = profile.swing_angle * (1.0 + butterworth_noise(n, rng, 0.02, GAIT_VARIATION)) * np.sin(step / 2)
+    swing = (
+        profile.swing_angle
+        * (cadence / 1.85) ** SWING_EXPONENT
+        * (1.0 + butterworth_noise(n, rng, 0.02, GAIT_VARIATION))
+        * np.sin(step / 2)
+    )
     acc = _rotate(profile.gravity, profile.swing_axis, swing)
     tangential = _unit(np.cross(profile.swing_axis, profile.gravity))
     acc += tangential * (0.35 * profile.swing_angle * np.sin(step / 2 + 0.3))[:, None]
