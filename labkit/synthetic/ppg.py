@@ -56,6 +56,8 @@ HR_REST = (70.0, 5.0)  # mean and std (bpm) of the resting heart rate between su
 HR_REST_RANGE = (60.0, 80.0)  # bpm, clipped
 HR_RISE = (25.0, 31.0)  # heart-rate rise (bpm) from rest to walking at 1.85 steps/s
 IMPACT_EXPONENT = 2.0  # step impacts grow as (cadence / 1.85 steps/s) ** IMPACT_EXPONENT: faster is harder
+ARTIFACT_LOWPASS = 0.0  # Hz: if set, only the acceleration below it drives the artifact (arm swing, not impacts)
+COUPLING_DRIFT = 0.0  # std of slow (0.01 Hz) log changes of the motion coupling within a record (strap shifts)
 PULSE_SPREAD = 0.3  # lognormal sigma of the pulse amplitude (40 units median) between subjects
 DIASTOLIC_RANGE = (0.2, 0.75)  # diastolic/systolic wave ratio between subjects (large: strong 2nd harmonic)
 OPTICAL_NOISE = (3.0, 0.12)  # low-pass cutoff (Hz) and std (pulse units) of optical noise unrelated to motion
@@ -284,6 +286,8 @@ def acceleration(
 def motion_artifact(acc: np.ndarray, profile: Profile) -> np.ndarray:
     """Optical artifact (in pulse-amplitude units) driven by the dynamic part of the acceleration."""
     dynamic = acc - sps.sosfiltfilt(sps.butter(2, 0.3, fs=FS, output="sos"), acc, axis=0)
+    if ARTIFACT_LOWPASS:
+        dynamic = sps.sosfiltfilt(sps.butter(2, ARTIFACT_LOWPASS, fs=FS, output="sos"), dynamic, axis=0)
     linear = dynamic @ profile.coupling
     direction = _unit(profile.coupling)
     quadratic = profile.coupling_quadratic * (dynamic @ direction) ** 2
@@ -331,7 +335,10 @@ def simulate_record(activity: str, profile: Profile, n_windows: int, rng: np.ran
         1.0 + butterworth_noise(total, rng, 0.3, 0.08) + 0.15 * (acc - acc.mean(0)) @ _unit(profile.coupling)
     )
     baseline, gain = contact_changes(total, activity, rng)
-    ppg = pulse_wave(phase, profile.pulse_shape) * modulation * gain + motion_artifact(acc, profile)
+    artifact = motion_artifact(acc, profile)
+    if COUPLING_DRIFT:
+        artifact = artifact * np.exp(butterworth_noise(total, rng, 0.01, COUPLING_DRIFT))
+    ppg = pulse_wave(phase, profile.pulse_shape) * modulation * gain + artifact
     optical = butterworth_noise(total, rng, OPTICAL_NOISE[0], OPTICAL_NOISE[1])  # light/perfusion, not motion
     ppg = ppg + baseline + optical + rng.normal(0.0, 0.04, total)
     filtered = bandpass(np.column_stack([profile.pulse_amplitude * ppg, acc]))[PAD : PAD + n]
