@@ -57,6 +57,7 @@ HR_REST_RANGE = (60.0, 80.0)  # bpm, clipped
 HR_RISE = (25.0, 31.0)  # heart-rate rise (bpm) from rest to walking at 1.85 steps/s
 IMPACT_EXPONENT = 2.0  # step impacts grow as (cadence / 1.85 steps/s) ** IMPACT_EXPONENT: faster is harder
 ARTIFACT_LOWPASS = 0.0  # Hz: if set, only acceleration below it drives the artifact (swing, not impacts)
+ARTIFACT_ORDER = 4  # order of that low-pass (Butterworth, zero phase)
 COUPLING_DRIFT = 0.0  # std of slow (0.01 Hz) log changes of the motion coupling in a record (strap)
 PULSE_SPREAD = 0.3  # lognormal sigma of the pulse amplitude (40 units median) between subjects
 DIASTOLIC_RANGE = (0.2, 0.75)  # diastolic/systolic wave ratio between subjects (large: strong 2nd harmonic)
@@ -287,7 +288,8 @@ def motion_artifact(acc: np.ndarray, profile: Profile) -> np.ndarray:
     """Optical artifact (in pulse-amplitude units) driven by the dynamic part of the acceleration."""
     dynamic = acc - sps.sosfiltfilt(sps.butter(2, 0.3, fs=FS, output="sos"), acc, axis=0)
     if ARTIFACT_LOWPASS:
-        dynamic = sps.sosfiltfilt(sps.butter(2, ARTIFACT_LOWPASS, fs=FS, output="sos"), dynamic, axis=0)
+        sos = sps.butter(ARTIFACT_ORDER, ARTIFACT_LOWPASS, fs=FS, output="sos")
+        dynamic = sps.sosfiltfilt(sos, dynamic, axis=0)
     linear = dynamic @ profile.coupling
     direction = _unit(profile.coupling)
     quadratic = profile.coupling_quadratic * (dynamic @ direction) ** 2
