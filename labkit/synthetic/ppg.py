@@ -45,6 +45,7 @@ COUPLING_GAIN = (2.7, 3.3)  # overall coupling range between subjects
 WALK_DRIFT = (3.0, 2.5)  # std (bpm) of slow (0.004 Hz) and faster (0.03 Hz) heart-rate changes while walking
 ORIENTATION_SPREAD = 0.12  # how much wrist orientation differs between subjects
 CADENCE_DRIFT = 0.09  # relative std of slow cadence (walking speed) changes within a record
+CADENCE_RANGE = (1.55, 2.15)  # habitual walking cadence (steps/s) between subjects
 CADENCE_LIMITS = (0.5, 3.5)  # steps/s, clipped (reached only with a much larger CADENCE_DRIFT)
 SWING_EXPONENT = 0.0  # arm swing grows as (cadence / 1.85 steps/s) ** SWING_EXPONENT (0: it does not)
 GAIT_VARIATION = 0.3  # relative std of arm-swing and step-impact amplitude changes within a record
@@ -59,6 +60,8 @@ IMPACT_EXPONENT = 2.0  # step impacts grow as (cadence / 1.85 steps/s) ** IMPACT
 ARTIFACT_LOWPASS = 0.0  # Hz: if set, only acceleration below it drives the artifact (swing, not impacts)
 ARTIFACT_ORDER = 4  # order of that low-pass (Butterworth, zero phase)
 COUPLING_DRIFT = 0.0  # std of slow (0.01 Hz) log changes of the motion coupling in a record (strap)
+STEP_JOLT = (0.0, 0.0)  # pulse units: artefact at the step frequency, independent of the pace (0: none)
+QUADRATIC_RANGE = (0.4, 0.8)  # quadratic artefact coupling between subjects
 PULSE_SPREAD = 0.3  # lognormal sigma of the pulse amplitude (40 units median) between subjects
 DIASTOLIC_RANGE = (0.2, 0.75)  # diastolic/systolic wave ratio between subjects (large: strong 2nd harmonic)
 OPTICAL_NOISE = (3.0, 0.12)  # low-pass cutoff (Hz) and std (pulse units) of optical noise unrelated to motion
@@ -87,6 +90,8 @@ class Profile:
     coupling: np.ndarray  # (3,) linear artifact weights per g
     coupling_pole: float  # first-order low-pass pole of the tissue/contact response
     coupling_quadratic: float
+    step_jolt: float  # pulse units, amplitude of the artefact at the step frequency (strap tension)
+    jolt_phase: float  # rad
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
@@ -127,12 +132,14 @@ def make_profile(rng: np.random.Generator) -> Profile:
         gravity=gravity,
         swing_axis=swing_axis,
         step_axis=_unit(-gravity + rng.normal(0.0, ORIENTATION_SPREAD, 3)),
-        cadence=rng.uniform(1.55, 2.15),
+        cadence=rng.uniform(*CADENCE_RANGE),
         swing_angle=rng.uniform(*SWING_RANGE),
         step_gain=rng.uniform(*STEP_RANGE),
         coupling=coupling,
         coupling_pole=rng.uniform(0.3, 0.5),
-        coupling_quadratic=rng.uniform(0.4, 0.8),
+        coupling_quadratic=rng.uniform(*QUADRATIC_RANGE),
+        step_jolt=rng.uniform(*STEP_JOLT),
+        jolt_phase=rng.uniform(0, 2 * np.pi),
     )
 
 
@@ -230,9 +237,15 @@ def _rotate(vectors: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndar
     return vectors * cos + np.cross(axis, vectors) * sin + np.outer(along, axis) * (1.0 - cos)
 
 
-def _walking_acc(profile: Profile, cadence: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def step_phase(cadence: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Return the gait phase (rad, one step per 2 pi) of a walking record from its cadence (steps/s)."""
+    return 2 * np.pi * np.cumsum(cadence) / FS + rng.uniform(0, 2 * np.pi)
+
+
+def _walking_acc(
+    profile: Profile, cadence: np.ndarray, step: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     n = cadence.size
-    step = 2 * np.pi * np.cumsum(cadence) / FS + rng.uniform(0, 2 * np.pi)
     swing = (
         profile.swing_angle
         * (cadence / 1.85) ** SWING_EXPONENT
@@ -276,11 +289,19 @@ def _sitting_acc(profile: Profile, n: int, rng: np.random.Generator) -> np.ndarr
 
 
 def acceleration(
-    activity: str, profile: Profile, n: int, rng: np.random.Generator, cadence: np.ndarray | None = None
+    activity: str,
+    profile: Profile,
+    n: int,
+    rng: np.random.Generator,
+    cadence: np.ndarray | None = None,
+    step: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Wrist acceleration (n, 3) in g, gravity included (removed later by the band-pass)."""
+    """Wrist acceleration (n, 3) in g, gravity included (removed later by the band-pass).
+
+    Walking needs the ``cadence`` (steps/s) and the gait phase ``step`` (:func:`step_phase`) per sample.
+    """
     if activity == "walking":
-        return _walking_acc(profile, cadence, rng)
+        return _walking_acc(profile, cadence, step, rng)
     return _sitting_acc(profile, n, rng)
 
 
@@ -332,12 +353,15 @@ def simulate_record(activity: str, profile: Profile, n_windows: int, rng: np.ran
     hr = heart_rate(activity, profile, total, rng, cadence)
     phase = np.cumsum(hr / 60.0) / FS + rng.uniform()
     beats = beat_times(phase) - PAD / FS
-    acc = acceleration(activity, profile, total, rng, cadence)
+    step = step_phase(cadence, rng) if activity == "walking" else None
+    acc = acceleration(activity, profile, total, rng, cadence, step)
     modulation = (
         1.0 + butterworth_noise(total, rng, 0.3, 0.08) + 0.15 * (acc - acc.mean(0)) @ _unit(profile.coupling)
     )
     baseline, gain = contact_changes(total, activity, rng)
     artifact = motion_artifact(acc, profile)
+    if step is not None and profile.step_jolt:  # the sensor's jolt against the skin at every step
+        artifact = artifact + profile.step_jolt * np.sin(step + profile.jolt_phase)
     if COUPLING_DRIFT:
         artifact = artifact * np.exp(butterworth_noise(total, rng, 0.01, COUPLING_DRIFT))
     ppg = pulse_wave(phase, profile.pulse_shape) * modulation * gain + artifact
