@@ -50,36 +50,35 @@ def train_first_models(seed: int) -> dict:
     return execute_on_records(generate_ppg_records(seed=seed), cells, 1)[0]
 
 
-def activity_gain(ns: dict) -> dict[str, float]:
-    """Return PPG-only minus PPG + acceleration MAE (validation plus test subjects) per activity."""
+def estimates(ns: dict) -> pd.DataFrame:
+    """Return one row per model and window: reference, estimate, activity, subject and subset."""
     import labkit.training
 
-    held_out = {"val": ns["i_val"], "test": ns["i_test"]}
-    targets, activities = ns["targets"].ravel(), ns["activities"]
-    gain = {"sitting": 0.0, "walking": 0.0}
-    for sign, (model, windows) in zip((1, -1), MODELS.values(), strict=True):
-        errors = np.abs(labkit.training.predict(ns[model], ns[windows]).ravel() - targets)
-        for index in held_out.values():
-            for activity in gain:
-                gain[activity] += sign * float(errors[index[activities[index] == activity]].mean())
-    return gain
-
-
-def per_record(ns: dict) -> pd.DataFrame:
-    """Return MAE, bias and within-record correlation per model, subject and activity."""
-    import labkit.training
-
+    subset = np.full(len(ns["targets"]), "train", dtype=object)
+    subset[ns["i_val"]], subset[ns["i_test"]] = "val", "test"
     frames = []
     for name, (model, windows) in MODELS.items():
         estimate = labkit.training.predict(ns[model], ns[windows]).ravel()
         frame = pd.DataFrame(
             {"reference": ns["targets"].ravel(), "estimate": estimate, "activity": ns["activities"]}
         )
-        frame["subject"], frame["model"] = np.asarray(ns["subjects"]), name
+        frame["subject"], frame["subset"], frame["model"] = np.asarray(ns["subjects"]), subset, name
         frames.append(frame)
     data = pd.concat(frames)
     error = data["estimate"] - data["reference"]
-    data = data.assign(error=error, abs_error=error.abs())
+    return data.assign(error=error, abs_error=error.abs())
+
+
+def activity_gain(data: pd.DataFrame) -> dict[str, float]:
+    """Return PPG-only minus PPG + acceleration MAE (validation plus test subjects) per activity."""
+    held_out = data[data["subset"] != "train"]
+    mae = held_out.groupby(["model", "subset", "activity"])["abs_error"].mean()
+    gain = (mae["PPG"] - mae["PPG+ACC"]).groupby("activity").sum()
+    return {activity: float(value) for activity, value in gain.items()}
+
+
+def per_record(data: pd.DataFrame) -> pd.DataFrame:
+    """Return MAE, bias and within-record correlation per model, subject and activity."""
     groups = data.groupby(["model", "activity", "subject"])
     return pd.DataFrame(
         {
@@ -99,13 +98,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     override_generator(args.set)
-    ns = train_first_models(args.seed)
-    table = per_record(ns)
+    data = estimates(train_first_models(args.seed))
+    table = per_record(data)
     with pd.option_context("display.max_rows", None):
         print(table)
     summary = table.groupby(["model", "activity"])[["mae", "corr"]].median()
     print("\nmedian over subjects:\n" + summary.round(2).to_string())
-    gain = activity_gain(ns)
+    gain = activity_gain(data)
     print("\nacceleration gain (val + test, bpm): " + ", ".join(f"{a} {g:.1f}" for a, g in gain.items()))
 
 

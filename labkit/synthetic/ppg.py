@@ -47,6 +47,7 @@ ORIENTATION_SPREAD = 0.12  # how much wrist orientation differs between subjects
 CADENCE_DRIFT = 0.09  # relative std of slow cadence (walking speed) changes within a record
 CADENCE_RANGE = (1.55, 2.15)  # habitual walking cadence (steps/s) between subjects
 CADENCE_LIMITS = (0.5, 3.5)  # steps/s, clipped (reached only with a much larger CADENCE_DRIFT)
+REFERENCE_CADENCE = 1.85  # steps/s: the pace the walking heart rise, impacts and swing are given at
 SWING_EXPONENT = 0.0  # arm swing grows as (cadence / 1.85 steps/s) ** SWING_EXPONENT (0: it does not)
 GAIT_VARIATION = 0.3  # relative std of arm-swing and step-impact amplitude changes within a record
 WALK_TILT = 0.3  # std (rad) of slow wrist-posture changes while walking
@@ -178,7 +179,8 @@ def heart_rate(
     else:
         ramp = 1.0 - np.exp(-(t - PAD / FS).clip(0.0) / rng.uniform(25.0, 60.0))
         pole = np.exp(-1.0 / (20.0 * FS))
-        effort = sps.lfilter([1.0 - pole], [1.0, -pole], cadence - 1.85, zi=[(cadence[0] - 1.85) * pole])[0]
+        above = cadence - REFERENCE_CADENCE
+        effort = sps.lfilter([1.0 - pole], [1.0, -pole], above, zi=[above[0] * pole])[0]
         rise = np.maximum(profile.hr_rise + INTENSITY_GAIN * effort, MIN_RISE)
         hr = profile.hr_rest + 4.0 + rise * ramp
         hr = (
@@ -246,9 +248,10 @@ def _walking_acc(
     profile: Profile, cadence: np.ndarray, step: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
     n = cadence.size
+    pace = cadence / REFERENCE_CADENCE
     swing = (
         profile.swing_angle
-        * (cadence / 1.85) ** SWING_EXPONENT
+        * pace**SWING_EXPONENT
         * (1.0 + butterworth_noise(n, rng, 0.02, GAIT_VARIATION))
         * np.sin(step / 2)
     )
@@ -258,7 +261,7 @@ def _walking_acc(
     harmonics = sum(
         gain * np.sin(h * step + rng.uniform(0, 2 * np.pi)) for h, gain in ((1, 1.0), (2, 0.45), (3, 0.2))
     )
-    intensity = (cadence / 1.85) ** IMPACT_EXPONENT
+    intensity = pace**IMPACT_EXPONENT
     step_gain = profile.step_gain * intensity * (1.0 + butterworth_noise(n, rng, 0.02, GAIT_VARIATION))
     acc += profile.step_axis * (step_gain * harmonics)[:, None]
     acc = _rotate(acc, _unit(rng.normal(size=3)), butterworth_noise(n, rng, 0.01, WALK_TILT))  # wrist posture
