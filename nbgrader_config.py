@@ -39,6 +39,32 @@ c.Autograde.sanitize_preprocessors = [
 ]
 c.RestoreCells.add_missing_cells = True
 
+# Hidden checks are decided outside the student's kernel (docs/grading.md, "Writing a hidden check"): the
+# grader-check regions are taken out of the test cells before execution and run in the grading process on
+# what the probes emitted. The ECG lab's probes classify held-out strips whose labels stay with the grader:
+# drawn from the synthetic generator for the synthetic default ("" below); a course on real data names an
+# instructor's held-out file here, e.g. {"ecg_rhythm_classification": "heldout/ecg_rhythms_heldout.npz"}.
+from nbgrader.preprocessors import Execute  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [
+    step
+    for default in Autograde.class_traits()["autograde_preprocessors"].default()
+    for step in (
+        ["autograder.checks.PrepareHiddenChecks", default, "autograder.checks.DecideHiddenChecks"]
+        if default is Execute
+        else [default]
+    )
+]
+c.PrepareHiddenChecks.evaluation_files = {"ecg_rhythm_classification": ""}
+
+# Feedback never shows hidden-test source, whichever command or button makes it.
+from nbgrader.converters.generate_feedback import GenerateFeedback  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [
+    *GenerateFeedback.class_traits()["preprocessors"].default(),
+    "autograder.feedback.RedactHiddenTests",
+]
+
 # Student notebooks must not stay paired with the instructors' .py sources.
 from nbgrader.converters.generate_assignment import GenerateAssignment  # noqa: E402
 

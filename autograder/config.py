@@ -32,6 +32,9 @@ class CourseConfig:
         Per-cell time limit in seconds (``Execute.timeout``).
     startup_timeout
         Kernel start-up limit in seconds (``Execute.startup_timeout``).
+    evaluation_files
+        Lab -> held-out file whose signals the hidden checks' probes classify ("" = drawn from the
+        synthetic generator); labs not listed have no probe inputs (``PrepareHiddenChecks.evaluation_files``).
     """
 
     root: Path
@@ -39,6 +42,7 @@ class CourseConfig:
     course_id: str
     cell_timeout: int
     startup_timeout: int
+    evaluation_files: tuple[tuple[str, str], ...] = ()
 
     @property
     def gradebook(self) -> Path:
@@ -123,6 +127,10 @@ def load_config(root: str | os.PathLike[str] | None = None) -> CourseConfig:
         course_id=str(config.get("CourseDirectory", {}).get("course_id", "course")),
         cell_timeout=int(execute.get("timeout", 1200) or 1200),
         startup_timeout=int(execute.get("startup_timeout", 120)),
+        evaluation_files=tuple(
+            (str(lab), str(path or ""))
+            for lab, path in dict(config.get("PrepareHiddenChecks", {}).get("evaluation_files", {})).items()
+        ),
     )
 
 

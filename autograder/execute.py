@@ -28,6 +28,8 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
 from autograder.cells import grade_id, nbgrader_meta
+from autograder.given import PRELOAD_ENV, imported_modules
+from autograder.probe import MIME
 from autograder.processes import JOB_ENV, kill_job_processes
 
 TIMEOUT_NAMES = {"CellTimeoutError", "KeyboardInterrupt"}
@@ -43,6 +45,9 @@ class GuardedExecute(Execute):
     max_output_chars = Integer(100_000, help="Characters kept per text output (the rest is cut).").tag(
         config=True
     )
+    max_image_chars = Integer(
+        5_000_000, help="Characters of base64 image data kept per figure (a larger one is replaced by a note)."
+    ).tag(config=True)
     kernel_uid = Integer(
         -1, help="Unprivileged uid the sandboxed kernel runs as (owns its cwd); -1: same."
     ).tag(config=True)
@@ -55,6 +60,10 @@ class GuardedExecute(Execute):
         self._notes: list[str] = []
         self._stopped: str | None = None
         self._tampered: str | None = None
+        self._given_restored: dict[str, int] = {}
+        if self.guard:  # the guarded kernel imports what the given cells import before its snapshot
+            sources = [cell.source for cell in nb.cells if cell.cell_type == "code" and _instructor_cell(cell)]
+            os.environ[PRELOAD_ENV] = ",".join(["autograder.probe", *imported_modules(sources)])
         self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout else None
         cwd = (resources or {}).get("metadata", {}).get("path")
         if self.kernel_uid >= 0 and cwd:
@@ -69,6 +78,7 @@ class GuardedExecute(Execute):
             return nb, resources
         finally:
             self._kill_leftovers()
+            self._note_given_restored()
             self._write_notes()
 
     def _kill_leftovers(self) -> None:
@@ -169,6 +179,9 @@ class GuardedExecute(Execute):
 
         content = (self._reply or {}).get("content", {})
         valid, restored = verify(self._guard_key, nonce, content)
+        if valid:
+            for name in content.get("course_guard", {}).get("given_restored", []):
+                self._given_restored.setdefault(str(name), index)
         where = f"cell {index} ({grade_id(cell) or 'given code'})"
         if self._tampered is None and not valid:
             self._tamper(f"{where} did not prove that it ran: the kernel's execution path was replaced")
@@ -184,15 +197,38 @@ class GuardedExecute(Execute):
             self._tampered = why
             self._notes.append(f"kernel tampering detected: {why}; this and every later test scored 0")
 
+    def _note_given_restored(self) -> None:
+        """One note naming what the submission changed of the given names and libraries (restored)."""
+        if self._given_restored:
+            names = sorted(self._given_restored, key=self._given_restored.get)
+            first = min(self._given_restored.values())
+            shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+            self._notes.append(
+                f"given names or library functions changed by the submission were restored before the "
+                f"instructor's cells (first before cell {first}): {shown}"
+            )
+
     def _truncate(self, cell: NotebookNode) -> None:
-        """Cut megabyte outputs (nbgrader's LimitOutput counts lines, not characters)."""
+        """Cut megabyte text outputs (nbgrader's LimitOutput counts lines, not characters).
+
+        Text is cut at ``max_output_chars``; image data is never cut (a cut image is a broken image): an
+        image over ``max_image_chars`` is replaced by one line saying so. Probe results (``MIME``) are
+        left whole for the grader, which removes them once it has decided.
+        """
         limit = self.max_output_chars
         for out in cell.get("outputs", []):
             if out.get("output_type") == "stream" and len(out.get("text", "")) > limit:
                 out["text"] = out["text"][:limit] + f"\n... output cut at {limit} characters\n"
-            for key, value in out.get("data", {}).items():
-                if isinstance(value, str) and len(value) > limit:
-                    out["data"][key] = value[:limit] + "\n... cut"
+            data = out.get("data", {})
+            for key, value in list(data.items()):
+                if key == MIME or not isinstance(value, str):
+                    continue
+                if key.startswith("image/"):
+                    if len(value) > self.max_image_chars:
+                        del data[key]
+                        data["text/plain"] = f"[{key} figure of {len(value)} characters withheld: over the limit]"
+                elif len(value) > limit:
+                    data[key] = value[:limit] + "\n... cut"
 
     def _start_watchdog(self, index: int) -> threading.Timer | None:
         if self._deadline is None:

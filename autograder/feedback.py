@@ -1,8 +1,12 @@
-"""Feedback for students: nbgrader ``generate_feedback`` on copies whose hidden-test source is withheld.
+"""Feedback for students: nbgrader ``generate_feedback`` with every hidden test's source withheld.
 
 Each hidden-test cell keeps its visible lines, its test name (grade id), its points and its outputs, but
 its hidden region is replaced by a placeholder comment and error tracebacks are cut to their last line
 (``AssertionError: <message>``), because a traceback echoes the failing source line.
+
+The redaction is a step of nbgrader's own feedback converter, `RedactHiddenTests`, configured in the
+course's ``nbgrader_config.py`` (``GenerateFeedback.preprocessors``): plain ``nbgrader generate_feedback``,
+formgrader's *Generate Feedback* button and ``course-grade feedback`` produce the same redacted pages.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import tempfile
 from pathlib import Path
 
 import nbformat
+from nbformat import NotebookNode
+from nbgrader.preprocessors import NbGraderPreprocessor
 
 from autograder.cells import BEGIN_HIDDEN, END_HIDDEN, grade_id, hidden_test_cells, read_notebook
 from autograder.config import CourseConfig, ensure_tools_on_path, run_nbgrader
@@ -32,17 +38,38 @@ def redact_source(source: str, gid: str) -> str:
     return "\n".join(kept)
 
 
-def redact_notebook(nb, hidden: set[str]):
-    """Return ``nb`` with the hidden tests of the cells in ``hidden`` withheld (in place)."""
+def _has_hidden_region(cell: NotebookNode) -> bool:
+    return any(BEGIN_HIDDEN.match(line) for line in (cell.source or "").splitlines())
+
+
+def redact_notebook(nb: NotebookNode, hidden: set[str] | None = None) -> NotebookNode:
+    """Return ``nb`` with its hidden tests withheld (in place).
+
+    Parameters
+    ----------
+    nb
+        An autograded notebook.
+    hidden
+        Grade ids of the source's hidden-test cells; every cell that holds a hidden region is redacted
+        too, so a notebook is redacted whether or not the source is at hand.
+    """
     for cell in nb.cells:
         gid = grade_id(cell)
-        if cell.cell_type != "code" or gid not in hidden:
+        if cell.cell_type != "code" or not (gid in (hidden or set()) or _has_hidden_region(cell)):
             continue
-        cell.source = redact_source(cell.source, gid)
+        cell.source = redact_source(cell.source, gid or "this cell")
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 out["traceback"] = [f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"]
     return nb
+
+
+class RedactHiddenTests(NbGraderPreprocessor):
+    """nbgrader feedback step: withhold the source of every hidden test (see the module docstring)."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        """Redact ``nb`` in place."""
+        return redact_notebook(nb), resources
 
 
 def generate_feedback(cfg: CourseConfig, lab: str, force: bool = False) -> list[Path]:

@@ -95,12 +95,15 @@ class Prepared:
         Each lab's grading kit (see `autograder.build.kit_dir`).
     duedates
         Each lab's due date in the course gradebook (ISO, or None).
+    probe_files
+        Each lab's probe inputs by file name (empty for a lab without any; `autograder.evaluation`).
     """
 
     work_root: Path
     data_dir: Path
     kits: dict[str, Path]
     duedates: dict[str, str | None]
+    probe_files: dict[str, dict[str, bytes]]
 
 
 def prepare(cfg: CourseConfig, labs: list[str]) -> Prepared:
@@ -116,7 +119,28 @@ def prepare(cfg: CourseConfig, labs: list[str]) -> Prepared:
     data_dir = copy_data(cfg, work_root)
     kits = {lab: kit_dir(cfg, lab) for lab in labs}
     duedates = {lab: ensure_assignment(cfg, lab, kits[lab]) for lab in labs}
-    return Prepared(work_root, data_dir, kits, duedates)
+    return Prepared(work_root, data_dir, kits, duedates, {lab: _probe_files(cfg, lab, data_dir) for lab in labs})
+
+
+def _probe_files(cfg: CourseConfig, lab: str, data_dir: Path) -> dict[str, bytes]:
+    """Return the lab's probe inputs (built in the course's ``.grading/evaluation`` when missing)."""
+    held_out = dict(cfg.evaluation_files)
+    if lab not in held_out:
+        return {}
+    from autograder.evaluation import ensure_inputs, input_files
+    from labkit.paths import DATA_ENV
+
+    previous = os.environ.get(DATA_ENV)
+    os.environ[DATA_ENV] = str(data_dir)
+    try:
+        return input_files(ensure_inputs(cfg.root, lab, held_out[lab]), lab)
+    except (ValueError, OSError) as exc:
+        raise CourseError(f"{lab}: cannot prepare the hidden checks' evaluation signals: {exc}") from exc
+    finally:
+        if previous is None:
+            os.environ.pop(DATA_ENV, None)
+        else:
+            os.environ[DATA_ENV] = previous
 
 
 def _settings(cfg: CourseConfig, opts: GradeOptions, jobs: int, data_dir: Path) -> Settings:
@@ -234,6 +258,7 @@ def _job(
         course_config=course_config,
         duedate=prepared.duedates[lab],
         train_record=record,
+        probe_files=prepared.probe_files[lab],
     )
 
 

@@ -35,6 +35,8 @@ from typing import Any
 
 from ipykernel.ipkernel import IPythonKernel
 
+from autograder.given import PRELOAD_ENV, Given, preload
+
 MARKER = "#@course-guard "
 KEY_ENV = "COURSE_GUARD_KEY_FILE"
 #: Event callbacks from these packages are the execution environment's own (inline figures, widgets).
@@ -295,6 +297,7 @@ class GuardedKernel(IPythonKernel):
         super().__init__(**kwargs)
         self._guard_key = _read_key()
         self._pristine: Pristine | None = None
+        self._given: Given | None = None
 
     async def do_execute(
         self,
@@ -308,13 +311,18 @@ class GuardedKernel(IPythonKernel):
         cell_id=None,
     ):
         """Run a cell; for a marked cell, restore the snapshot first and sign the outcome."""
-        if self._pristine is None:
-            self._pristine = Pristine(self)  # before the first cell: no submitted code has run yet
+        if self._pristine is None:  # before the first cell: no submitted code has run yet
+            preload(os.environ.get(PRELOAD_ENV, ""))
+            self._pristine = Pristine(self)
+            self._given = Given()
         marked = code.startswith(MARKER)
         if marked:
             first, _, code = code.partition("\n")
             nonce = first[len(MARKER) :].strip()
             restored = self._pristine.restore(self)
+            user_ns = self.shell.user_ns
+            given = self._given.restore(user_ns)
+            before, modules = dict(user_ns), set(sys.modules)
         reply = await _pristine_do_execute(
             self,
             code,
@@ -326,9 +334,12 @@ class GuardedKernel(IPythonKernel):
             cell_id=cell_id,
         )
         if marked:
+            self._given.record(user_ns, before)
+            self._given.add_new_modules(set(sys.modules) - modules)
             status = str(reply.get("status"))
             reply["course_guard"] = {
                 "restored": restored,
+                "given_restored": given,
                 "proof": proof(self._guard_key, nonce, status, restored),
             }
         return reply

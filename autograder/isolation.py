@@ -58,7 +58,8 @@ def isolate(c: Config, overrides_json: str) -> None:
         The configuration after the course's file ran.
     overrides_json
         JSON with ``root``, ``course_id``, ``kernel_name``, ``cell_timeout``, ``startup_timeout``,
-        ``sockets`` (IPC socket path prefix), and the ``guard`` traits of `GuardedExecute`.
+        ``sockets`` (IPC socket path prefix), ``probe_dir`` (the probe inputs the job carries, optional)
+        and the ``guard`` traits of `GuardedExecute`.
     """
     from autograder.execute import GuardedExecute
 
@@ -73,10 +74,34 @@ def isolate(c: Config, overrides_json: str) -> None:
     steps = _autograde_steps(c)
     if not any(_is_execute(step) for step in steps):
         raise ValueError("the course's Autograde.autograde_preprocessors run no Execute step")
-    c.Autograde.autograde_preprocessors = [GuardedExecute if _is_execute(s) else s for s in steps]
+    c.Autograde.autograde_preprocessors = with_hidden_checks(
+        [GuardedExecute if _is_execute(s) else s for s in steps]
+    )
+    if o.get("probe_dir"):
+        c.PrepareHiddenChecks.evaluation_dir = o["probe_dir"]
     c.GuardedExecute.guard = True
     for name, value in o["guard"].items():
         setattr(c.GuardedExecute, name, value)
+
+
+def _named(step: Any, cls: type) -> bool:
+    name = step if isinstance(step, str) else f"{step.__module__}.{step.__qualname__}"
+    return name == f"{cls.__module__}.{cls.__qualname__}"
+
+
+def with_hidden_checks(steps: list) -> list:
+    """Return ``steps`` with the hidden-check steps around the Execute step (kept where the course put them).
+
+    A course configuration without them would send the grader-check code into the kernel; the grader
+    never runs such a configuration as it is.
+    """
+    from autograder.checks import DecideHiddenChecks, PrepareHiddenChecks
+
+    if any(_named(s, PrepareHiddenChecks) for s in steps) and any(_named(s, DecideHiddenChecks) for s in steps):
+        return steps
+    steps = [s for s in steps if not (_named(s, PrepareHiddenChecks) or _named(s, DecideHiddenChecks))]
+    at = next(i for i, s in enumerate(steps) if _is_execute(s))
+    return [*steps[:at], PrepareHiddenChecks, steps[at], DecideHiddenChecks, *steps[at + 1 :]]
 
 
 def socket_prefix(folder: Path) -> str:

@@ -57,6 +57,8 @@ class Job:
     ``train_store`` is the lab's recorded training store (file name to bytes; read-only in the kernel) and
     ``train_manifest`` the digest its manifest must have; ``train_record`` names the given model classes
     when this job is the reference run that records the store (see :mod:`autograder.reuse`).
+    ``probe_files`` are the lab's probe inputs (:mod:`autograder.evaluation`: the evaluation signals the
+    kernel may read and their labels, which it may not).
     """
 
     student: str
@@ -74,6 +76,7 @@ class Job:
     train_store: dict[str, bytes] = field(default_factory=dict)
     train_manifest: str = ""
     train_record: str = ""
+    probe_files: dict[str, bytes] = field(default_factory=dict)
 
 
 class Grade(NamedTuple):

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from autograder.confine import Confinement, empty_file, python_folders
+from autograder.evaluation import LABELS_SUFFIX
 from autograder.isolation import COURSE_CONFIG, socket_prefix, worker_config_text
 from autograder.jobs import Job
 from autograder.processes import JOB_ENV, job_token
@@ -49,6 +50,7 @@ def make_dirs(job: Job, work: Path, uid: int | None, sockets: Path) -> dict[str,
         "source": work / "source" / lab,
         "store": work / "train_store",
         "recorded": work / "home" / "train_store",  # where a reference run records (its own home)
+        "probe": work / "probe",
     }
     for path in dirs.values():
         path.mkdir(parents=True, exist_ok=True)
@@ -63,6 +65,10 @@ def make_dirs(job: Job, work: Path, uid: int | None, sockets: Path) -> dict[str,
         (dirs["store"] / name).write_bytes(data)
         os.chmod(dirs["store"] / name, 0o444)
     os.chmod(dirs["store"], 0o555)
+    for name, data in job.probe_files.items():
+        (dirs["probe"] / name).write_bytes(data)
+        os.chmod(dirs["probe"] / name, 0o400 if name.endswith(LABELS_SUFFIX) else 0o444)
+    os.chmod(dirs["probe"], 0o555)
     (work / "gradebook.db").write_bytes(job.kit_gradebook)
     os.chmod(work / "gradebook.db", 0o600)
     if job.duedate:
@@ -94,7 +100,7 @@ def _confinement(job: Job, work: Path, sockets: Path) -> Confinement:
         sockets=str(sockets),
         hide=tuple(path for path in (s.course_root, job.work_root) if path),
         read_only=(*python_folders(), s.data_dir, str(work / "train_store")),
-        masked=(str(work / "gradebook.db"),),
+        masked=(str(work / "gradebook.db"), *(str(p) for p in (work / "probe").glob(f"*{LABELS_SUFFIX}"))),
         gpu=bool(s.gpu),
         mask_with=empty_file(job.work_root),
     )
@@ -111,6 +117,7 @@ def write_config(job: Job, work: Path, uid: int | None, sockets: Path) -> None:
         "cell_timeout": s.cell_timeout,
         "startup_timeout": s.startup_timeout,
         "sockets": socket_prefix(sockets),
+        "probe_dir": str(work / "probe") if job.probe_files else "",
         "guard": {
             "notebook_timeout": s.notebook_timeout,
             "notes_file": str(work / "notes.json"),

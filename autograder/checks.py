@@ -1,0 +1,238 @@
+"""The grader half of a hidden check: decide a test cell from its probe's plain data, outside the kernel.
+
+A hidden-test region holds two parts (docs/grading.md, "Writing a hidden check"):
+
+- the probe, run in the student's kernel, which calls the submission's code and passes the raw results
+  to :func:`autograder.probe.emit`;
+- a ``### BEGIN GRADER CHECK`` / ``### END GRADER CHECK`` region, which never reaches the kernel: it runs
+  in the grading process on ``results`` (name -> what the probe emitted) and raises ``AssertionError``
+  with the message the student sees when the submission is wrong.
+
+Two nbgrader preprocessors, configured around ``Execute`` in ``Autograde.autograde_preprocessors`` (the
+course's ``nbgrader_config.py``, so plain ``nbgrader autograde`` and ``course-grade grade`` decide alike):
+
+- `PrepareHiddenChecks` takes the check regions out of the test cells before execution and makes the
+  probe inputs (a lab's evaluation signals, :mod:`autograder.evaluation`) readable by the kernel;
+- `DecideHiddenChecks` reads each test cell's probe outputs, removes them, runs its check and, when the
+  check fails, adds the error output that makes nbgrader's ``SaveAutoGrades`` score the cell zero.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import traceback
+from pathlib import Path
+from typing import Any
+
+from nbformat import NotebookNode
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Dict, Unicode
+
+from autograder.cells import nbgrader_meta
+from autograder.probe import ARRAY, INPUTS_ENV, MIME, NOT_PLAIN
+
+BEGIN_CHECK = re.compile(r"^\s*#+\s*BEGIN GRADER CHECK")
+END_CHECK = re.compile(r"^\s*#+\s*END GRADER CHECK")
+#: ``resources`` key of the check code taken out of the cells, by grade id.
+RESOURCE = "course_hidden_checks"
+#: ``resources`` key of the probe inputs folder (None when the lab has none).
+INPUTS_RESOURCE = "course_probe_inputs"
+
+
+class CheckFailed(AssertionError):
+    """A probe result that cannot be checked (missing, emitted twice, or not plain data)."""
+
+
+def has_check(source: str) -> bool:
+    """Return True when ``source`` holds a grader-check region."""
+    return any(BEGIN_CHECK.match(line) for line in source.splitlines())
+
+
+def split_checks(source: str) -> tuple[str, str]:
+    """Return ``source`` without its grader-check regions, and the code of those regions.
+
+    Raises
+    ------
+    ValueError
+        When a region is not closed.
+    """
+    kept, check, inside = [], [], False
+    for line in source.splitlines():
+        if BEGIN_CHECK.match(line):
+            inside = True
+        elif END_CHECK.match(line):
+            inside = False
+        elif inside:
+            check.append(line)
+        else:
+            kept.append(line)
+    if inside:
+        raise ValueError("a '### BEGIN GRADER CHECK' region has no '### END GRADER CHECK'")
+    return "\n".join(kept), "\n".join(check)
+
+
+def decode(value: Any) -> Any:
+    """Return emitted plain data with numpy arrays rebuilt (markers of non-plain values kept)."""
+    if isinstance(value, list):
+        return [decode(item) for item in value]
+    if isinstance(value, dict):
+        if set(value) == {ARRAY}:
+            import numpy as np
+
+            spec = value[ARRAY]
+            return np.array(spec["data"], dtype=np.dtype(spec["dtype"])).reshape(spec["shape"])
+        return {key: decode(item) for key, item in value.items()}
+    return value
+
+
+def _not_plain(value: Any) -> str | None:
+    """Return the first "not plain data" message inside ``value`` (None when it is all plain)."""
+    if isinstance(value, dict):
+        if NOT_PLAIN in value:
+            return str(value[NOT_PLAIN])
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            found = _not_plain(item)
+            if found:
+                return found
+    return None
+
+
+class Results(dict):
+    """What a cell's probe emitted, by name; a missing or non-plain result fails the check clearly."""
+
+    def __init__(self, emitted: dict[str, Any], duplicated: set[str]) -> None:
+        super().__init__(emitted)
+        self.duplicated = duplicated
+
+    def __missing__(self, name: str) -> Any:
+        raise CheckFailed(f"the hidden test got no result {name!r}: the cell stopped before reporting it")
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self.duplicated:
+            raise CheckFailed(
+                f"{name!r} was reported more than once: code of the submission wrote to the grader"
+            )
+        value = super().__getitem__(name)
+        problem = _not_plain(value)
+        if problem:
+            raise CheckFailed(f"{problem} (return numbers, strings, lists, dicts or numpy arrays)")
+        return decode(value)
+
+
+def _probe_outputs(cell: NotebookNode) -> tuple[dict[str, Any], set[str]]:
+    """Remove the probe outputs of ``cell`` and return them by name, with the names seen twice."""
+    emitted: dict[str, Any] = {}
+    duplicated: set[str] = set()
+    kept = []
+    for out in cell.get("outputs", []):
+        data = out.get("data", {}) if out.get("output_type") == "display_data" else {}
+        if MIME not in data:
+            kept.append(out)
+            continue
+        payload = data[MIME] if isinstance(data[MIME], dict) else {}
+        name = str(payload.get("name", ""))
+        if name in emitted:
+            duplicated.add(name)
+        emitted[name] = payload.get("value")
+    cell.outputs = kept
+    return emitted, duplicated
+
+
+def _error(message: str) -> NotebookNode:
+    return NotebookNode(
+        output_type="error",
+        ename="AssertionError",
+        evalue=message,
+        traceback=[f"AssertionError: {message}"],
+    )
+
+
+def _has_error(cell: NotebookNode) -> bool:
+    return any(out.get("output_type") == "error" for out in cell.get("outputs", []))
+
+
+class PrepareHiddenChecks(NbGraderPreprocessor):
+    """Take the grader-check regions out of the test cells and give the kernel its probe inputs."""
+
+    evaluation_dir = Unicode(
+        "",
+        help="Folder of the probe inputs: '<lab>.npy' the kernel may read, '<lab>.labels.npy' it must "
+        "not (default: .grading/evaluation/<lab>-<digest> under the course root, built when missing).",
+    ).tag(config=True)
+    evaluation_files = Dict(
+        {},
+        help="Lab -> an instructor's held-out file (same format as the lab's data file) whose signals the "
+        "probes classify; a lab of a synthetic course that names none draws them from the generator.",
+    ).tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+        """Move the check code into ``resources`` and export the inputs folder to the kernel."""
+        checks = {}
+        for cell in nb.cells:
+            meta = nbgrader_meta(cell)
+            if cell.cell_type == "code" and meta.get("grade") and has_check(cell.source or ""):
+                cell.source, checks[meta["grade_id"]] = split_checks(cell.source)
+        resources[RESOURCE] = checks
+        folder = self._inputs(resources)
+        resources[INPUTS_RESOURCE] = folder
+        if folder is not None:
+            os.environ[INPUTS_ENV] = str(folder)
+        return nb, resources
+
+    def _inputs(self, resources: dict[str, Any]) -> Path | None:
+        """Return the folder of this lab's probe inputs (built when missing), or None when it has none."""
+        from autograder.evaluation import ensure_inputs
+
+        lab = resources.get("nbgrader", {}).get("assignment")
+        if lab not in self.evaluation_files:
+            return None
+        held_out = str(self.evaluation_files[lab] or "")
+        folder = Path(self.evaluation_dir) if self.evaluation_dir else None
+        return ensure_inputs(_course_root(self), lab, held_out, folder)
+
+
+def _course_root(step: NbGraderPreprocessor) -> Path:
+    from nbgrader.coursedir import CourseDirectory
+
+    return Path(CourseDirectory(parent=step.parent, config=step.config).root)
+
+
+class DecideHiddenChecks(NbGraderPreprocessor):
+    """Decide every hidden check from its probe's results, in the grading process."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+        """Run the check of every test cell that has one; a failure becomes the cell's error output."""
+        checks = resources.get(RESOURCE, {})
+        lab = resources.get("nbgrader", {}).get("assignment")
+        folder = resources.get(INPUTS_RESOURCE)
+        for cell in nb.cells:
+            emitted, duplicated = _probe_outputs(cell) if cell.cell_type == "code" else ({}, set())
+            code = checks.get(nbgrader_meta(cell).get("grade_id"))
+            if code is None or _has_error(cell):
+                continue  # no check, or the cell already failed (visible test, probe, not executed)
+            message = run_check(code, Results(emitted, duplicated), lab, folder)
+            if message is not None:
+                cell.outputs = [*cell.get("outputs", []), _error(message)]
+        return nb, resources
+
+
+def run_check(code: str, results: Results, lab: str | None, folder: Path | None) -> str | None:
+    """Run one check's code on ``results``; return the failure message (None: passed)."""
+    from autograder.evaluation import labels_reader
+
+    namespace = {
+        "results": results,
+        "evaluation_labels": labels_reader(folder, lab),
+        "__name__": "grader_check",
+    }
+    try:
+        exec(compile(code, f"<grader check of {lab}>", "exec"), namespace)  # noqa: S102 (instructor code)
+    except AssertionError as exc:
+        return str(exc) or "hidden check failed"
+    except Exception as exc:  # noqa: BLE001 (a check's own bug is reported on the cell, never hidden)
+        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        return f"hidden check could not decide: {last}"
+    return None
