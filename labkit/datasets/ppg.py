@@ -36,7 +36,6 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
-from scipy import signal as sps
 
 from labkit.files import DataFileError, atomic_path, refuse_overwrite
 from labkit.paths import PPG_FILE, data_file
@@ -74,6 +73,8 @@ def bandpass(x: np.ndarray) -> np.ndarray:
     numpy.ndarray
         The filtered samples, same shape.
     """
+    from scipy import signal as sps  # imported here: loading a records file needs no scipy (2 s)
+
     sos = sps.butter(4, BAND, btype="bandpass", fs=FS, output="sos")
     return sps.sosfiltfilt(sos, x, axis=0)
 

@@ -150,35 +150,6 @@ def split_data(rhythms):
 i_train, i_val, i_test = split_data(rhythms)
 
 # %% nbgrader={"grade": true, "grade_id": "test_split_partition", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-### BEGIN HIDDEN TESTS
-# The hidden tests' references, defined once (here, before any visible check can fail): what a correct
-# submission computes, from the data file rather than from the notebook's variables.
-class _Reference:
-    signals, rhythms, _ = load_ecg()
-    labels = np.unique(rhythms)
-    folds = [f for _, f in sklearn.model_selection.StratifiedKFold(5).split(np.zeros((rhythms.size, 1)), rhythms)]
-    i_train, i_val, i_test = np.concatenate(folds[:3]), folds[3], folds[4]
-    std_all = float(np.std(signals.astype(np.float64)))
-    encoded = (rhythms[:, None] == labels).astype(np.float32)
-    #: labels with uneven class sizes (none a multiple of 5) for split_data, shuffled
-    uneven = np.random.default_rng(5).permutation(np.repeat(labels, [6, 17, 101, 58, 24]))
-
-    @staticmethod
-    def split_uneven(split):
-        """Return ``split`` applied to the uneven labels, as {'train': ..., 'val': ..., 'test': ...}."""
-        return dict(zip(("train", "val", "test"), map(np.asarray, split(_Reference.uneven.copy())), strict=True))
-
-
-def _check_held_out_accuracy(model, name):
-    """The graded bar, with both accuracies recomputed on the reference test fold from the data file."""
-    x = _Reference.signals * float(alpha)  # the scaling the models were trained with
-    subsets = {"reference test fold": _Reference.i_test}
-    matrices = evaluate_classifier(model, x, _Reference.encoded, subsets)
-    given = evaluate_classifier(cnn, x, _Reference.encoded, subsets)
-    check_accuracy(matrices, given, name, subset="reference test fold")
-
-
-### END HIDDEN TESTS
 # The three subsets share no strip and together hold every strip.
 subsets = {"train": np.asarray(i_train), "val": np.asarray(i_val), "test": np.asarray(i_test)}
 print({name: index.size for name, index in subsets.items()})
@@ -186,18 +157,33 @@ total = sum(index.size for index in subsets.values())
 assert total == rhythms.size, f"the subsets hold {total} strips in total, expected {rhythms.size}"
 assert np.intersect1d(i_train, i_test).size == 0, "some strips are both in the training and the test set"
 ### BEGIN HIDDEN TESTS
-def _check_partition(subsets, n, where):
-    for name, index in subsets.items():
+import autograder.probe as probe
+
+probe.emit("the data file's strips", {"train": np.asarray(i_train), "val": np.asarray(i_val), "test": np.asarray(i_test)})
+_uneven = np.random.default_rng(5).permutation(np.repeat(np.unique(rhythms), [6, 17, 101, 58, 24]))
+probe.emit("split_data on uneven labels", [np.asarray(index) for index in split_data(_uneven)])
+### BEGIN GRADER CHECK
+import numpy as np
+
+from labkit.datasets.ecg import load_ecg
+
+_, rhythms, _ = load_ecg()
+uneven = np.random.default_rng(5).permutation(np.repeat(np.unique(rhythms), [6, 17, 101, 58, 24]))
+split = results["split_data on uneven labels"]
+assert len(split) == 3, f"split_data returned {len(split)} values, expected 3 (i_train, i_val, i_test)"
+cases = (
+    ("the data file's strips", results["the data file's strips"], rhythms),
+    ("split_data on uneven labels", dict(zip(("train", "val", "test"), split, strict=True)), uneven),
+)
+for where, subsets_, labels_ in cases:
+    for name, index in subsets_.items():
         assert np.issubdtype(index.dtype, np.integer), f"{where}: i_{name} has dtype {index.dtype}, not integer"
     for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
-        shared = np.intersect1d(subsets[a], subsets[b]).size
+        shared = np.intersect1d(subsets_[a], subsets_[b]).size
         assert shared == 0, f"{where}: {shared} strips are in both the {a} and the {b} set"
-    missing = np.setdiff1d(np.arange(n), np.concatenate(list(subsets.values()))).size
+    missing = np.setdiff1d(np.arange(labels_.size), np.concatenate(list(subsets_.values()))).size
     assert missing == 0, f"{where}: {missing} strips are in no subset"
-
-
-_check_partition(subsets, _Reference.rhythms.size, "the data file's strips")
-_check_partition(_Reference.split_uneven(split_data), _Reference.uneven.size, "split_data on uneven labels")
+### END GRADER CHECK
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_split_stratified", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -206,16 +192,31 @@ folds_per_subset = {"train": (i_train, 3), "val": (i_val, 1), "test": (i_test, 1
 problems = stratification_errors(rhythms, folds_per_subset)
 assert not problems, "the split is not stratified: " + "; ".join(problems)
 ### BEGIN HIDDEN TESTS
-def _check_stratified():
-    problems = stratification_errors(_Reference.rhythms, folds_per_subset)
-    assert not problems, "the split of the data file's strips is not stratified: " + "; ".join(problems)
-    uneven = _Reference.split_uneven(split_data)
-    folds = {name: (uneven[name], k) for name, (_, k) in folds_per_subset.items()}
-    problems = stratification_errors(_Reference.uneven, folds)
-    assert not problems, "split_data on labels with uneven class sizes: " + "; ".join(problems)
+import autograder.probe as probe
 
+probe.emit("the data file's strips", {"train": np.asarray(i_train), "val": np.asarray(i_val), "test": np.asarray(i_test)})
+_uneven = np.random.default_rng(5).permutation(np.repeat(np.unique(rhythms), [6, 17, 101, 58, 24]))
+probe.emit("split_data on uneven labels", [np.asarray(index) for index in split_data(_uneven)])
+### BEGIN GRADER CHECK
+from labkit.labs.splits import stratification_errors
 
-_check_stratified()
+import numpy as np
+
+from labkit.datasets.ecg import load_ecg
+
+_, rhythms, _ = load_ecg()
+uneven = np.random.default_rng(5).permutation(np.repeat(np.unique(rhythms), [6, 17, 101, 58, 24]))
+split = results["split_data on uneven labels"]
+assert len(split) == 3, f"split_data returned {len(split)} values, expected 3 (i_train, i_val, i_test)"
+cases = (
+    ("the data file's strips", results["the data file's strips"], rhythms),
+    ("split_data on uneven labels", dict(zip(("train", "val", "test"), split, strict=True)), uneven),
+)
+for where, subsets_, labels_ in cases:
+    folds = {name: (subsets_[name], k) for name, k in (("train", 3), ("val", 1), ("test", 1))}
+    problems = stratification_errors(labels_, folds)
+    assert not problems, f"{where}: the split is not stratified: " + "; ".join(problems)
+### END GRADER CHECK
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -271,26 +272,34 @@ for name, index in (("train", i_train), ("val", i_val), ("test", i_test)):
 assert np.ndim(alpha) == 0 and alpha > 0, f"alpha should be one positive number, got {alpha!r}"
 assert abs(np.std(signals[i_train]) - 1) < 1e-3, f"scaled training std is {np.std(signals[i_train]):.4f}"
 ### BEGIN HIDDEN TESTS
-def _check_scaling():
-    # The raw strips of the notebook's own training set: a wrong split is graded by the split tests only.
-    std_train = float(np.std(_Reference.signals[np.asarray(i_train)].astype(np.float64)))
-    if abs(float(alpha) * _Reference.std_all - 1) < 1e-4 and abs(_Reference.std_all / std_train - 1) > 1e-4:
-        raise AssertionError(
-            f"alpha = {float(alpha):.6g} was computed from all the signals; use the training set only"
-        )
-    error = abs(float(alpha) * std_train - 1)
-    assert error < 1e-4, (
-        f"alpha = {float(alpha):.6g} but 1 / std of the raw training signals is {1 / std_train:.6g} "
-        f"(relative error {error:.1e} > 1e-4)"
-    )
-    crafted = np.linspace(-1.0, 3.0, 3 * 1280, dtype=np.float64).reshape(3, 1, 1280) ** 3  # offset, skewed
-    expected, got = 1.0 / float(np.std(crafted)), float(compute_scaling(crafted))
-    assert abs(got / expected - 1) < 1e-6, (
-        f"compute_scaling on a test array returned {got:.6g}, expected 1 / std = {expected:.6g}"
-    )
+import autograder.probe as probe
 
+probe.emit("alpha", float(alpha))
+probe.emit("i_train", np.asarray(i_train))
+_crafted = np.linspace(-1.0, 3.0, 3 * 1280, dtype=np.float64).reshape(3, 1, 1280) ** 3  # offset, skewed
+probe.emit("compute_scaling on a test array", float(compute_scaling(_crafted)))
+### BEGIN GRADER CHECK
+import numpy as np
 
-_check_scaling()
+from labkit.datasets.ecg import load_ecg
+
+signals = load_ecg()[0].astype(np.float64)
+alpha = results["alpha"]
+# The raw strips of the notebook's own training set: a wrong split is graded by the split tests only.
+std_all, std_train = float(np.std(signals)), float(np.std(signals[results["i_train"]]))
+if abs(alpha * std_all - 1) < 1e-4 and abs(std_all / std_train - 1) > 1e-4:
+    raise AssertionError(f"alpha = {alpha:.6g} was computed from all the signals; use the training set only")
+error = abs(alpha * std_train - 1)
+assert error < 1e-4, (
+    f"alpha = {alpha:.6g} but 1 / std of the raw training signals is {1 / std_train:.6g} "
+    f"(relative error {error:.1e} > 1e-4)"
+)
+crafted = np.linspace(-1.0, 3.0, 3 * 1280, dtype=np.float64).reshape(3, 1, 1280) ** 3
+expected, got = 1.0 / float(np.std(crafted)), results["compute_scaling on a test array"]
+assert abs(got / expected - 1) < 1e-6, (
+    f"compute_scaling on a test array returned {got:.6g}, expected 1 / std = {expected:.6g}"
+)
+### END GRADER CHECK
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -331,28 +340,32 @@ IPython.display.display(encoded_preview(rhythms, encoded_rhythms))
 assert np.shape(encoded_rhythms) == (rhythms.size, labels.size), f"shape {np.shape(encoded_rhythms)}"
 assert np.all(np.sum(encoded_rhythms, axis=1) == 1), "every row must hold exactly one 1"
 ### BEGIN HIDDEN TESTS
-def _check_encoding():
-    wrong = int(np.sum(np.any(np.asarray(encoded_rhythms, dtype=float) != _Reference.encoded, axis=1)))
-    assert wrong == 0, f"{wrong} rows of encoded_rhythms differ from the one-hot code in sorted label order"
-    crafted = np.array(
-        [
-            "sinus_tachycardia",
-            "atrial_flutter",
-            "sinus_bradycardia",
-            "normal_sinus_rhythm",
-            "atrial_fibrillation",
-            "atrial_flutter",
-        ]
-    )
-    got = np.asarray(encode_rhythms(crafted), dtype=float)
-    assert got.shape == (6, 5), f"encode_rhythms gave shape {got.shape} for 6 labels of 5 rhythms"
-    assert np.array_equal(np.argmax(got, axis=1), [4, 1, 3, 2, 0, 1]), (
-        f"columns are not in sorted label order: arg-max per row {np.argmax(got, axis=1).tolist()}, "
-        "expected [4, 1, 3, 2, 0, 1]"
-    )
+import autograder.probe as probe
 
+probe.emit("encoded_rhythms", np.asarray(encoded_rhythms, dtype=float))
+_crafted = np.array(
+    ["sinus_tachycardia", "atrial_flutter", "sinus_bradycardia", "normal_sinus_rhythm", "atrial_fibrillation",
+     "atrial_flutter"]
+)  # fmt: skip
+probe.emit("encode_rhythms of 6 labels", np.asarray(encode_rhythms(_crafted), dtype=float))
+### BEGIN GRADER CHECK
+import numpy as np
 
-_check_encoding()
+from labkit.datasets.ecg import load_ecg
+
+rhythms = load_ecg()[1]
+expected = (rhythms[:, None] == np.unique(rhythms)).astype(float)
+encoded = results["encoded_rhythms"]
+assert encoded.shape == expected.shape, f"encoded_rhythms has shape {encoded.shape}, expected {expected.shape}"
+wrong = int(np.sum(np.any(encoded != expected, axis=1)))
+assert wrong == 0, f"{wrong} rows of encoded_rhythms differ from the one-hot code in sorted label order"
+got = results["encode_rhythms of 6 labels"]
+assert got.shape == (6, 5), f"encode_rhythms gave shape {got.shape} for 6 labels of 5 rhythms"
+assert np.array_equal(np.argmax(got, axis=1), [4, 1, 3, 2, 0, 1]), (
+    f"columns are not in sorted label order: arg-max per row {np.argmax(got, axis=1).tolist()}, "
+    "expected [4, 1, 3, 2, 0, 1]"
+)
+### END GRADER CHECK
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -500,7 +513,8 @@ figure = plot_confusion_matrices(cnn_matrices, labels, model="Given CNN")
 #   accuracy minus 0.10. Beating the given CNN is the goal; the graded bar is 0.10 lower because the same
 #   notebook trained on another machine, thread count or GPU ends up a little different (the reference
 #   models move by up to a few points), and a model as good as the given one must not fail on one machine
-#   and pass on another. The hidden test recomputes both accuracies on the reference test fold.
+#   and pass on another. The hidden test measures both accuracies on held-out strips that the grader keeps
+#   (they are not in your data file), so the graded numbers depend on your models only.
 #
 # Keep the training time reasonable: an epoch should cost about as much as the given CNN's. Shrinking the
 # time axis early (a stride in the first convolutions) makes the later layers cheap.
@@ -620,24 +634,33 @@ with torch.random.fork_rng():  # building test models must not change the random
             assert signature != known, f"{name} has the same layers and parameter shapes as {other}"
         signatures[name] = signature
 ### BEGIN HIDDEN TESTS
-def _check_architectures():
-    """The same rules on fresh instances (in training mode, 7 strips), independent of the cell above."""
+import autograder.probe as probe
+
+
+def _probe_architectures():
+    """Fresh instances, in training mode, on 7 strips; the given CNN's signature first."""
     with torch.random.fork_rng():
-        known = {"the given CnnModel": architecture_signature(CnnModel(input_shape, output_shape))}
+        probe.emit("the given CnnModel", {"signature": architecture_signature(CnnModel(input_shape, output_shape))})
         for name, model_class in (("CustomModel1", CustomModel1), ("CustomModel2", CustomModel2)):
             model = model_class(input_shape, output_shape)
-            assert tuple(model.input_shape) == tuple(input_shape), f"{name}.input_shape is {model.input_shape}"
-            n = count_parameters(model)
-            assert n <= 500_000, f"{name} has {n} parameters, {n - 500_000} more than the 500000 allowed"
-            scores = model.train()(torch.randn((7, *input_shape)))
-            assert tuple(scores.shape) == (7, *output_shape), f"{name} gives {tuple(scores.shape)} for 7 strips"
-            signature = architecture_signature(model)
-            for other, signature_ in known.items():
-                assert signature != signature_, f"{name} has the same layers and parameter shapes as {other}"
-            known[name] = signature
+            report = {"input_shape": [int(n) for n in model.input_shape], "parameters": count_parameters(model)}
+            report["output"] = [int(n) for n in model.train()(torch.randn((7, *input_shape))).shape]
+            probe.emit(name, {**report, "signature": architecture_signature(model)})
 
 
-_check_architectures()
+_probe_architectures()
+### BEGIN GRADER CHECK
+known = {"the given CnnModel": results["the given CnnModel"]["signature"]}
+for name in ("CustomModel1", "CustomModel2"):
+    report = results[name]
+    assert report["input_shape"] == [1, 1280], f"{name}.input_shape is {report['input_shape']}"
+    n = report["parameters"]
+    assert n <= 500_000, f"{name} has {n} parameters, {n - 500_000} more than the 500000 allowed"
+    assert report["output"] == [7, 5], f"{name} gives {tuple(report['output'])} for 7 strips"
+    for other, signature in known.items():
+        assert report["signature"] != signature, f"{name} has the same layers and parameter shapes as {other}"
+    known[name] = report["signature"]
+### END GRADER CHECK
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -669,10 +692,26 @@ figure = plot_confusion_matrices(custom1_matrices, labels, model="Custom model 1
 
 # %% nbgrader={"grade": true, "grade_id": "test_custom1_accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Graded: a test accuracy of at least 0.5 and at least the given CNN's minus 0.10 (the hidden test measures
-# both on the reference test fold; the line below measures them on your own test set).
+# both on held-out strips the grader keeps; the line below measures them on your own test set).
 check_accuracy(custom1_matrices, cnn_matrices, "custom model 1", strict=False)  # your split
 ### BEGIN HIDDEN TESTS
-_check_held_out_accuracy(custom1, "custom model 1")
+import autograder.probe as probe
+from labkit.training.loop import predict
+
+# held-out strips (their labels stay with the grader), scaled as the models were trained; given CNN first
+_x = probe.inputs("ecg_rhythm_classification") * float(alpha)
+probe.emit("given CNN", np.argmax(predict(cnn, _x), axis=1))
+probe.emit("custom model 1", np.argmax(predict(custom1, _x), axis=1))
+### BEGIN GRADER CHECK
+import numpy as np
+
+labels = evaluation_labels()
+given, own = results["given CNN"], results["custom model 1"]
+assert own.shape == labels.shape, f"custom model 1 gave {own.shape} predictions for {labels.size} held-out strips"
+acc, ref = float(np.mean(own == labels)), float(np.mean(given == labels))
+assert acc >= 0.5, f"custom model 1: held-out accuracy {acc:.3f} is below 0.5 (given CNN {ref:.3f})"
+assert acc >= ref - 0.10, f"custom model 1: held-out accuracy {acc:.3f} is below the given CNN's {ref:.3f} - 0.10"
+### END GRADER CHECK
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -689,7 +728,23 @@ figure = plot_confusion_matrices(custom2_matrices, labels, model="Custom model 2
 # Graded: a test accuracy of at least 0.5 and at least the given CNN's minus 0.10, as for model 1.
 check_accuracy(custom2_matrices, cnn_matrices, "custom model 2", strict=False)  # your split
 ### BEGIN HIDDEN TESTS
-_check_held_out_accuracy(custom2, "custom model 2")
+import autograder.probe as probe
+from labkit.training.loop import predict
+
+# held-out strips (their labels stay with the grader), scaled as the models were trained; given CNN first
+_x = probe.inputs("ecg_rhythm_classification") * float(alpha)
+probe.emit("given CNN", np.argmax(predict(cnn, _x), axis=1))
+probe.emit("custom model 2", np.argmax(predict(custom2, _x), axis=1))
+### BEGIN GRADER CHECK
+import numpy as np
+
+labels = evaluation_labels()
+given, own = results["given CNN"], results["custom model 2"]
+assert own.shape == labels.shape, f"custom model 2 gave {own.shape} predictions for {labels.size} held-out strips"
+acc, ref = float(np.mean(own == labels)), float(np.mean(given == labels))
+assert acc >= 0.5, f"custom model 2: held-out accuracy {acc:.3f} is below 0.5 (given CNN {ref:.3f})"
+assert acc >= ref - 0.10, f"custom model 2: held-out accuracy {acc:.3f} is below the given CNN's {ref:.3f} - 0.10"
+### END GRADER CHECK
 ### END HIDDEN TESTS
 
 # %% [markdown]

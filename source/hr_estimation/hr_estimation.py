@@ -171,36 +171,6 @@ print(f"PPG windows: {raw_ppg_windows.shape}")
 print(f"Targets: {targets.shape}")
 
 # %% nbgrader={"grade": true, "grade_id": "test_extract_windows", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-### BEGIN HIDDEN TESTS
-# The hidden tests' references, defined once (here, before any visible check can fail): what a correct
-# submission computes, from the data file rather than from the notebook's variables.
-class _Reference:
-    columns = ["ppg", "acc_x", "acc_y", "acc_z"]
-    groups = {
-        "training": [f"S{i}" for i in range(1, 10)],
-        "validation": ["S10", "S11", "S12"],
-        "test": ["S13", "S14", "S15"],
-    }
-    records = load_ppg()
-
-    @staticmethod
-    def windows(record, columns=tuple(columns)):
-        """Window k holds samples k*50 .. k*50+199 of ppg, acc_x, acc_y, acc_z; its target is hr row k."""
-        x = record["signals"][list(columns)].to_numpy()
-        return np.lib.stride_tricks.sliding_window_view(x, 200, axis=0)[::50], record["hr"]["hr"].to_numpy()
-
-    @staticmethod
-    def alpha(windows):
-        """1 / (mean over the windows of each window's standard deviation), per channel, shape (c, 1)."""
-        return 1.0 / np.std(windows, axis=-1, keepdims=True).mean(axis=0)
-
-    @staticmethod
-    def metrics(targets, predictions):
-        errors = np.ravel(predictions) - np.ravel(targets)
-        return {"count": errors.size, "mse": np.mean(errors**2), "mae": np.mean(np.abs(errors))}
-
-
-### END HIDDEN TESTS
 # Sanity check: one record gives one window per row of its reference heart rate.
 _record = records[0]
 _windows, _targets = extract_windows(_record)
@@ -210,34 +180,67 @@ assert np.shape(_targets) == (_n,), f"targets have shape {np.shape(_targets)}, e
 
 
 ### BEGIN HIDDEN TESTS
-def _check_extract_windows():
-    def crafted(n_samples):
-        base = np.arange(n_samples, dtype=float)
-        channels = {c: base + 1000.0 * i for i, c in enumerate(_Reference.columns)}
-        signals = pd.DataFrame({"time": base / 25.0, **channels})
-        n_windows = (n_samples - 200) // 50 + 1
-        hr = pd.DataFrame({"time": 4.0 + 2.0 * np.arange(n_windows), "hr": 60.0 + np.arange(n_windows)})
-        return {"subject": "S1", "activity": "sitting", "signals": signals, "hr": hr}
+import autograder.probe as probe
 
-    cases = [("record 0", _Reference.records[0]), ("last record", _Reference.records[-1])]
-    cases += [(f"crafted record of {n} samples", crafted(n)) for n in (200, 249, 250, 367)]
-    for name, record in cases:
-        expected_x, expected_y = _Reference.windows(record)
+
+def _probe_extract_windows():
+    """Windows of two real records (whole; first windows, last window, shape, targets) and crafted ones."""
+    fresh = load_ppg()
+    for name, record in (("record 0", fresh[0]), ("last record", fresh[-1])):
         x, y = extract_windows(record)
-        x, y = np.asarray(x), np.asarray(y)
-        assert x.shape == expected_x.shape, f"{name}: windows shape {x.shape}, expected {expected_x.shape}"
-        assert y.shape == expected_y.shape, f"{name}: targets shape {y.shape}, expected {expected_y.shape}"
-        bad = np.flatnonzero(~np.all(np.isclose(x, expected_x), axis=(1, 2)))
-        assert bad.size == 0, (
-            f"{name}: {bad.size} of {len(x)} windows hold the wrong samples (first: window {bad[0]}; window k "
-            "must hold samples k*50 .. k*50+199, channels ppg, acc_x, acc_y, acc_z)"
-        )
-        assert np.allclose(y, expected_y), (
-            f"{name}: targets differ from the hr column (max |diff| {np.max(np.abs(y - expected_y)):.3g})"
-        )
+        x = np.asarray(x)
+        probe.emit(name, {"shape": list(x.shape), "first": x[:3], "last": x[-1:], "targets": np.asarray(y)})
+    for n in (200, 249, 250, 367):
+        base = np.arange(n, dtype=float)
+        channels = {c: base + 1000.0 * i for i, c in enumerate(["ppg", "acc_x", "acc_y", "acc_z"])}
+        k = (n - 200) // 50 + 1
+        hr = pd.DataFrame({"time": 4.0 + 2.0 * np.arange(k), "hr": 60.0 + np.arange(k)})
+        record = {"subject": "S1", "activity": "sitting", "signals": pd.DataFrame({"time": base / 25.0, **channels}), "hr": hr}
+        x, y = extract_windows(record)
+        probe.emit(f"crafted record of {n} samples", {"windows": np.asarray(x), "targets": np.asarray(y)})
 
 
-_check_extract_windows()
+_probe_extract_windows()
+### BEGIN GRADER CHECK
+import numpy as np
+
+from labkit.datasets.ppg import load_ppg
+
+
+def windows(x, n_windows):
+    """Window k holds samples k*50 .. k*50+199 of the channels ppg, acc_x, acc_y, acc_z."""
+    return np.stack([x[k * 50 : k * 50 + 200].T for k in range(n_windows)])
+
+
+def compare(name, got, expected, what):
+    assert got.shape == expected.shape, f"{name}: {what} shape {got.shape}, expected {expected.shape}"
+    if what == "targets":
+        assert np.allclose(got, expected), (
+            f"{name}: targets differ from the hr column (max |diff| {np.max(np.abs(got - expected)):.3g})"
+        )
+        return
+    bad = np.flatnonzero(~np.all(np.isclose(got, expected), axis=(1, 2)))
+    assert bad.size == 0, (
+        f"{name}: {bad.size} of {len(got)} {what} hold the wrong samples (first: {bad[0]}; window k must "
+        "hold samples k*50 .. k*50+199, channels ppg, acc_x, acc_y, acc_z)"
+    )
+
+
+fresh = load_ppg()
+for name, record in (("record 0", fresh[0]), ("last record", fresh[-1])):
+    got = results[name]
+    x = record["signals"][["ppg", "acc_x", "acc_y", "acc_z"]].to_numpy()
+    n = (len(x) - 200) // 50 + 1
+    assert tuple(got["shape"]) == (n, 4, 200), f"{name}: windows shape {tuple(got['shape'])}, expected {(n, 4, 200)}"
+    compare(name, got["first"], windows(x, 3), "first windows")
+    compare(name, got["last"], windows(x, n)[-1:], "last window")
+    compare(name, got["targets"], record["hr"]["hr"].to_numpy(), "targets")
+for n in (200, 249, 250, 367):
+    name, k = f"crafted record of {n} samples", (n - 200) // 50 + 1
+    x = np.arange(n, dtype=float)[:, None] + 1000.0 * np.arange(4)
+    compare(name, results[name]["windows"], windows(x, k), "windows")
+    compare(name, results[name]["targets"], 60.0 + np.arange(k), "targets")
+### END GRADER CHECK
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -303,26 +306,45 @@ assert set.union(*_subsets) == set(_subjects), f"unused subjects: {set(_subjects
 
 
 ### BEGIN HIDDEN TESTS
-def _check_split_subjects():
-    fresh = _Reference.records
+import autograder.probe as probe
+
+
+def _probe_split_subjects():
+    fresh = load_ppg()
     real = np.repeat([r["subject"] for r in fresh], [len(r["hr"]) for r in fresh])
     shuffled = np.random.default_rng(7).permutation(np.repeat([f"S{i}" for i in range(1, 16)], 3))
     for name, subjects_ in (("the records' subjects", real), ("a shuffled subject array", shuffled)):
-        result = split_subjects(subjects_.copy())
-        assert len(result) == 3, f"{name}: split_subjects returned {len(result)} values, expected 3"
-        for (subset, members), indices in zip(_Reference.groups.items(), result, strict=True):
-            indices = np.asarray(indices)
-            assert np.issubdtype(indices.dtype, np.integer), f"{name}: {subset} indices are {indices.dtype}"
-            expected = np.flatnonzero(np.isin(subjects_, members))
-            got = np.sort(indices)
-            wrong = sorted(str(s) for s in set(subjects_[got]) ^ set(members))
-            assert np.array_equal(got, expected), (
-                f"{name}: the {subset} subset has {got.size} windows, expected {expected.size} "
-                f"(subjects {', '.join(members)}; misplaced: {wrong or 'none, but indices differ'})"
-            )
+        probe.emit(name, [np.asarray(indices) for indices in split_subjects(subjects_.copy())])
 
 
-_check_split_subjects()
+_probe_split_subjects()
+### BEGIN GRADER CHECK
+import numpy as np
+
+from labkit.datasets.ppg import load_ppg
+
+groups = {
+    "training": [f"S{i}" for i in range(1, 10)],
+    "validation": ["S10", "S11", "S12"],
+    "test": ["S13", "S14", "S15"],
+}
+fresh = load_ppg()
+real = np.repeat([r["subject"] for r in fresh], [len(r["hr"]) for r in fresh])
+shuffled = np.random.default_rng(7).permutation(np.repeat([f"S{i}" for i in range(1, 16)], 3))
+for name, subjects_ in (("the records' subjects", real), ("a shuffled subject array", shuffled)):
+    result = results[name]
+    assert len(result) == 3, f"{name}: split_subjects returned {len(result)} values, expected 3"
+    for (subset, members), indices in zip(groups.items(), result, strict=True):
+        assert np.issubdtype(indices.dtype, np.integer), f"{name}: {subset} indices are {indices.dtype}"
+        expected = np.flatnonzero(np.isin(subjects_, members))
+        got = np.sort(indices.ravel())
+        inside = got[(got >= 0) & (got < subjects_.size)]
+        wrong = sorted(str(s) for s in set(subjects_[inside]) ^ set(members))
+        assert np.array_equal(got, expected), (
+            f"{name}: the {subset} subset has {got.size} windows, expected {expected.size} "
+            f"(subjects {', '.join(members)}; misplaced: {wrong or 'none, but indices differ'})"
+        )
+### END GRADER CHECK
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -381,37 +403,43 @@ assert np.allclose(_sigma, 1.0, atol=1e-3), f"mean std of the scaled training wi
 
 
 ### BEGIN HIDDEN TESTS
-def _check_compute_scaling():
-    reference = _Reference.alpha
-    scales = np.array([1.0, 2.0, 5.0, 0.1])[:, None]
-    crafted = np.random.default_rng(3).normal(size=(50, 4, 200)) * scales + 7.0
-    alpha = np.asarray(compute_scaling(crafted))
-    assert alpha.shape == (4, 1), f"compute_scaling on (50, 4, 200) windows returned shape {alpha.shape}"
-    assert np.allclose(alpha, reference(crafted), rtol=1e-4), (
-        f"compute_scaling gives {alpha.ravel().round(4)} on channels of std {scales.ravel()}, "
-        f"expected {reference(crafted).ravel().round(4)} (one factor per channel)"
-    )
+import autograder.probe as probe
 
-    # The factors must match the notebook's own unscaled training windows, so that a mistake in the windows
-    # or in the split (graded by their own tests) is not charged here a second time.
+
+def _probe_compute_scaling():
+    # the notebook's own numbers first, before any code of the submission runs in this cell
+    probe.emit("ppg_acc_alpha", np.asarray(ppg_acc_alpha))
+    probe.emit("ppg_alpha", np.asarray(ppg_alpha))
     train = np.asarray(raw_ppg_acc_windows)[np.asarray(i_train)]
-    for name, alpha, windows in (
-        ("ppg_acc_alpha", ppg_acc_alpha, train),
-        ("ppg_alpha", ppg_alpha, train[:, :1]),
-    ):
-        expected = reference(windows)
-        assert np.shape(alpha) == expected.shape, (
-            f"{name} has shape {np.shape(alpha)}, expected {expected.shape}"
-        )
-        assert np.allclose(alpha, expected, rtol=1e-4), (
-            f"{name} = {np.ravel(alpha).round(4)} but the training windows give {expected.ravel().round(4)} "
-            "(compute it from the unscaled training windows only)"
-        )
-        sigma = np.std(windows * alpha, axis=-1).mean(axis=0)
-        assert np.allclose(sigma, 1.0, atol=1e-4), f"{name}: scaled training windows have mean std {sigma}"
+    probe.emit("std of every unscaled training window", np.std(train, axis=-1))
+    crafted = np.random.default_rng(3).normal(size=(50, 4, 200)) * np.array([1.0, 2.0, 5.0, 0.1])[:, None] + 7.0
+    probe.emit("compute_scaling on crafted windows", np.asarray(compute_scaling(crafted)))
 
 
-_check_compute_scaling()
+_probe_compute_scaling()
+### BEGIN GRADER CHECK
+import numpy as np
+
+scales = np.array([1.0, 2.0, 5.0, 0.1])[:, None]
+crafted = np.random.default_rng(3).normal(size=(50, 4, 200)) * scales + 7.0
+expected = 1.0 / np.std(crafted, axis=-1, keepdims=True).mean(axis=0)
+alpha = results["compute_scaling on crafted windows"]
+assert alpha.shape == (4, 1), f"compute_scaling on (50, 4, 200) windows returned shape {alpha.shape}"
+assert np.allclose(alpha, expected, rtol=1e-4), (
+    f"compute_scaling gives {alpha.ravel().round(4)} on channels of std {scales.ravel()}, "
+    f"expected {expected.ravel().round(4)} (one factor per channel)"
+)
+# The factors must match the notebook's own unscaled training windows, so that a mistake in the windows or
+# in the split (graded by their own tests) is not charged here a second time.
+sigma = results["std of every unscaled training window"]
+for name, channels in (("ppg_acc_alpha", slice(None)), ("ppg_alpha", slice(0, 1))):
+    alpha, expected = results[name], (1.0 / sigma[:, channels].mean(axis=0))[:, None]
+    assert alpha.shape == expected.shape, f"{name} has shape {alpha.shape}, expected {expected.shape}"
+    assert np.allclose(alpha, expected, rtol=1e-4), (
+        f"{name} = {alpha.ravel().round(4)} but the training windows give {expected.ravel().round(4)} "
+        "(compute it from the unscaled training windows only)"
+    )
+### END GRADER CHECK
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -747,39 +775,69 @@ else:
 
 
 ### BEGIN HIDDEN TESTS
-def _check_derive_config():
+import autograder.probe as probe
+
+
+def _probe_derive_config():
+    probe.emit("ppg_cnn_config", ppg_cnn_config)
+    probe.emit("ppg_acc_cnn_config", ppg_acc_cnn_config)
     base = {
         "model": {"sizes": [8, 16], "act": "relu", "extra": {"depth": 2}, "flag": False},
         "optimizer": {"lr": 0.01, "betas": [0.9, 0.99]},
         "note": "kept",
     }
-    pristine = copy.deepcopy(base)
     derived = derive_config(base, flag=True, sizes=[4])
-    assert base == pristine, f"derive_config changed its input: {base} (was {pristine})"
-    expected = copy.deepcopy(pristine)
-    expected["model"].update(flag=True, sizes=[4])
-    assert derived == expected, f"derive_config(base, flag=True, sizes=[4]) gave {derived}, expected {expected}"
+    probe.emit("input after the call", base)
+    probe.emit("result", derived)
+    shared = {}
     for path in (("model",), ("model", "extra"), ("optimizer",), ("optimizer", "betas")):
         a, b = base, derived
         for key in path:
             a, b = a[key], b[key]
-        assert a is not b, f"the result shares config[{']['.join(map(repr, path))}] with the input"
+        shared[".".join(path)] = a is b
+    probe.emit("shared parts", shared)
     derived["model"]["sizes"].append(99)
-    assert base == pristine, "changing the result's new 'sizes' list changed the input"
+    probe.emit("input after changing the result", base)
     for name in ("flg", "optimizer", "lr"):
         try:
             derive_config(base, **{name: 1})
         except KeyError as error:
-            assert name in str(error), f"the KeyError for {name!r} does not name it: {error}"
+            outcome = {"raised": True, "message": str(error)}
         else:
-            raise AssertionError(f"derive_config accepted {name!r}, which is not a model setting")
-        assert base == pristine, f"derive_config changed its input before raising for {name!r}"
-    expected_base = {**ppg_cnn_config["model"], "input_shape": (4, 200), "use_normalization": False}
-    changed = config_changes({**ppg_cnn_config, "model": expected_base}, ppg_acc_cnn_config)
-    assert not changed, f"ppg_acc_cnn_config was modified: {changed}"
+            outcome = {"raised": False}
+        probe.emit(f"unknown setting {name}", {**outcome, "input": base})
 
 
-_check_derive_config()
+_probe_derive_config()
+### BEGIN GRADER CHECK
+import copy
+
+pristine = {
+    "model": {"sizes": [8, 16], "act": "relu", "extra": {"depth": 2}, "flag": False},
+    "optimizer": {"lr": 0.01, "betas": [0.9, 0.99]},
+    "note": "kept",
+}
+base = results["input after the call"]
+assert base == pristine, f"derive_config changed its input: {base} (was {pristine})"
+expected = copy.deepcopy(pristine)
+expected["model"].update(flag=True, sizes=[4])
+assert results["result"] == expected, (
+    f"derive_config(base, flag=True, sizes=[4]) gave {results['result']}, expected {expected}"
+)
+for path, same in results["shared parts"].items():
+    assert not same, f"the result shares config[{']['.join(map(repr, path.split('.')))}] with the input"
+assert results["input after changing the result"] == pristine, (
+    "changing the result's new 'sizes' list changed the input"
+)
+for name in ("flg", "optimizer", "lr"):
+    outcome = results[f"unknown setting {name}"]
+    assert outcome["raised"], f"derive_config accepted {name!r}, which is not a model setting"
+    assert name in outcome["message"], f"the KeyError for {name!r} does not name it: {outcome['message']}"
+    assert outcome["input"] == pristine, f"derive_config changed its input before raising for {name!r}"
+ppg, ppg_acc = results["ppg_cnn_config"], results["ppg_acc_cnn_config"]
+expected_base = {**ppg, "model": {**ppg["model"], "input_shape": [4, 200], "use_normalization": False}}
+assert ppg_acc == expected_base, f"ppg_acc_cnn_config was modified: {ppg_acc} (expected {expected_base})"
+### END GRADER CHECK
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "norm_training", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -905,11 +963,13 @@ assert np.isclose(_metrics["mae"], 1.0), f"mae is {_metrics['mae']}, expected 1.
 
 
 ### BEGIN HIDDEN TESTS
-def _check_compute_metrics():
+import autograder.probe as probe
+
+
+def _probe_compute_metrics():
     rng = np.random.default_rng(11)
     y = rng.uniform(50.0, 180.0, size=(257, 1))
     z = y[:, 0] + rng.normal(0.0, 8.0, size=257)
-    expected = {"count": 257, "mse": np.mean((z - y[:, 0]) ** 2), "mae": np.mean(np.abs(z - y[:, 0]))}
     for name, targets_, predictions_ in (
         ("(n, 1) targets and (n,) predictions", y, z),
         ("(n,) targets and (n, 1) predictions", y[:, 0], z[:, None]),
@@ -917,13 +977,27 @@ def _check_compute_metrics():
         ("(n,) targets and (n,) predictions", y[:, 0], z),
     ):
         got = compute_metrics(targets_, predictions_)
-        for key, value in expected.items():
-            assert np.isclose(float(got[key]), value, rtol=1e-9), (
-                f"{name}: {key} is {float(got[key]):.6g}, expected {value:.6g}"
-            )
+        probe.emit(name, {key: float(got[key]) for key in ("count", "mse", "mae")})
 
 
-_check_compute_metrics()
+_probe_compute_metrics()
+### BEGIN GRADER CHECK
+import numpy as np
+
+rng = np.random.default_rng(11)
+y = rng.uniform(50.0, 180.0, size=(257, 1))
+z = y[:, 0] + rng.normal(0.0, 8.0, size=257)
+expected = {"count": 257, "mse": np.mean((z - y[:, 0]) ** 2), "mae": np.mean(np.abs(z - y[:, 0]))}
+for name in (
+    "(n, 1) targets and (n,) predictions",
+    "(n,) targets and (n, 1) predictions",
+    "(n, 1) targets and (n, 1) predictions",
+    "(n,) targets and (n,) predictions",
+):
+    got = results[name]
+    for key, value in expected.items():
+        assert np.isclose(got[key], value, rtol=1e-9), f"{name}: {key} is {got[key]:.6g}, expected {value:.6g}"
+### END GRADER CHECK
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "test_models", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -1031,31 +1105,46 @@ assert np.isclose(_metrics["walking"]["mae"], 10.0), (
 
 
 ### BEGIN HIDDEN TESTS
-def _check_compute_activity_metrics():
+import autograder.probe as probe
+
+
+def _probe_compute_activity_metrics():
     rng = np.random.default_rng(23)
     names = rng.choice(["walking", "sitting", "cycling"], size=301, p=[0.5, 0.3, 0.2])
     y = rng.uniform(50.0, 180.0, size=(301, 1))
     z = y[:, 0] + rng.normal(0.0, 8.0, size=301) + 5.0 * (names == "walking")
-    expected = {}
-    for name in pd.unique(names):
-        errors = z[names == name] - y[names == name, 0]
-        expected[name] = {"count": errors.size, "mse": np.mean(errors**2), "mae": np.mean(np.abs(errors))}
     for label, targets_, predictions_ in (
         ("(n, 1) targets and (n,) predictions", y, z),
         ("(n,) targets and (n, 1) predictions", y[:, 0], z[:, None]),
     ):
         got = compute_activity_metrics(targets_, predictions_, names.copy())
-        assert list(got) == list(expected), (
-            f"{label}: activities {list(got)}, expected {list(expected)} (first seen)"
-        )
-        for name, values in expected.items():
-            for key, value in values.items():
-                assert np.isclose(float(got[name][key]), value, rtol=1e-9), (
-                    f"{label}: {name} {key} is {float(got[name][key]):.6g}, expected {value:.6g}"
-                )
+        probe.emit(label, [[str(a), {k: float(m[k]) for k in ("count", "mse", "mae")}] for a, m in got.items()])
 
 
-_check_compute_activity_metrics()
+_probe_compute_activity_metrics()
+### BEGIN GRADER CHECK
+import numpy as np
+import pandas as pd
+
+rng = np.random.default_rng(23)
+names = rng.choice(["walking", "sitting", "cycling"], size=301, p=[0.5, 0.3, 0.2])
+y = rng.uniform(50.0, 180.0, size=(301, 1))
+z = y[:, 0] + rng.normal(0.0, 8.0, size=301) + 5.0 * (names == "walking")
+expected = {}
+for name in pd.unique(names):
+    errors = z[names == name] - y[names == name, 0]
+    expected[name] = {"count": errors.size, "mse": np.mean(errors**2), "mae": np.mean(np.abs(errors))}
+for label in ("(n, 1) targets and (n,) predictions", "(n,) targets and (n, 1) predictions"):
+    got = dict(results[label])
+    assert [a for a, _ in results[label]] == list(expected), (
+        f"{label}: activities {[a for a, _ in results[label]]}, expected {list(expected)} (first seen)"
+    )
+    for name, values in expected.items():
+        for key, value in values.items():
+            assert np.isclose(got[name][key], value, rtol=1e-9), (
+                f"{label}: {name} {key} is {got[name][key]:.6g}, expected {value:.6g}"
+            )
+### END GRADER CHECK
 ### END HIDDEN TESTS
 
 # %% [markdown]
