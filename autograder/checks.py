@@ -170,12 +170,7 @@ class PrepareHiddenChecks(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         """Move the check code into ``resources`` and export the inputs folder to the kernel."""
-        checks = {}
-        for cell in nb.cells:
-            meta = nbgrader_meta(cell)
-            if cell.cell_type == "code" and meta.get("grade") and has_check(cell.source or ""):
-                cell.source, checks[meta["grade_id"]] = split_checks(cell.source)
-        resources[RESOURCE] = checks
+        resources[RESOURCE] = take_checks(nb)
         folder = self._inputs(resources)
         resources[INPUTS_RESOURCE] = folder
         if folder is not None:
@@ -205,18 +200,36 @@ class DecideHiddenChecks(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         """Run the check of every test cell that has one; a failure becomes the cell's error output."""
-        checks = resources.get(RESOURCE, {})
         lab = resources.get("nbgrader", {}).get("assignment")
-        folder = resources.get(INPUTS_RESOURCE)
-        for cell in nb.cells:
-            emitted, duplicated = _probe_outputs(cell) if cell.cell_type == "code" else ({}, set())
-            code = checks.get(nbgrader_meta(cell).get("grade_id"))
-            if code is None or _has_error(cell):
-                continue  # no check, or the cell already failed (visible test, probe, not executed)
-            message = run_check(code, Results(emitted, duplicated), lab, folder)
-            if message is not None:
-                cell.outputs = [*cell.get("outputs", []), _error(message)]
+        decide(nb, resources.get(RESOURCE, {}), lab, resources.get(INPUTS_RESOURCE))
         return nb, resources
+
+
+def take_checks(nb: NotebookNode) -> dict[str, str]:
+    """Take the grader-check regions out of ``nb``'s test cells (in place); return their code by grade id."""
+    checks = {}
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if cell.cell_type == "code" and meta.get("grade") and has_check(cell.source or ""):
+            cell.source, checks[meta["grade_id"]] = split_checks(cell.source)
+    return checks
+
+
+def decide(nb: NotebookNode, checks: dict[str, str], lab: str | None, folder: Path | None) -> NotebookNode:
+    """Decide the checks of an executed ``nb`` (in place): probe outputs removed, failures as error outputs.
+
+    A cell that already failed (its visible test, its probe, or it was not executed) keeps its error and
+    its check is not run.
+    """
+    for cell in nb.cells:
+        emitted, duplicated = _probe_outputs(cell) if cell.cell_type == "code" else ({}, set())
+        code = checks.get(nbgrader_meta(cell).get("grade_id"))
+        if code is None or _has_error(cell):
+            continue
+        message = run_check(code, Results(emitted, duplicated), lab, folder)
+        if message is not None:
+            cell.outputs = [*cell.get("outputs", []), _error(message)]
+    return nb
 
 
 def run_check(code: str, results: Results, lab: str | None, folder: Path | None) -> str | None:

@@ -149,9 +149,10 @@ class GuardedExecute(Execute):
         self._reply = None
         try:
             if guarded:
-                from autograder.guard_kernel import MARKER
+                from autograder.guard_kernel import GRADED_FLAG, MARKER
 
-                cell.source = f"{MARKER}{nonce}\n{source}"
+                flag = f" {GRADED_FLAG}" if nbgrader_meta(cell).get("grade") else ""
+                cell.source = f"{MARKER}{nonce}{flag}\n{source}"
             cell, resources = super().preprocess_cell(cell, resources, index)
         except (DeadKernelError, CellTimeoutError) as exc:
             guarded = False  # the kernel is gone: graded as a dead kernel, not as tampering
@@ -180,8 +181,11 @@ class GuardedExecute(Execute):
         content = (self._reply or {}).get("content", {})
         valid, restored = verify(self._guard_key, nonce, content)
         if valid:
-            for name in content.get("course_guard", {}).get("given_restored", []):
+            guard = content.get("course_guard", {})
+            for name in guard.get("given_restored", []):
                 self._given_restored.setdefault(str(name), index)
+            self._given_seconds = guard.get("given_seconds", 0.0)
+            self._given_error = str(guard.get("given_error", ""))
         where = f"cell {index} ({grade_id(cell) or 'given code'})"
         if self._tampered is None and not valid:
             self._tamper(f"{where} did not prove that it ran: the kernel's execution path was replaced")
@@ -199,6 +203,9 @@ class GuardedExecute(Execute):
 
     def _note_given_restored(self) -> None:
         """One note naming what the submission changed of the given names and libraries (restored)."""
+        self.log.info("given names and libraries: %.2f s in the kernel", getattr(self, "_given_seconds", 0.0))
+        if getattr(self, "_given_error", ""):
+            self._notes.append(f"given names and libraries could not be kept as given: {self._given_error}")
         if self._given_restored:
             names = sorted(self._given_restored, key=self._given_restored.get)
             first = min(self._given_restored.values())

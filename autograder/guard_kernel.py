@@ -30,6 +30,7 @@ import json
 import os
 import sys
 import threading
+import time
 import types
 from typing import Any
 
@@ -38,6 +39,8 @@ from ipykernel.ipkernel import IPythonKernel
 from autograder.given import PRELOAD_ENV, Given, preload
 
 MARKER = "#@course-guard "
+#: Flag after the nonce of a graded test cell: the libraries are checked before it.
+GRADED_FLAG = "graded"
 KEY_ENV = "COURSE_GUARD_KEY_FILE"
 #: Event callbacks from these packages are the execution environment's own (inline figures, widgets).
 TRUSTED_CALLBACK_PACKAGES = (
@@ -298,6 +301,9 @@ class GuardedKernel(IPythonKernel):
         self._guard_key = _read_key()
         self._pristine: Pristine | None = None
         self._given: Given | None = None
+        self._given_seconds = 0.0
+        self._student_ran = False
+        self._given_error = ""
 
     async def do_execute(
         self,
@@ -311,18 +317,28 @@ class GuardedKernel(IPythonKernel):
         cell_id=None,
     ):
         """Run a cell; for a marked cell, restore the snapshot first and sign the outcome."""
+        started = time.perf_counter()
         if self._pristine is None:  # before the first cell: no submitted code has run yet
-            preload(os.environ.get(PRELOAD_ENV, ""))
+            preload(os.environ.get(PRELOAD_ENV, ""))  # (the given cells would import them anyway)
+            started = time.perf_counter()
             self._pristine = Pristine(self)
-            self._given = Given()
+            self._given = self._given_step(Given)
+            self._given_seconds = time.perf_counter() - started
+            started = time.perf_counter()
         marked = code.startswith(MARKER)
         if marked:
             first, _, code = code.partition("\n")
-            nonce = first[len(MARKER) :].strip()
+            nonce, _, flags = first[len(MARKER) :].strip().partition(" ")
             restored = self._pristine.restore(self)
             user_ns = self.shell.user_ns
-            given = self._given.restore(user_ns)
+            # the libraries before a graded cell and after submitted code; the given globals every time
+            libraries = GRADED_FLAG in flags.split() or self._student_ran
+            given = self._given_step(lambda: self._given.restore(user_ns, libraries=libraries)) or []
+            self._student_ran = False
             before, modules = dict(user_ns), set(sys.modules)
+            self._given_seconds += time.perf_counter() - started
+        else:
+            self._student_ran = True
         reply = await _pristine_do_execute(
             self,
             code,
@@ -334,15 +350,32 @@ class GuardedKernel(IPythonKernel):
             cell_id=cell_id,
         )
         if marked:
-            self._given.record(user_ns, before)
-            self._given.add_new_modules(set(sys.modules) - modules)
+            started = time.perf_counter()
+            self._given_step(lambda: self._given.record(user_ns, before))
+            self._given_step(lambda: self._given.add_new_modules(set(sys.modules) - modules))
+            self._given_seconds += time.perf_counter() - started
             status = str(reply.get("status"))
             reply["course_guard"] = {
                 "restored": restored,
                 "given_restored": given,
+                "given_seconds": round(self._given_seconds, 4),
+                "given_error": self._given_error,
                 "proof": proof(self._guard_key, nonce, status, restored),
             }
         return reply
+
+
+    def _given_step(self, step: Any) -> Any:
+        """Run one step of `Given`; a failure of the guard's own code is reported, never fatal to the cell."""
+        if self._given is None and step is not Given:
+            return None
+        try:
+            return step()
+        except Exception as exc:  # noqa: BLE001
+            self._given_error = f"{type(exc).__name__}: {str(exc)[:200]}"
+            print(f"course-guard: given names not checked: {self._given_error}", file=sys.stderr)
+            self._given = None
+            return None
 
 
 _pristine_do_execute = IPythonKernel.do_execute
