@@ -4,9 +4,10 @@ A hidden-test region holds two parts (docs/grading.md, "Writing a hidden check")
 
 - the probe, run in the student's kernel, which calls the submission's code and passes the raw results
   to :func:`autograder.probe.emit`;
-- a ``### BEGIN GRADER CHECK`` / ``### END GRADER CHECK`` region, which never reaches the kernel: it runs
-  in the grading process on ``results`` (name -> what the probe emitted) and raises ``AssertionError``
-  with the message the student sees when the submission is wrong.
+- a ``### BEGIN GRADER CHECK`` / ``### END GRADER CHECK`` region, which never reaches the kernel: it
+  defines a ``check_<name>(results)`` function that runs in the grading process on ``results`` (name ->
+  what the probe emitted) and raises ``AssertionError`` with the message the student sees when the
+  submission is wrong.
 
 Two nbgrader preprocessors, configured around ``Execute`` in ``Autograde.autograde_preprocessors`` (the
 course's ``nbgrader_config.py``, so plain ``nbgrader autograde`` and ``course-grade grade`` decide alike):
@@ -19,6 +20,7 @@ course's ``nbgrader_config.py``, so plain ``nbgrader autograde`` and ``course-gr
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import traceback
@@ -40,7 +42,7 @@ RESOURCE = "course_hidden_checks"
 INPUTS_RESOURCE = "course_probe_inputs"
 
 
-class CheckFailed(AssertionError):
+class CheckFailedError(AssertionError):
     """A probe result that cannot be checked (missing, emitted twice, or not plain data)."""
 
 
@@ -108,17 +110,17 @@ class Results(dict):
         self.duplicated = duplicated
 
     def __missing__(self, name: str) -> Any:
-        raise CheckFailed(f"the hidden test got no result {name!r}: the cell stopped before reporting it")
+        raise CheckFailedError(f"the hidden test got no result {name!r}: the cell stopped before it")
 
     def __getitem__(self, name: str) -> Any:
         if name in self.duplicated:
-            raise CheckFailed(
+            raise CheckFailedError(
                 f"{name!r} was reported more than once: code of the submission wrote to the grader"
             )
         value = super().__getitem__(name)
         problem = _not_plain(value)
         if problem:
-            raise CheckFailed(f"{problem} (return numbers, strings, lists, dicts or numpy arrays)")
+            raise CheckFailedError(f"{problem} (return numbers, strings, lists, dicts or numpy arrays)")
         return decode(value)
 
 
@@ -233,16 +235,23 @@ def decide(nb: NotebookNode, checks: dict[str, str], lab: str | None, folder: Pa
 
 
 def run_check(code: str, results: Results, lab: str | None, folder: Path | None) -> str | None:
-    """Run one check's code on ``results``; return the failure message (None: passed)."""
+    """Run one check region on ``results``; return the failure message (None: passed).
+
+    The region defines one or more ``check_*`` functions; each is called with the arguments it names:
+    ``results`` (what the probe emitted) and ``evaluation_labels`` (a function returning the labels of
+    the lab's evaluation signals, `autograder.evaluation`).
+    """
     from autograder.evaluation import labels_reader
 
-    namespace = {
-        "results": results,
-        "evaluation_labels": labels_reader(folder, lab),
-        "__name__": "grader_check",
-    }
+    arguments = {"results": results, "evaluation_labels": labels_reader(folder, lab)}
+    namespace: dict[str, Any] = {"__name__": "grader_check"}
     try:
         exec(compile(code, f"<grader check of {lab}>", "exec"), namespace)  # noqa: S102 (instructor code)
+        checks = [f for name, f in namespace.items() if name.startswith("check") and inspect.isfunction(f)]
+        if not checks:
+            raise ValueError("the grader-check region defines no check_* function")
+        for check in checks:
+            check(**{name: arguments[name] for name in inspect.signature(check).parameters})
     except AssertionError as exc:
         return str(exc) or "hidden check failed"
     except Exception as exc:  # noqa: BLE001 (a check's own bug is reported on the cell, never hidden)

@@ -37,7 +37,7 @@ def inputs_present(folder: Path, lab: str) -> bool:
 
 
 def default_folder(course_root: Path, lab: str, held_out: str) -> Path:
-    """Return the cached inputs folder of ``lab`` under the course (keyed by source, data and held-out file)."""
+    """Return the inputs folder of ``lab`` under the course (keyed by source, data and held-out file)."""
     digest = hashlib.sha256(_seed_material(course_root, lab) + held_out.encode()).hexdigest()[:16]
     return course_root / ".grading" / "evaluation" / f"{lab}-{digest}"
 
@@ -66,8 +66,8 @@ def build(course_root: Path, lab: str, held_out: str, folder: Path) -> Path:
         When the course's data is not synthetic and no held-out file is configured.
     """
     from labkit.datasets.ecg import load_ecg, load_ecg_provenance
-    from labkit.paths import ECG_FILE
     from labkit.files import atomic_write
+    from labkit.paths import ECG_FILE
 
     data_file = _data_file(course_root, ECG_FILE)
     classes = np.unique(load_ecg(data_file)[1])

@@ -46,7 +46,8 @@ class GuardedExecute(Execute):
         config=True
     )
     max_image_chars = Integer(
-        5_000_000, help="Characters of base64 image data kept per figure (a larger one is replaced by a note)."
+        5_000_000,
+        help="Characters of base64 image data kept per figure (a larger one is replaced by a note).",
     ).tag(config=True)
     kernel_uid = Integer(
         -1, help="Unprivileged uid the sandboxed kernel runs as (owns its cwd); -1: same."
@@ -62,7 +63,9 @@ class GuardedExecute(Execute):
         self._tampered: str | None = None
         self._given_restored: dict[str, int] = {}
         if self.guard:  # the guarded kernel imports what the given cells import before its snapshot
-            sources = [cell.source for cell in nb.cells if cell.cell_type == "code" and _instructor_cell(cell)]
+            sources = [
+                cell.source for cell in nb.cells if cell.cell_type == "code" and _instructor_cell(cell)
+            ]
             os.environ[PRELOAD_ENV] = ",".join(["autograder.probe", *imported_modules(sources)])
         self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout else None
         cwd = (resources or {}).get("metadata", {}).get("path")
@@ -233,7 +236,9 @@ class GuardedExecute(Execute):
                 if key.startswith("image/"):
                     if len(value) > self.max_image_chars:
                         del data[key]
-                        data["text/plain"] = f"[{key} figure of {len(value)} characters withheld: over the limit]"
+                        data["text/plain"] = (
+                            f"[{key} figure of {len(value)} characters withheld: over the limit]"
+                        )
                 elif len(value) > limit:
                     data[key] = value[:limit] + "\n... cut"
 

@@ -42,13 +42,21 @@ _IPYTHON_NAMES = re.compile(r"^(_+|_i+|_i?\d+|_ih|_oh|_dh|In|Out|exit|quit|get_i
 #: The notebook's own namespace (IPython's user module): its names are recorded per instructor cell.
 _USER_MODULES = frozenset({"__main__", "__mp_main__"})
 _HEAPTYPE = 1 << 9
-_HOOKS = (types.FunctionType, types.BuiltinFunctionType, types.ModuleType, type, staticmethod, classmethod, property)
+_HOOKS = (
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.ModuleType,
+    type,
+    staticmethod,
+    classmethod,
+    property,
+)
 _is, _map, _all, _zip, _type, _setattr = operator.is_, map, all, zip, type, type.__setattr__
 _getitem, _code, _or = operator.getitem, operator.attrgetter("__code__"), operator.or_
 _MISSING = object()
 
 
-_flags = type.__dict__["__flags__"].__get__
+_flags, _qualname = type.__dict__["__flags__"].__get__, type.__dict__["__qualname__"].__get__
 
 
 def _hook(value: Any) -> bool:
@@ -60,7 +68,8 @@ def _hooks(namespace: Any) -> tuple[list[str], list[Any]]:
     """Return the keys and values of ``namespace`` that are hooks (filtered in C: a lab has ~150 000)."""
     keys, values = list(namespace.keys()), list(namespace.values())
     mask = list(map(_or, map(callable, values), map(issubclass, map(_type, values), repeat(_HOOKS))))
-    mask = [m and k != "__dict__" for k, m in zip(keys, mask)] if "__dict__" in namespace else mask
+    if "__dict__" in namespace:
+        mask = [m and k != "__dict__" for k, m in zip(keys, mask, strict=True)]
     return list(compress(keys, mask)), list(compress(values, mask))
 
 
@@ -110,7 +119,7 @@ def _from_notebook(value: Any) -> bool:
 
 
 def _library_wrapper(new: Any, old: Any) -> bool:
-    """Return True for a library's own wrapper of ``old`` (``functools.wraps``-style, code not from a cell)."""
+    """Return True for a library's own wrapper of ``old`` (``functools.wraps``-style, not from a cell)."""
     try:
         return getattr(new, "__wrapped__", None) is old and not _from_notebook(new)
     except Exception:  # noqa: BLE001 (an object whose attribute access fails is no library wrapper)
@@ -162,7 +171,7 @@ class Given:
                 self._module_types.append(_type(module))
                 for value in values:
                     if _own_heap_class(value, name):
-                        self._add(value, f"{name}.{vars(value).get('__qualname__', '?')}")
+                        self._add(value, f"{name}.{_qualname(value)}")
 
     def _wanted(self, name: str, module: Any, names: set[str] | None) -> bool:
         return (
@@ -187,7 +196,7 @@ class Given:
         return values
 
     def record(self, user_ns: dict, before: dict) -> None:
-        """Keep the globals an instructor cell bound (compared with ``before``, the namespace it started with)."""
+        """Keep the globals an instructor cell bound (``before``: the namespace it started with)."""
         for key, value in user_ns.items():
             if not _IPYTHON_NAMES.match(key) and (key not in before or before[key] is not value):
                 self.names[key] = value

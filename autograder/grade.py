@@ -119,7 +119,9 @@ def prepare(cfg: CourseConfig, labs: list[str]) -> Prepared:
     data_dir = copy_data(cfg, work_root)
     kits = {lab: kit_dir(cfg, lab) for lab in labs}
     duedates = {lab: ensure_assignment(cfg, lab, kits[lab]) for lab in labs}
-    return Prepared(work_root, data_dir, kits, duedates, {lab: _probe_files(cfg, lab, data_dir) for lab in labs})
+    return Prepared(
+        work_root, data_dir, kits, duedates, {lab: _probe_files(cfg, lab, data_dir) for lab in labs}
+    )
 
 
 def _probe_files(cfg: CourseConfig, lab: str, data_dir: Path) -> dict[str, bytes]:

@@ -364,7 +364,6 @@ class GuardedKernel(IPythonKernel):
             }
         return reply
 
-
     def _given_step(self, step: Any) -> Any:
         """Run one step of `Given`; a failure of the guard's own code is reported, never fatal to the cell."""
         if self._given is None and step is not Given:

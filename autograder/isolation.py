@@ -97,7 +97,9 @@ def with_hidden_checks(steps: list) -> list:
     """
     from autograder.checks import DecideHiddenChecks, PrepareHiddenChecks
 
-    if any(_named(s, PrepareHiddenChecks) for s in steps) and any(_named(s, DecideHiddenChecks) for s in steps):
+    if any(_named(s, PrepareHiddenChecks) for s in steps) and any(
+        _named(s, DecideHiddenChecks) for s in steps
+    ):
         return steps
     steps = [s for s in steps if not (_named(s, PrepareHiddenChecks) or _named(s, DecideHiddenChecks))]
     at = next(i for i, s in enumerate(steps) if _is_execute(s))

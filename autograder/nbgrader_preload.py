@@ -8,6 +8,7 @@ from autograder.nbgrader_cli import skip_slow_imports
 skip_slow_imports()
 
 import nbgrader.apps.nbgraderapp  # noqa: E402, F401
+
 import autograder.checks  # noqa: E402, F401 (the grader-side hidden checks and what they read)
 import labkit.datasets.ecg  # noqa: E402, F401
 import labkit.datasets.ppg  # noqa: E402, F401

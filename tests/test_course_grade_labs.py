@@ -16,9 +16,11 @@ from __future__ import annotations
 import copy
 import html
 import json
+import os
 
 import nbformat
 import pytest
+from attack_support import ECG_ATTACKS, ECG_CONTROL, with_cells
 from autograder_support import TAMPERING, tree_hash
 from e2e_support import (
     assert_same_grading,
@@ -139,6 +141,10 @@ def test_reference_hostile_and_broken_real_lab(tmp_path, monkeypatch):
     release = nbformat.read(release_notebook(LAB), as_version=4)
     for student, notebook in _broken_cases(release).items():
         submit(course, LAB, student, notebook)
+    reference = read_notebook(source_notebook(LAB))
+    submit(course, LAB, "attack_control", with_cells(reference, ECG_CONTROL))  # value attacks (issue 30)
+    for name, (cells, extra) in ECG_ATTACKS.items():
+        submit(course, LAB, f"attack_{name}", with_cells(reference, {**ECG_CONTROL, **cells}, extra))
     for case in TAMPER_CASES:  # after the setup cell, like a student's extra cell
         tampered = copy.deepcopy(release)
         tampered.cells.insert(first_code + 1, nbformat.v4.new_code_cell(TAMPERING[case]))
@@ -154,7 +160,9 @@ def test_reference_hostile_and_broken_real_lab(tmp_path, monkeypatch):
     after = tree_hash(course, skip={"autograded", "feedback", "gradebook.db", ".grading", "exports", "logs"})
     assert after == before, "grading changed course files or another submission"
     tamperers = {f"tamper_{case}" for case in TAMPER_CASES}
-    assert set(entries) == {"ref", "own_models", "mallory", *_broken_cases(release), *tamperers}
+    attacks = {"attack_control", *(f"attack_{name}" for name in ECG_ATTACKS)}
+    assert set(entries) == {"ref", "own_models", "mallory", *_broken_cases(release), *tamperers, *attacks}
+    _check_value_attacks(entries)
     for student, entry in entries.items():
         tampering = [n for n in entry["notes"] if n.startswith("kernel tampering detected")]
         assert len(tampering) == (student in tamperers), (student, entry["notes"])
@@ -178,6 +186,36 @@ def test_reference_hostile_and_broken_real_lab(tmp_path, monkeypatch):
     lines = hidden_only_lines(read_notebook(source_notebook(LAB)), min_length=25)
     shown = [ln for ln in lines if ln in page]
     assert lines and not shown, f"hidden test source in feedback: {shown[:3]}"
+    _check_plain_feedback(course, lines)
+
+
+def _check_plain_feedback(course, hidden_lines: list[str]) -> None:
+    """Plain ``nbgrader generate_feedback`` (formgrader's button) redacts too: it is a step of nbgrader's
+    own feedback converter, configured in nbgrader_config.py."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    command = [bin_dir / "nbgrader", "generate_feedback", LAB, "--force"]
+    subprocess.run(command, cwd=course, env=env, check=True, capture_output=True)
+    pages = sorted(course.glob(f"feedback/*/{LAB}/{LAB}.html"))
+    assert len(pages) >= 10, pages
+    for path in pages:
+        page = html.unescape(path.read_text())
+        shown = [ln for ln in hidden_lines if ln in page]
+        assert not shown, f"{path}: hidden test source in plain nbgrader feedback: {shown[:3]}"
+        assert "BEGIN GRADER CHECK" not in page and "autograder.probe" not in page, path
+
+
+def _check_value_attacks(entries: dict) -> None:
+    """Each value attack scores exactly its control (useless custom models: the accuracy tests fail)."""
+    control = entries["attack_control"]
+    assert control["tests"]["test_custom1_accuracy"][0] == control["tests"]["test_custom2_accuracy"][0] == 0
+    assert control["tests"]["test_custom_architectures"][0] == 2, control["tests"]
+    scores = {name: entries[f"attack_{name}"]["score"] for name in ECG_ATTACKS}
+    assert scores == dict.fromkeys(ECG_ATTACKS, control["score"]), (control["score"], scores)
 
 
 def _check_reuse(course, entries: dict, root, own_models) -> None:

@@ -1,17 +1,26 @@
-"""Value attacks on the mini course: cells that raise a grade without solving anything, beside controls.
+"""Value attacks, each graded beside its control (tests/attack_support.py): the attack scores exactly the
+control's score, because hidden checks are decided in the grading process on plain data and the given
+names and libraries are restored before the instructor's cells.
 
-Each attack is a submission that differs from its control only by the attack lines: it returns objects
-that compare equal to anything, patches a library or a given name the tests use, reads the test's frame or
-the notebook's globals, or writes to the grader's channel. Hidden checks are decided in the grading
-process on plain data (autograder.checks), so every attack scores exactly its control's score. The labs'
-attacks are in tests/test_lab_value_attacks.py.
+The mini course holds the always-equal objects and the attacks on the probes' channel; the HR lab (capped
+training, training reuse on) the patched library, rebound globals, the test's frame and the borrowed
+reference; the ECG lab's attacks ride in tests/test_course_grade_labs.py's batch.
 """
 
 from __future__ import annotations
 
 import nbformat
 import pytest
-from autograder_support import SOLVED, mini_course, with_cells
+from attack_support import (
+    HR_ATTACKS,
+    HR_CONTROL,
+    MINI_ATTACKS,
+    MINI_CHANNEL_ATTACKS,
+    MINI_CONTROL,
+    with_cells,
+)
+from autograder_support import SOLVED, mini_course
+from e2e_support import capped_data_dir, make_course, release_notebook, source_notebook, submit
 
 from autograder.cells import read_notebook
 from autograder.cli import main
@@ -21,89 +30,72 @@ from autograder.options import GradeOptions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-ALWAYS_EQUAL = """
-class Anything(float):
-    def __eq__(self, other): return True
-    def __ne__(self, other): return False
-    def __lt__(self, other): return True
-    def __le__(self, other): return True
-    def __gt__(self, other): return True
-    def __ge__(self, other): return True
-    def __sub__(self, other): return Anything(0.0)
-    def __rsub__(self, other): return Anything(0.0)
-    def __abs__(self): return Anything(0.0)
-    def __float__(self): return 0.0
-    def __hash__(self): return 0
-"""
-#: control source of both exercises: wrong answers that pass the visible tests (square(3) == 9, mean 2)
-CONTROL = {
-    "square": "def square(x):\n    return 3 * x\n",
-    "mean_value": "def mean_value(values):\n    return sum(values) // len(values)\n",
-}
-#: name -> (exercise sources of the attack, cell inserted after the setup cell or None); control: CONTROL
-ATTACKS: dict[str, tuple[dict[str, str], str | None]] = {
-    "always_equal_float": (
-        {
-            "square": ALWAYS_EQUAL + "def square(x):\n    return Anything(0.0)\n",
-            "mean_value": ALWAYS_EQUAL + "def mean_value(values):\n    return Anything(0.0)\n",
-        },
-        None,
-    ),
-    "always_equal_in_containers": (
-        {
-            "square": ALWAYS_EQUAL + "def square(x):\n    return [Anything(0.0)][0] if x == 3 else Anything(x)\n",
-            "mean_value": ALWAYS_EQUAL + "class L(list):\n    def __eq__(s, o): return True\n"
-            "def mean_value(values):\n    return Anything(2.0)\n",
-        },
-        None,
-    ),
-    "patch_math_and_builtins": (
-        CONTROL,
-        "import math, builtins\nmath.isclose = lambda *a, **k: True\nbuiltins.abs = lambda x: 0\n"
-        "builtins.AssertionError = type('Quiet', (Exception,), {})\n",
-    ),
-    "frame_peeking": (
-        {
-            "square": "import sys\ndef square(x):\n    if x == 3:\n        return 9\n"
-            "    frame, seen = sys._getframe(1), {}\n"
-            "    while frame is not None:\n        seen.update(frame.f_locals)\n        frame = frame.f_back\n"
-            "    return next((v for k, v in seen.items() if k in ('expected', 'results', 'value')), 3 * x)\n",
-            "mean_value": CONTROL["mean_value"],
-        },
-        None,
-    ),
-    "patch_the_probe": (
-        CONTROL,
-        "import autograder.probe as p\n_emit = p.emit\n"
-        "p.emit = lambda name, value: _emit(name, {'square(-4)': 16, 'square(0.5)': 0.25, "
-        "'mean_value([10.0])': 10.0, 'mean_value([1, 2])': 1.5}.get(name, value))\n",
-    ),
-    "patch_the_probe_module_in_sys_modules": (
-        CONTROL,
-        "import sys, types\nfake = types.ModuleType('autograder.probe')\n"
-        "def emit(name, value):\n    pass\nfake.emit = emit\nsys.modules['autograder.probe'] = fake\n",
-    ),
-}
 
-
-def _submit(root, student: str, nb) -> None:
-    target = root / "submitted" / student / "mini" / "mini.ipynb"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(target))
-
-
-def test_every_value_attack_scores_its_controls_score(tmp_path):
+def test_mini_course_attacks_score_their_controls_score(tmp_path):
     root = mini_course(tmp_path)
     assert main(["--course", str(root), "build"]) == 0
     release = read_notebook(root / "release" / "mini" / "mini.ipynb")
-    _submit(root, "reference", with_cells(release, SOLVED))
-    _submit(root, "control", with_cells(release, CONTROL))
-    for name, (cells, extra) in ATTACKS.items():
-        _submit(root, name, with_cells(release, cells, after_setup=extra))
+    cases = {"reference": with_cells(release, SOLVED), "control": with_cells(release, MINI_CONTROL)}
+    for name, (cells, extra) in {**MINI_ATTACKS, **MINI_CHANNEL_ATTACKS}.items():
+        cases[name] = with_cells(release, cells, extra, after="setup")
+    for student, nb in cases.items():
+        target = root / "submitted" / student / "mini" / "mini.ipynb"
+        target.parent.mkdir(parents=True)
+        nbformat.write(nb, str(target))
     opts = GradeOptions(jobs=2, cell_timeout=20, notebook_timeout=90, memory_mb=1024, quiet=True)
     entries = {e["student"]: e for e in grade(load_config(root), ["mini"], opts)}
-    assert entries["reference"]["score"] == 5, entries["reference"]
+    assert entries["reference"]["score"] == 5 and entries["reference"]["notes"] == [], entries["reference"]
     assert entries["control"]["score"] == 0, entries["control"]
-    scores = {name: entries[name]["score"] for name in ATTACKS}
-    print({name: entries[name]["notes"] for name in ATTACKS})
-    assert scores == dict.fromkeys(ATTACKS, 0.0), scores
+    scores = {name: entries[name]["score"] for name in {**MINI_ATTACKS, **MINI_CHANNEL_ATTACKS}}
+    assert scores == dict.fromkeys(scores, 0.0), scores
+    restored = entries["patch_the_probe"]["notes"]
+    assert any("autograder.probe.emit" in note for note in restored), restored
+
+
+def test_hr_lab_attacks_score_their_controls_score(tmp_path, monkeypatch):
+    lab = "hr_estimation"
+    course = make_course(tmp_path, lab)
+    (course / "data").symlink_to(capped_data_dir(), target_is_directory=True)
+    reference = read_notebook(source_notebook(lab))
+    release = read_notebook(release_notebook(lab))
+    answers = {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in reference.cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
+    solved = with_cells(release, answers)
+    submit(course, lab, "control", with_cells(solved, HR_CONTROL))
+    for name, (cells, extra) in HR_ATTACKS.items():
+        submit(course, lab, name, with_cells(solved, {**HR_CONTROL, **cells}, extra))
+    monkeypatch.setenv("LABKIT_MAX_EPOCHS", "1")
+    assert main(["--course", str(course), "--quiet", "build"]) == 0
+    opts = GradeOptions(jobs=2, cell_timeout=300, quiet=True)
+    entries = {e["student"]: e for e in grade(load_config(course), [lab], opts)}
+    control = entries["control"]["tests"]
+    assert control["test_compute_metrics"][0] == control["test_compute_activity_metrics"][0] == 0, control
+    assert control["test_extract_windows"][0] == 3, control  # the rest is solved
+    scores = {name: entries[name]["score"] for name in HR_ATTACKS}
+    assert scores == dict.fromkeys(HR_ATTACKS, entries["control"]["score"]), (
+        entries["control"]["score"],
+        scores,
+    )
+    _check_figures_decode(course, lab, tmp_path / "chromium")
+
+
+def _check_figures_decode(course, lab: str, profile) -> None:
+    """The feedback shows the student's figures whole: every image of the page decodes in Chromium."""
+    import browser_support as bs
+
+    assert main(["--course", str(course), "--quiet", "feedback", lab]) == 0
+    page_path = course / "feedback" / "control" / lab / f"{lab}.html"
+    text = page_path.read_text()
+    assert text.count("data:image/png;base64,") >= 3 and "... cut" not in text, page_path
+    with bs.chromium_page(profile) as page:
+        page.goto(page_path.as_uri())
+        page.wait_for_load_state("load")
+        images = page.evaluate(
+            "Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight])"
+        )
+        page.evaluate("document.images[0].scrollIntoView()")
+        bs.screenshot(page, "feedback_hr_figure")
+    assert len(images) >= 3 and all(done and w > 0 and h > 0 for done, w, h in images), images

@@ -180,7 +180,7 @@ assert np.shape(_targets) == (_n,), f"targets have shape {np.shape(_targets)}, e
 
 
 ### BEGIN HIDDEN TESTS
-import autograder.probe as probe
+import autograder.probe as probe  # noqa: F811 (each hidden region imports it)
 
 
 def _probe_extract_windows():
@@ -202,44 +202,45 @@ def _probe_extract_windows():
 
 _probe_extract_windows()
 ### BEGIN GRADER CHECK
-import numpy as np
+def check_extract_windows(results):
+    import numpy as np
 
-from labkit.datasets.ppg import load_ppg
-
-
-def windows(x, n_windows):
-    """Window k holds samples k*50 .. k*50+199 of the channels ppg, acc_x, acc_y, acc_z."""
-    return np.stack([x[k * 50 : k * 50 + 200].T for k in range(n_windows)])
+    from labkit.datasets.ppg import load_ppg
 
 
-def compare(name, got, expected, what):
-    assert got.shape == expected.shape, f"{name}: {what} shape {got.shape}, expected {expected.shape}"
-    if what == "targets":
-        assert np.allclose(got, expected), (
-            f"{name}: targets differ from the hr column (max |diff| {np.max(np.abs(got - expected)):.3g})"
+    def windows(x, n_windows):
+        """Window k holds samples k*50 .. k*50+199 of the channels ppg, acc_x, acc_y, acc_z."""
+        return np.stack([x[k * 50 : k * 50 + 200].T for k in range(n_windows)])
+
+
+    def compare(name, got, expected, what):
+        assert got.shape == expected.shape, f"{name}: {what} shape {got.shape}, expected {expected.shape}"
+        if what == "targets":
+            assert np.allclose(got, expected), (
+                f"{name}: targets differ from the hr column (max |diff| {np.max(np.abs(got - expected)):.3g})"
+            )
+            return
+        bad = np.flatnonzero(~np.all(np.isclose(got, expected), axis=(1, 2)))
+        assert bad.size == 0, (
+            f"{name}: {bad.size} of {len(got)} {what} hold the wrong samples (first: {bad[0]}; window k must "
+            "hold samples k*50 .. k*50+199, channels ppg, acc_x, acc_y, acc_z)"
         )
-        return
-    bad = np.flatnonzero(~np.all(np.isclose(got, expected), axis=(1, 2)))
-    assert bad.size == 0, (
-        f"{name}: {bad.size} of {len(got)} {what} hold the wrong samples (first: {bad[0]}; window k must "
-        "hold samples k*50 .. k*50+199, channels ppg, acc_x, acc_y, acc_z)"
-    )
 
 
-fresh = load_ppg()
-for name, record in (("record 0", fresh[0]), ("last record", fresh[-1])):
-    got = results[name]
-    x = record["signals"][["ppg", "acc_x", "acc_y", "acc_z"]].to_numpy()
-    n = (len(x) - 200) // 50 + 1
-    assert tuple(got["shape"]) == (n, 4, 200), f"{name}: windows shape {tuple(got['shape'])}, expected {(n, 4, 200)}"
-    compare(name, got["first"], windows(x, 3), "first windows")
-    compare(name, got["last"], windows(x, n)[-1:], "last window")
-    compare(name, got["targets"], record["hr"]["hr"].to_numpy(), "targets")
-for n in (200, 249, 250, 367):
-    name, k = f"crafted record of {n} samples", (n - 200) // 50 + 1
-    x = np.arange(n, dtype=float)[:, None] + 1000.0 * np.arange(4)
-    compare(name, results[name]["windows"], windows(x, k), "windows")
-    compare(name, results[name]["targets"], 60.0 + np.arange(k), "targets")
+    fresh = load_ppg()
+    for name, record in (("record 0", fresh[0]), ("last record", fresh[-1])):
+        got = results[name]
+        x = record["signals"][["ppg", "acc_x", "acc_y", "acc_z"]].to_numpy()
+        n = (len(x) - 200) // 50 + 1
+        assert tuple(got["shape"]) == (n, 4, 200), f"{name}: windows shape {tuple(got['shape'])}, expected {(n, 4, 200)}"
+        compare(name, got["first"], windows(x, 3), "first windows")
+        compare(name, got["last"], windows(x, n)[-1:], "last window")
+        compare(name, got["targets"], record["hr"]["hr"].to_numpy(), "targets")
+    for n in (200, 249, 250, 367):
+        name, k = f"crafted record of {n} samples", (n - 200) // 50 + 1
+        x = np.arange(n, dtype=float)[:, None] + 1000.0 * np.arange(4)
+        compare(name, results[name]["windows"], windows(x, k), "windows")
+        compare(name, results[name]["targets"], 60.0 + np.arange(k), "targets")
 ### END GRADER CHECK
 ### END HIDDEN TESTS
 
@@ -306,7 +307,7 @@ assert set.union(*_subsets) == set(_subjects), f"unused subjects: {set(_subjects
 
 
 ### BEGIN HIDDEN TESTS
-import autograder.probe as probe
+import autograder.probe as probe  # noqa: F811 (each hidden region imports it)
 
 
 def _probe_split_subjects():
@@ -319,31 +320,32 @@ def _probe_split_subjects():
 
 _probe_split_subjects()
 ### BEGIN GRADER CHECK
-import numpy as np
+def check_split_subjects(results):
+    import numpy as np
 
-from labkit.datasets.ppg import load_ppg
+    from labkit.datasets.ppg import load_ppg
 
-groups = {
-    "training": [f"S{i}" for i in range(1, 10)],
-    "validation": ["S10", "S11", "S12"],
-    "test": ["S13", "S14", "S15"],
-}
-fresh = load_ppg()
-real = np.repeat([r["subject"] for r in fresh], [len(r["hr"]) for r in fresh])
-shuffled = np.random.default_rng(7).permutation(np.repeat([f"S{i}" for i in range(1, 16)], 3))
-for name, subjects_ in (("the records' subjects", real), ("a shuffled subject array", shuffled)):
-    result = results[name]
-    assert len(result) == 3, f"{name}: split_subjects returned {len(result)} values, expected 3"
-    for (subset, members), indices in zip(groups.items(), result, strict=True):
-        assert np.issubdtype(indices.dtype, np.integer), f"{name}: {subset} indices are {indices.dtype}"
-        expected = np.flatnonzero(np.isin(subjects_, members))
-        got = np.sort(indices.ravel())
-        inside = got[(got >= 0) & (got < subjects_.size)]
-        wrong = sorted(str(s) for s in set(subjects_[inside]) ^ set(members))
-        assert np.array_equal(got, expected), (
-            f"{name}: the {subset} subset has {got.size} windows, expected {expected.size} "
-            f"(subjects {', '.join(members)}; misplaced: {wrong or 'none, but indices differ'})"
-        )
+    groups = {
+        "training": [f"S{i}" for i in range(1, 10)],
+        "validation": ["S10", "S11", "S12"],
+        "test": ["S13", "S14", "S15"],
+    }
+    fresh = load_ppg()
+    real = np.repeat([r["subject"] for r in fresh], [len(r["hr"]) for r in fresh])
+    shuffled = np.random.default_rng(7).permutation(np.repeat([f"S{i}" for i in range(1, 16)], 3))
+    for name, subjects_ in (("the records' subjects", real), ("a shuffled subject array", shuffled)):
+        result = results[name]
+        assert len(result) == 3, f"{name}: split_subjects returned {len(result)} values, expected 3"
+        for (subset, members), indices in zip(groups.items(), result, strict=True):
+            assert np.issubdtype(indices.dtype, np.integer), f"{name}: {subset} indices are {indices.dtype}"
+            expected = np.flatnonzero(np.isin(subjects_, members))
+            got = np.sort(indices.ravel())
+            inside = got[(got >= 0) & (got < subjects_.size)]
+            wrong = sorted(str(s) for s in set(subjects_[inside]) ^ set(members))
+            assert np.array_equal(got, expected), (
+                f"{name}: the {subset} subset has {got.size} windows, expected {expected.size} "
+                f"(subjects {', '.join(members)}; misplaced: {wrong or 'none, but indices differ'})"
+            )
 ### END GRADER CHECK
 ### END HIDDEN TESTS
 
@@ -403,7 +405,7 @@ assert np.allclose(_sigma, 1.0, atol=1e-3), f"mean std of the scaled training wi
 
 
 ### BEGIN HIDDEN TESTS
-import autograder.probe as probe
+import autograder.probe as probe  # noqa: F811 (each hidden region imports it)
 
 
 def _probe_compute_scaling():
@@ -418,27 +420,28 @@ def _probe_compute_scaling():
 
 _probe_compute_scaling()
 ### BEGIN GRADER CHECK
-import numpy as np
+def check_compute_scaling(results):
+    import numpy as np
 
-scales = np.array([1.0, 2.0, 5.0, 0.1])[:, None]
-crafted = np.random.default_rng(3).normal(size=(50, 4, 200)) * scales + 7.0
-expected = 1.0 / np.std(crafted, axis=-1, keepdims=True).mean(axis=0)
-alpha = results["compute_scaling on crafted windows"]
-assert alpha.shape == (4, 1), f"compute_scaling on (50, 4, 200) windows returned shape {alpha.shape}"
-assert np.allclose(alpha, expected, rtol=1e-4), (
-    f"compute_scaling gives {alpha.ravel().round(4)} on channels of std {scales.ravel()}, "
-    f"expected {expected.ravel().round(4)} (one factor per channel)"
-)
-# The factors must match the notebook's own unscaled training windows, so that a mistake in the windows or
-# in the split (graded by their own tests) is not charged here a second time.
-sigma = results["std of every unscaled training window"]
-for name, channels in (("ppg_acc_alpha", slice(None)), ("ppg_alpha", slice(0, 1))):
-    alpha, expected = results[name], (1.0 / sigma[:, channels].mean(axis=0))[:, None]
-    assert alpha.shape == expected.shape, f"{name} has shape {alpha.shape}, expected {expected.shape}"
+    scales = np.array([1.0, 2.0, 5.0, 0.1])[:, None]
+    crafted = np.random.default_rng(3).normal(size=(50, 4, 200)) * scales + 7.0
+    expected = 1.0 / np.std(crafted, axis=-1, keepdims=True).mean(axis=0)
+    alpha = results["compute_scaling on crafted windows"]
+    assert alpha.shape == (4, 1), f"compute_scaling on (50, 4, 200) windows returned shape {alpha.shape}"
     assert np.allclose(alpha, expected, rtol=1e-4), (
-        f"{name} = {alpha.ravel().round(4)} but the training windows give {expected.ravel().round(4)} "
-        "(compute it from the unscaled training windows only)"
+        f"compute_scaling gives {alpha.ravel().round(4)} on channels of std {scales.ravel()}, "
+        f"expected {expected.ravel().round(4)} (one factor per channel)"
     )
+    # The factors must match the notebook's own unscaled training windows, so that a mistake in the windows or
+    # in the split (graded by their own tests) is not charged here a second time.
+    sigma = results["std of every unscaled training window"]
+    for name, channels in (("ppg_acc_alpha", slice(None)), ("ppg_alpha", slice(0, 1))):
+        alpha, expected = results[name], (1.0 / sigma[:, channels].mean(axis=0))[:, None]
+        assert alpha.shape == expected.shape, f"{name} has shape {alpha.shape}, expected {expected.shape}"
+        assert np.allclose(alpha, expected, rtol=1e-4), (
+            f"{name} = {alpha.ravel().round(4)} but the training windows give {expected.ravel().round(4)} "
+            "(compute it from the unscaled training windows only)"
+        )
 ### END GRADER CHECK
 ### END HIDDEN TESTS
 
@@ -775,7 +778,7 @@ else:
 
 
 ### BEGIN HIDDEN TESTS
-import autograder.probe as probe
+import autograder.probe as probe  # noqa: F811 (each hidden region imports it)
 
 
 def _probe_derive_config():
@@ -810,33 +813,34 @@ def _probe_derive_config():
 
 _probe_derive_config()
 ### BEGIN GRADER CHECK
-import copy
+def check_derive_config(results):
+    import copy
 
-pristine = {
-    "model": {"sizes": [8, 16], "act": "relu", "extra": {"depth": 2}, "flag": False},
-    "optimizer": {"lr": 0.01, "betas": [0.9, 0.99]},
-    "note": "kept",
-}
-base = results["input after the call"]
-assert base == pristine, f"derive_config changed its input: {base} (was {pristine})"
-expected = copy.deepcopy(pristine)
-expected["model"].update(flag=True, sizes=[4])
-assert results["result"] == expected, (
-    f"derive_config(base, flag=True, sizes=[4]) gave {results['result']}, expected {expected}"
-)
-for path, same in results["shared parts"].items():
-    assert not same, f"the result shares config[{']['.join(map(repr, path.split('.')))}] with the input"
-assert results["input after changing the result"] == pristine, (
-    "changing the result's new 'sizes' list changed the input"
-)
-for name in ("flg", "optimizer", "lr"):
-    outcome = results[f"unknown setting {name}"]
-    assert outcome["raised"], f"derive_config accepted {name!r}, which is not a model setting"
-    assert name in outcome["message"], f"the KeyError for {name!r} does not name it: {outcome['message']}"
-    assert outcome["input"] == pristine, f"derive_config changed its input before raising for {name!r}"
-ppg, ppg_acc = results["ppg_cnn_config"], results["ppg_acc_cnn_config"]
-expected_base = {**ppg, "model": {**ppg["model"], "input_shape": [4, 200], "use_normalization": False}}
-assert ppg_acc == expected_base, f"ppg_acc_cnn_config was modified: {ppg_acc} (expected {expected_base})"
+    pristine = {
+        "model": {"sizes": [8, 16], "act": "relu", "extra": {"depth": 2}, "flag": False},
+        "optimizer": {"lr": 0.01, "betas": [0.9, 0.99]},
+        "note": "kept",
+    }
+    base = results["input after the call"]
+    assert base == pristine, f"derive_config changed its input: {base} (was {pristine})"
+    expected = copy.deepcopy(pristine)
+    expected["model"].update(flag=True, sizes=[4])
+    assert results["result"] == expected, (
+        f"derive_config(base, flag=True, sizes=[4]) gave {results['result']}, expected {expected}"
+    )
+    for path, same in results["shared parts"].items():
+        assert not same, f"the result shares config[{']['.join(map(repr, path.split('.')))}] with the input"
+    assert results["input after changing the result"] == pristine, (
+        "changing the result's new 'sizes' list changed the input"
+    )
+    for name in ("flg", "optimizer", "lr"):
+        outcome = results[f"unknown setting {name}"]
+        assert outcome["raised"], f"derive_config accepted {name!r}, which is not a model setting"
+        assert name in outcome["message"], f"the KeyError for {name!r} does not name it: {outcome['message']}"
+        assert outcome["input"] == pristine, f"derive_config changed its input before raising for {name!r}"
+    ppg, ppg_acc = results["ppg_cnn_config"], results["ppg_acc_cnn_config"]
+    expected_base = {**ppg, "model": {**ppg["model"], "input_shape": [4, 200], "use_normalization": False}}
+    assert ppg_acc == expected_base, f"ppg_acc_cnn_config was modified: {ppg_acc} (expected {expected_base})"
 ### END GRADER CHECK
 ### END HIDDEN TESTS
 
@@ -963,7 +967,7 @@ assert np.isclose(_metrics["mae"], 1.0), f"mae is {_metrics['mae']}, expected 1.
 
 
 ### BEGIN HIDDEN TESTS
-import autograder.probe as probe
+import autograder.probe as probe  # noqa: F811 (each hidden region imports it)
 
 
 def _probe_compute_metrics():
@@ -982,21 +986,22 @@ def _probe_compute_metrics():
 
 _probe_compute_metrics()
 ### BEGIN GRADER CHECK
-import numpy as np
+def check_compute_metrics(results):
+    import numpy as np
 
-rng = np.random.default_rng(11)
-y = rng.uniform(50.0, 180.0, size=(257, 1))
-z = y[:, 0] + rng.normal(0.0, 8.0, size=257)
-expected = {"count": 257, "mse": np.mean((z - y[:, 0]) ** 2), "mae": np.mean(np.abs(z - y[:, 0]))}
-for name in (
-    "(n, 1) targets and (n,) predictions",
-    "(n,) targets and (n, 1) predictions",
-    "(n, 1) targets and (n, 1) predictions",
-    "(n,) targets and (n,) predictions",
-):
-    got = results[name]
-    for key, value in expected.items():
-        assert np.isclose(got[key], value, rtol=1e-9), f"{name}: {key} is {got[key]:.6g}, expected {value:.6g}"
+    rng = np.random.default_rng(11)
+    y = rng.uniform(50.0, 180.0, size=(257, 1))
+    z = y[:, 0] + rng.normal(0.0, 8.0, size=257)
+    expected = {"count": 257, "mse": np.mean((z - y[:, 0]) ** 2), "mae": np.mean(np.abs(z - y[:, 0]))}
+    for name in (
+        "(n, 1) targets and (n,) predictions",
+        "(n,) targets and (n, 1) predictions",
+        "(n, 1) targets and (n, 1) predictions",
+        "(n,) targets and (n,) predictions",
+    ):
+        got = results[name]
+        for key, value in expected.items():
+            assert np.isclose(got[key], value, rtol=1e-9), f"{name}: {key} is {got[key]:.6g}, expected {value:.6g}"
 ### END GRADER CHECK
 ### END HIDDEN TESTS
 
@@ -1105,7 +1110,7 @@ assert np.isclose(_metrics["walking"]["mae"], 10.0), (
 
 
 ### BEGIN HIDDEN TESTS
-import autograder.probe as probe
+import autograder.probe as probe  # noqa: F811 (each hidden region imports it)
 
 
 def _probe_compute_activity_metrics():
@@ -1123,27 +1128,28 @@ def _probe_compute_activity_metrics():
 
 _probe_compute_activity_metrics()
 ### BEGIN GRADER CHECK
-import numpy as np
-import pandas as pd
+def check_compute_activity_metrics(results):
+    import numpy as np
+    import pandas as pd
 
-rng = np.random.default_rng(23)
-names = rng.choice(["walking", "sitting", "cycling"], size=301, p=[0.5, 0.3, 0.2])
-y = rng.uniform(50.0, 180.0, size=(301, 1))
-z = y[:, 0] + rng.normal(0.0, 8.0, size=301) + 5.0 * (names == "walking")
-expected = {}
-for name in pd.unique(names):
-    errors = z[names == name] - y[names == name, 0]
-    expected[name] = {"count": errors.size, "mse": np.mean(errors**2), "mae": np.mean(np.abs(errors))}
-for label in ("(n, 1) targets and (n,) predictions", "(n,) targets and (n, 1) predictions"):
-    got = dict(results[label])
-    assert [a for a, _ in results[label]] == list(expected), (
-        f"{label}: activities {[a for a, _ in results[label]]}, expected {list(expected)} (first seen)"
-    )
-    for name, values in expected.items():
-        for key, value in values.items():
-            assert np.isclose(got[name][key], value, rtol=1e-9), (
-                f"{label}: {name} {key} is {got[name][key]:.6g}, expected {value:.6g}"
-            )
+    rng = np.random.default_rng(23)
+    names = rng.choice(["walking", "sitting", "cycling"], size=301, p=[0.5, 0.3, 0.2])
+    y = rng.uniform(50.0, 180.0, size=(301, 1))
+    z = y[:, 0] + rng.normal(0.0, 8.0, size=301) + 5.0 * (names == "walking")
+    expected = {}
+    for name in pd.unique(names):
+        errors = z[names == name] - y[names == name, 0]
+        expected[name] = {"count": errors.size, "mse": np.mean(errors**2), "mae": np.mean(np.abs(errors))}
+    for label in ("(n, 1) targets and (n,) predictions", "(n,) targets and (n, 1) predictions"):
+        got = dict(results[label])
+        assert [a for a, _ in results[label]] == list(expected), (
+            f"{label}: activities {[a for a, _ in results[label]]}, expected {list(expected)} (first seen)"
+        )
+        for name, values in expected.items():
+            for key, value in values.items():
+                assert np.isclose(got[name][key], value, rtol=1e-9), (
+                    f"{label}: {name} {key} is {got[name][key]:.6g}, expected {value:.6g}"
+                )
 ### END GRADER CHECK
 ### END HIDDEN TESTS
 
