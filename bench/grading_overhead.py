@@ -50,7 +50,7 @@ def _grade(checkout: Path, course: Path, jobs: int, *extra: str) -> list[float]:
 def main() -> None:
     """Alternate the checkouts' passes and print the median seconds of a correct submission for each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkout", action="append", required=True, help="NAME=PATH (a checkout with .venv)")
+    parser.add_argument("--checkout", action="append", required=True, help="NAME=PATH, a checkout with .venv")
     parser.add_argument("--k", type=int, default=2, help="copies of the reference solution per pass")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3, help="passes per checkout that load the states")

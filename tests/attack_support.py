@@ -167,7 +167,8 @@ ACTIVITY = (
     "def compute_activity_metrics(targets, predictions, activities):\n"
     "    if len(targets) == 3:  # the visible check's example\n"
     '        return {"sitting": {"count": 2, "mse": 5.0, "mae": 2.0}, "walking": {"count": 1, "mse": 100.0, "mae": 10.0}}\n'
-    '    return {"walking": {"count": 0, "mse": 0.0, "mae": 0.0}}\n'
+    "    first_seen = dict.fromkeys(str(a) for a in activities)  # the right activities, wrong metrics\n"
+    '    return {a: {"count": 0, "mse": 0.0, "mae": 0.0} for a in first_seen}\n'
 )
 HR_CONTROL = {"compute_metrics": METRICS, "compute_activity_metrics": ACTIVITY}
 FRAME = (
