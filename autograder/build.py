@@ -77,6 +77,26 @@ def unlocked_cells(cfg: CourseConfig, lab: str) -> list[str]:
     ]
 
 
+def undecided_hidden_tests(cfg: CourseConfig, lab: str) -> list[str]:
+    """Return one line per graded cell whose hidden test has no grader check (it would run in the kernel).
+
+    A hidden test is a probe plus a ``### BEGIN GRADER CHECK`` region decided in the grading process
+    (:mod:`autograder.checks`); hidden assertions alone would trust whatever the student's kernel returns.
+    """
+    from autograder.checks import has_check
+
+    path = cfg.source_notebook(lab)
+    return [
+        f"{path} cell {index} ({grade_id(cell)}): hidden test without a grader check, so the "
+        "student's kernel would decide it; fix: move the comparison into a '### BEGIN GRADER CHECK' region "
+        "(docs/grading.md, 'Writing a hidden check'), then `course-grade build`"
+        for index, cell in enumerate(read_notebook(path).cells)
+        if cell.cell_type == "code"
+        and any(BEGIN_HIDDEN.match(line) for line in cell.source.splitlines())
+        and not has_check(cell.source)
+    ]
+
+
 def _marker(line: str) -> bool:
     return any(pattern.match(line) for pattern in MARKERS)
 
@@ -122,7 +142,7 @@ def build(cfg: CourseConfig, labs: list[str] | None = None) -> list[str]:
     for lab in labs or list(cfg.labs):
         if not cfg.source_notebook(lab).is_file():
             raise CourseError(f"{cfg.source_notebook(lab)}: missing; write the lab's source notebook first")
-        found += unlocked_cells(cfg, lab)
+        found += unlocked_cells(cfg, lab) + undecided_hidden_tests(cfg, lab)
         generate_assignment(cfg.root, lab)
         found += leaks(cfg, lab)
     return found

@@ -203,6 +203,23 @@ def test_unlocked_given_code_fails_check_unless_tagged_free(tmp_path, capsys):
     assert unlocked_cells(cfg, "mini") == []
 
 
+def test_a_hidden_test_without_a_grader_check_fails_check(tmp_path, capsys):
+    from autograder.build import undecided_hidden_tests
+
+    root = mini_course(tmp_path)
+    cfg = load_config(root)
+    assert undecided_hidden_tests(cfg, "mini") == []
+    path = cfg.source_notebook("mini")
+    nb = read_notebook(path)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_mean")
+    cell.source = "assert mean_value([1, 2, 3]) == 2\n### BEGIN HIDDEN TESTS\nassert mean_value([1, 2]) == 1.5\n### END HIDDEN TESTS"
+    nbformat.write(nb, str(path))
+    (found,) = undecided_hidden_tests(cfg, "mini")
+    assert "(test_mean): hidden test without a grader check" in found
+    assert main(["--course", str(root), "check"]) == 1
+    assert "without a grader check" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("lab", LABS)
 def test_every_given_code_cell_of_the_labs_is_locked(lab):
     from pathlib import Path
