@@ -212,7 +212,8 @@ def test_a_hidden_test_without_a_grader_check_fails_check(tmp_path, capsys):
     path = cfg.source_notebook("mini")
     nb = read_notebook(path)
     cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_mean")
-    cell.source = "assert mean_value([1, 2, 3]) == 2\n### BEGIN HIDDEN TESTS\nassert mean_value([1, 2]) == 1.5\n### END HIDDEN TESTS"
+    hidden = "### BEGIN HIDDEN TESTS\nassert mean_value([1, 2]) == 1.5\n### END HIDDEN TESTS"
+    cell.source = f"assert mean_value([1, 2, 3]) == 2\n{hidden}"
     nbformat.write(nb, str(path))
     (found,) = undecided_hidden_tests(cfg, "mini")
     assert "(test_mean): hidden test without a grader check" in found
