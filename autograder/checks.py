@@ -32,6 +32,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Dict, Unicode
 
 from autograder.cells import nbgrader_meta
+from autograder.evaluation import labels_reader
 from autograder.probe import ARRAY, INPUTS_ENV, MIME, NOT_PLAIN
 
 BEGIN_CHECK = re.compile(r"^\s*#+\s*BEGIN GRADER CHECK")
@@ -220,41 +221,57 @@ def take_checks(nb: NotebookNode) -> dict[str, str]:
 def decide(nb: NotebookNode, checks: dict[str, str], lab: str | None, folder: Path | None) -> NotebookNode:
     """Decide the checks of an executed ``nb`` (in place): probe outputs removed, failures as error outputs.
 
-    A cell that already failed (its visible test, its probe, or it was not executed) keeps its error and
-    its check is not run.
+    Every check region is defined first, in notebook order and in one namespace, so a region may use a
+    helper an earlier region defined; each cell then runs the ``check_*`` functions its own region
+    defines. A cell that already failed (its visible test, its probe, or it was not executed) keeps its
+    error and its checks are not run.
     """
+    namespace: dict[str, Any] = {"__name__": "grader_checks"}
+    defined = {gid: _define(code, namespace, lab) for gid, code in checks.items()}
+    arguments = {"evaluation_labels": labels_reader(folder, lab)}
     for cell in nb.cells:
         emitted, duplicated = _probe_outputs(cell) if cell.cell_type == "code" else ({}, set())
-        code = checks.get(nbgrader_meta(cell).get("grade_id"))
-        if code is None or _has_error(cell):
+        gid = nbgrader_meta(cell).get("grade_id")
+        if gid not in defined or _has_error(cell):
             continue
-        message = run_check(code, Results(emitted, duplicated), lab, folder)
+        message = run_checks(defined[gid], {**arguments, "results": Results(emitted, duplicated)})
         if message is not None:
             cell.outputs = [*cell.get("outputs", []), _error(message)]
     return nb
 
 
-def run_check(code: str, results: Results, lab: str | None, folder: Path | None) -> str | None:
-    """Run one check region on ``results``; return the failure message (None: passed).
-
-    The region defines one or more ``check_*`` functions; each is called with the arguments it names:
-    ``results`` (what the probe emitted) and ``evaluation_labels`` (a function returning the labels of
-    the lab's evaluation signals, `autograder.evaluation`).
-    """
-    from autograder.evaluation import labels_reader
-
-    arguments = {"results": results, "evaluation_labels": labels_reader(folder, lab)}
-    namespace: dict[str, Any] = {"__name__": "grader_check"}
+def _define(code: str, namespace: dict[str, Any], lab: str | None) -> list[Any] | str:
+    """Run one check region's definitions into ``namespace``; return its check functions (or the error)."""
+    before = dict(namespace)
     try:
         exec(compile(code, f"<grader check of {lab}>", "exec"), namespace)  # noqa: S102 (instructor code)
-        checks = [f for name, f in namespace.items() if name.startswith("check") and inspect.isfunction(f)]
-        if not checks:
-            raise ValueError("the grader-check region defines no check_* function")
+    except Exception as exc:  # noqa: BLE001 (the course's own bug, reported on the cell)
+        return f"hidden check could not be defined: {_last_line(exc)}"
+    checks = [
+        value
+        for name, value in namespace.items()
+        if name.startswith("check") and inspect.isfunction(value) and before.get(name) is not value
+    ]
+    return checks or "hidden check could not decide: the grader-check region defines no check_* function"
+
+
+def run_checks(checks: list[Any] | str, arguments: dict[str, Any]) -> str | None:
+    """Call each check with the arguments it names; return the failure message (None: passed).
+
+    The arguments are ``results`` (what the cell's probe emitted) and ``evaluation_labels`` (a function
+    returning the labels of the lab's evaluation signals, `autograder.evaluation`).
+    """
+    if isinstance(checks, str):
+        return checks
+    try:
         for check in checks:
             check(**{name: arguments[name] for name in inspect.signature(check).parameters})
     except AssertionError as exc:
         return str(exc) or "hidden check failed"
     except Exception as exc:  # noqa: BLE001 (a check's own bug is reported on the cell, never hidden)
-        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        return f"hidden check could not decide: {last}"
+        return f"hidden check could not decide: {_last_line(exc)}"
     return None
+
+
+def _last_line(exc: BaseException) -> str:
+    return traceback.format_exception_only(type(exc), exc)[-1].strip()

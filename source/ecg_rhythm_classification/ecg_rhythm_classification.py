@@ -159,11 +159,18 @@ assert np.intersect1d(i_train, i_test).size == 0, "some strips are both in the t
 ### BEGIN HIDDEN TESTS
 import autograder.probe as probe  # noqa: F811 (each hidden region imports it)
 
-probe.emit("the data file's strips", {"train": np.asarray(i_train), "val": np.asarray(i_val), "test": np.asarray(i_test)})
-_uneven = np.random.default_rng(5).permutation(np.repeat(np.unique(rhythms), [6, 17, 101, 58, 24]))
-probe.emit("split_data on uneven labels", [np.asarray(index) for index in split_data(_uneven)])
+
+def _probe_split_data():
+    """The notebook's split of the data file's strips, and split_data on labels with uneven class sizes."""
+    probe.emit("the data file's strips", {"train": np.asarray(i_train), "val": np.asarray(i_val), "test": np.asarray(i_test)})
+    uneven = np.random.default_rng(5).permutation(np.repeat(np.unique(rhythms), [6, 17, 101, 58, 24]))
+    probe.emit("split_data on uneven labels", [np.asarray(index) for index in split_data(uneven)])
+
+
+_probe_split_data()
 ### BEGIN GRADER CHECK
-def check_split_partition(results):
+def split_cases(results):
+    """(where, subsets, labels) of both splits the probe reported (shared with the stratification check)."""
     import numpy as np
 
     from labkit.datasets.ecg import load_ecg
@@ -172,11 +179,16 @@ def check_split_partition(results):
     uneven = np.random.default_rng(5).permutation(np.repeat(np.unique(rhythms), [6, 17, 101, 58, 24]))
     split = results["split_data on uneven labels"]
     assert len(split) == 3, f"split_data returned {len(split)} values, expected 3 (i_train, i_val, i_test)"
-    cases = (
+    return (
         ("the data file's strips", results["the data file's strips"], rhythms),
         ("split_data on uneven labels", dict(zip(("train", "val", "test"), split, strict=True)), uneven),
     )
-    for where, subsets_, labels_ in cases:
+
+
+def check_split_partition(results):
+    import numpy as np
+
+    for where, subsets_, labels_ in split_cases(results):
         for name, index in subsets_.items():
             assert np.issubdtype(index.dtype, np.integer), f"{where}: i_{name} has dtype {index.dtype}, not integer"
         for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
@@ -193,27 +205,12 @@ folds_per_subset = {"train": (i_train, 3), "val": (i_val, 1), "test": (i_test, 1
 problems = stratification_errors(rhythms, folds_per_subset)
 assert not problems, "the split is not stratified: " + "; ".join(problems)
 ### BEGIN HIDDEN TESTS
-import autograder.probe as probe  # noqa: F811 (each hidden region imports it)
-
-probe.emit("the data file's strips", {"train": np.asarray(i_train), "val": np.asarray(i_val), "test": np.asarray(i_test)})
-_uneven = np.random.default_rng(5).permutation(np.repeat(np.unique(rhythms), [6, 17, 101, 58, 24]))
-probe.emit("split_data on uneven labels", [np.asarray(index) for index in split_data(_uneven)])
+_probe_split_data()  # defined in the first test cell
 ### BEGIN GRADER CHECK
 def check_split_stratified(results):
-    import numpy as np
-
-    from labkit.datasets.ecg import load_ecg
     from labkit.labs.splits import stratification_errors
 
-    _, rhythms, _ = load_ecg()
-    uneven = np.random.default_rng(5).permutation(np.repeat(np.unique(rhythms), [6, 17, 101, 58, 24]))
-    split = results["split_data on uneven labels"]
-    assert len(split) == 3, f"split_data returned {len(split)} values, expected 3 (i_train, i_val, i_test)"
-    cases = (
-        ("the data file's strips", results["the data file's strips"], rhythms),
-        ("split_data on uneven labels", dict(zip(("train", "val", "test"), split, strict=True)), uneven),
-    )
-    for where, subsets_, labels_ in cases:
+    for where, subsets_, labels_ in split_cases(results):  # defined in the first test cell's check
         folds = {name: (subsets_[name], k) for name, k in (("train", 3), ("val", 1), ("test", 1))}
         problems = stratification_errors(labels_, folds)
         assert not problems, f"{where}: the split is not stratified: " + "; ".join(problems)
