@@ -52,3 +52,27 @@ def test_a_kernel_that_never_starts_is_graded_with_a_note(tmp_path, monkeypatch)
     nb, notes = _run(tmp_path, kernel)
     assert len(notes) == 1 and notes[0].startswith("kernel failed: RuntimeError")
     assert nb.cells[0].outputs[0]["ename"] == "NotExecuted"
+
+
+def test_text_is_cut_but_figures_and_probe_results_are_never_cut():
+    """A cut base64 PNG is a broken image: text outputs are cut, image data is kept whole (or, over the
+    image limit, replaced by one line), and probe results reach the grader whole."""
+    from autograder.probe import MIME
+
+    step = GuardedExecute(max_output_chars=1000, max_image_chars=50_000)
+    png, huge, text = "i" * 20_000, "j" * 60_000, "t" * 5_000
+    cell = nbformat.v4.new_code_cell("plot()")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("display_data", data={"image/png": huge}),
+        nbformat.v4.new_output("display_data", data={"text/html": text}),
+        nbformat.v4.new_output("display_data", data={MIME: {"name": "x", "value": "v" * 5_000}}),
+        nbformat.v4.new_output("stream", name="stdout", text=text),
+    ]
+    step._truncate(cell)
+    figure, too_big, html, probe, stream = cell.outputs
+    assert figure["data"]["image/png"] == png
+    assert "image/png" not in too_big["data"] and "withheld" in too_big["data"]["text/plain"]
+    assert len(html["data"]["text/html"]) < 1100 and html["data"]["text/html"].endswith("cut")
+    assert probe["data"][MIME]["value"] == "v" * 5_000
+    assert stream["text"].startswith("t" * 1000) and "output cut at 1000 characters" in stream["text"]
