@@ -16,7 +16,7 @@ import psutil
 import pytest
 from autograder_support import SOLVED, mini_course, tree_hash, with_cells
 
-from autograder.cells import grade_id, hidden_test_cells, read_notebook
+from autograder.cells import MIN_SECRET_LINE, grade_id, hidden_test_cells, read_notebook
 from autograder.cli import main
 from autograder.config import load_config
 from autograder.confine import bwrap_available
@@ -165,10 +165,11 @@ def test_grade_batch_reference_broken_hostile(tmp_path):
     assert again == [], "an unchanged class was regraded"
 
     assert main(["--course", str(root), "--quiet", "feedback", "mini"]) == 0
-    hidden = [
+    hidden = [  # ("" or ")" reveal nothing: secrets are longer)
         ln.strip()
         for lines in hidden_test_cells(read_notebook(cfg.source_notebook("mini"))).values()
         for ln in lines
+        if len(ln.strip()) >= MIN_SECRET_LINE
     ]
     feedback = sorted((root / "feedback").rglob("*.html"))
     assert len(feedback) >= 7
