@@ -1,8 +1,9 @@
 """Kernel tampering: cells that change how IPython runs or reports the tests after them.
 
-Every case leaves the exercises unsolved (honest grade 0). Plain ``nbgrader autograde`` gives each of them
-marks (asserted below, recorded in docs/grading.md); ``course-grade grade`` scores them 0 and says
-"kernel tampering detected" once.
+Every case leaves the exercises unsolved (honest grade 0). ``course-grade grade`` scores them 0 and says
+"kernel tampering detected" once. Plain ``nbgrader autograde`` with hidden tests decided in the kernel gave
+each of them full marks (docs/grading.md); with this course's configuration its hidden checks are decided
+in the grading process, so it scores them 0 too, without saying why (asserted below).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def _course(tmp_path, name: str):
     return root
 
 
-def test_tampering_scores_zero_and_says_so_plain_nbgrader_does_not(tmp_path):
+def test_tampering_scores_zero_and_says_so_plain_nbgrader_scores_zero_silently(tmp_path):
     root = _course(tmp_path, "guarded")
     opts = GradeOptions(jobs=2, cell_timeout=20, notebook_timeout=90, memory_mb=1024, quiet=True)
     entries = {e["student"]: e for e in grade(load_config(root), ["mini"], opts)}
@@ -68,5 +69,4 @@ def test_tampering_scores_zero_and_says_so_plain_nbgrader_does_not(tmp_path):
     with Gradebook(f"sqlite:///{plain / 'gradebook.db'}") as gb:
         scores = {sub.student.id: sub.score for sub in gb.find_assignment("mini").submissions}
     print("plain nbgrader:", scores)
-    assert scores["untouched"] == 0
-    assert {student for student in TAMPERING if scores[student] > 0} == set(TAMPERING), scores
+    assert scores == dict.fromkeys([*TAMPERING, "untouched"], 0.0), scores
