@@ -28,6 +28,9 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.py"
 c.Execute.timeout = 1200
 c.Execute.startup_timeout = 120
 c.Execute.interrupt_on_timeout = True
+# After a cell's reply, wait this long for its last outputs (nbgrader's 4 s fails a cell on a loaded machine
+# whose kernel is still sending figures or a hidden check's results).
+c.Execute.iopub_timeout = 60
 
 # A test cell the student deleted is put back (with a note) and run, like an edited one is overwritten.
 # RestoreCells is nbgrader's OverwriteCells, made robust to a deleted exercise next to the deleted test.
