@@ -51,8 +51,9 @@ class ViewHandler:
 
     @property
     def grading(self) -> Grading:
-        """Return the service this application serves."""
-        return self.settings["manual_grading"]
+        """Return the service this application serves (made on first use when given as a factory)."""
+        value = self.settings["manual_grading"]
+        return value() if callable(value) else value
 
     def _require_user(self) -> None:
         if not self.current_user:

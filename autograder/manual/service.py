@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from nbgrader.api import Gradebook
+
 from autograder import CourseError
 from autograder.config import CourseConfig
 from autograder.manual.answers import NotebookCache
@@ -17,7 +19,10 @@ class Grading:
     def __init__(self, cfg: CourseConfig, db_url: str | None = None, labs: tuple[str, ...] = ()) -> None:
         self.cfg = cfg
         self.labs = tuple(cfg.check_lab(lab) for lab in labs) or cfg.labs_with_source
-        self.store = RubricStore(db_url or cfg.db_url)
+        url = db_url or cfg.db_url
+        with Gradebook(url, cfg.course_id):  # nbgrader's own tables first (made when the gradebook is new)
+            pass
+        self.store = RubricStore(url)
         self.cache = NotebookCache()
 
     def close(self) -> None:
