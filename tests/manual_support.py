@@ -18,6 +18,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.config import load_config, run_nbgrader
 
+REPO = Path(__file__).resolve().parents[1]
 LAB = "written"
 QUESTION = "q_error"
 OTHER_QUESTION = "q_divide"
@@ -118,7 +119,7 @@ def _class() -> list[Student]:
         kind, answer = kinds[i % 5]
         if i == 9:
             kind, answer = "empty", ""
-        if i == 14:
+        if i == 13:
             kind, answer = "varied", f"{mae:.2f} bpm vs 5 bpm -> {verdict}, though walking may be worse."
         people.append(Student(f"s{i + 1:02d}", kind, answer, mae, passed=i % 3 != 2))
     return people
