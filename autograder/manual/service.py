@@ -68,7 +68,9 @@ class Grading:
                     "text": seen.text,
                     "found": seen.found,
                     "blank": is_untouched(seen.text),
-                    "shown": [asdict(s) for s in seen.shown],
+                    "shown": [
+                        {"cell": s.cell, "outputs": [asdict(o) for o in s.outputs]} for s in seen.shown
+                    ],
                 }
             )
         return {
