@@ -262,3 +262,28 @@ def test_course_grade_manual_serves_the_view_with_a_token(course):
         server.terminate()
         server.wait(30)
     assert _gradebook(course, view["answers"][0]["student"])[0] == 3.0
+
+
+@pytest.mark.e2e
+def test_a_deleted_answer_cell_is_untouched_and_a_missing_notebook_stays_pending(course):
+    gone = course / "autograded" / "s04" / ms.LAB / f"{ms.LAB}.ipynb"
+    nb = nbformat.read(str(gone), as_version=4)
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != ms.QUESTION]
+    nbformat.write(nb, str(gone))
+    (course / "autograded" / "s09" / ms.LAB / f"{ms.LAB}.ipynb").unlink()  # e.g. the kernel died at grading
+    answers = {a["student"]: a for a in Grading(load_config(course)).question(ms.LAB, ms.QUESTION)["answers"]}
+    assert answers["s04"]["score"] == 0 and answers["s04"]["untouched"] and not answers["s04"]["found"]
+    assert answers["s09"]["score"] is None and not answers["s09"]["notebook"]
+    assert _gradebook(course, "s09") == (None, True, None)
+
+
+def test_nothing_of_the_view_reaches_students():
+    """The declarations stay out of release/ (so out of the hand-out); no environment-wide config enables
+    the view (students' hub servers read the environment's config, not the course's server config)."""
+    assert (ms.REPO / "manual_grading.toml").is_file()
+    released = [p.name for lab in load_config(ms.REPO).labs for p in (ms.REPO / "release" / lab).rglob("*")]
+    assert released and not [name for name in released if "manual" in name], released
+    configs = Path(sys.prefix, "etc", "jupyter").rglob("*.json")
+    enabled = [p for p in configs if "autograder.manual" in p.read_text()]
+    assert enabled == [], f"the grading view is enabled for every server of the environment by {enabled}"
+    assert "autograder.manual.extension" in (ms.REPO / "jupyter_server_config.py").read_text()

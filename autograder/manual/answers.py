@@ -13,6 +13,7 @@ from pathlib import Path
 
 from autograder.cells import grade_id
 from autograder.config import CourseConfig
+from autograder.manual.questions import is_untouched
 
 #: Lines of a long text output kept (its end: the final numbers of a training log).
 MAX_LINES = 40
@@ -41,6 +42,12 @@ class Written:
     text: str
     shown: tuple[Shown, ...]
     found: bool
+    notebook: bool = True
+
+    @property
+    def untouched(self) -> bool:
+        """Return whether the student wrote nothing: an empty cell, the stub, or no answer cell at all."""
+        return self.notebook and (not self.found or is_untouched(self.text))
 
 
 def _text(value) -> str:
@@ -76,7 +83,7 @@ def cell_outputs(cell: dict) -> tuple[Output, ...]:
 def written(path: Path, question: str, show: tuple[str, ...]) -> Written:
     """Return the answer to ``question`` and the outputs of the ``show`` cells in the notebook ``path``."""
     if not path.is_file():
-        return Written("", tuple(Shown(s, ()) for s in show), False)
+        return Written("", tuple(Shown(s, ()) for s in show), found=False, notebook=False)
     cells = {grade_id(c): c for c in json.loads(path.read_text()).get("cells", []) if grade_id(c)}
     answer = cells.get(question)
     shown = tuple(Shown(s, cell_outputs(cells[s]) if s in cells else ()) for s in show)

@@ -9,7 +9,7 @@ from nbgrader.api import Gradebook
 from autograder import CourseError
 from autograder.config import CourseConfig
 from autograder.manual.answers import NotebookCache
-from autograder.manual.questions import Question, find_question, is_untouched, questions
+from autograder.manual.questions import Question, find_question, questions
 from autograder.manual.rubric import Answer, RubricStore
 
 
@@ -56,7 +56,7 @@ class Grading:
         untouched = [
             a.grade
             for a in self.store.answers(lab, gid)
-            if texts[a.student].found and is_untouched(texts[a.student].text) and a.manual_score is None
+            if texts[a.student].untouched and a.manual_score is None
         ]
         self.store.zero_untouched(untouched)
         answers = []
@@ -67,7 +67,8 @@ class Grading:
                     **_state(a),
                     "text": seen.text,
                     "found": seen.found,
-                    "blank": is_untouched(seen.text),
+                    "notebook": seen.notebook,
+                    "blank": seen.untouched,
                     "shown": [
                         {"cell": s.cell, "outputs": [asdict(o) for o in s.outputs]} for s in seen.shown
                     ],
