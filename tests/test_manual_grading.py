@@ -147,6 +147,12 @@ def test_rubric_items_score_and_comment_in_nbgrader_gradebook(course):
     grading.mark(ms.LAB, ms.QUESTION, s02, wrong, False)  # nothing applied: back to ungraded
     assert _gradebook(course, "s02") == (None, True, None)
     assert grading.progress(ms.LAB, ms.QUESTION) == {"graded": 5, "total": 20}
+    cfg = load_config(course)
+    with Gradebook(cfg.db_url, cfg.course_id) as gb:  # scored in formgrader, then commented in the view
+        gb.find_grade(ms.QUESTION, ms.LAB, ms.LAB, "s03").manual_score = 2.0
+        gb.db.commit()
+    grading.comment(ms.LAB, ms.QUESTION, by_student["s03"]["grade"], "See formgrader.")
+    assert _gradebook(course, "s03") == (2.0, False, "See formgrader.")
     with pytest.raises(CourseError, match="no rubric item"):
         grading.mark(ms.LAB, ms.OTHER_QUESTION, s01, quote, True)  # an item of another question
     second = Grading(load_config(course))  # a second grader sees the same rubric

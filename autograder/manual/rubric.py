@@ -252,7 +252,7 @@ class RubricStore:
         with self._transaction() as conn:
             _lock(conn, [grade])
             _note(conn, grade, comment=comment)
-            _rescore(conn, grade)
+            _rescore(conn, grade, keep_score=True)
 
     def zero_untouched(self, grades: list[str]) -> int:
         """Score 0, with a comment saying why, every one of ``grades`` that has no manual score yet.
@@ -327,8 +327,12 @@ def _note(conn: Connection, grade: str, **values) -> None:
         conn.execute(insert(NOTES).values(grade_id=grade, **{"comment": "", "untouched": False, **values}))
 
 
-def _rescore(conn: Connection, grade: str) -> None:
-    """Recompute one answer's manual score and comment from its stored items and note."""
+def _rescore(conn: Connection, grade: str, keep_score: bool = False) -> None:
+    """Recompute one answer's manual score and comment from its stored items and note.
+
+    Without items (and not untouched) the answer is ungraded, unless ``keep_score``: a comment added to an
+    answer scored by hand elsewhere (formgrader) keeps that score.
+    """
     row = conn.execute(
         select(GRADE.c.notebook_id, CELL.c.name, GRADE_CELL.c.max_score)
         .join(CELL, CELL.c.id == GRADE.c.cell_id)
@@ -350,6 +354,8 @@ def _rescore(conn: Connection, grade: str) -> None:
         score = min(max(sum(i.points for i in items), 0.0), row.max_score)
     elif note is not None and note.untouched:
         score, lines = 0.0, [UNTOUCHED_COMMENT]
+    elif keep_score:
+        score = conn.execute(select(GRADE.c.manual_score).where(GRADE.c.id == grade)).scalar()
     else:
         score = None
     comment = "\n".join(lines + ([free] if free else [])) or None
