@@ -46,6 +46,9 @@ WAIT_MS = 30_000
 MATHJAX_STAND_IN = """window.MathJax = {Hub: {
   Config() {}, Configured() {}, Queue(f) { if (typeof f === 'function') f(); },
   Startup: {signal: {Interest(callback) { setTimeout(() => callback('End'), 0); }}}}};"""
+#: formgrader has loaded the submission's scores and comments and focused the input of ``?index=``.
+FORMGRADER_READY = """() => window.formgrader?.loaded && formgrader.grades.loaded
+  && formgrader.comments.loaded && window.MathJax?.loaded"""
 #: Items (1-based keys) each kind of answer earns; untouched and empty answers are scored 0 by the view.
 DECISIONS = {"reference": (1, 2), "partial": None, "wrong": (3,), "varied": (1, 2)}
 FREE_COMMENT = {"varied": "Good point about walking."}
@@ -182,9 +185,7 @@ def grade_in_formgrader(page: Any, server: bs.LabServer) -> Tally:
         student = people[owner[page.url.split("/formgrader/submissions/")[1].split("/")[0].split("?")[0]]]
         score_input = page.locator(f"#{ms.QUESTION}")
         score_input.wait_for()
-        page.wait_for_function(
-            "() => window.formgrader && window.formgrader.loaded && window.formgrader.grades.loaded"
-        )
+        page.wait_for_function(FORMGRADER_READY, timeout=WAIT_MS)
         if page.evaluate("() => document.activeElement && document.activeElement.id") != ms.QUESTION:
             tally.click(score_input)
         score, comment = expected(student, RUBRIC[0][0])
@@ -268,6 +269,8 @@ def grade_in_view(page: Any, server: bs.LabServer) -> tuple[Tally, Tally, Tally]
 
 @pytest.mark.timeout(300)
 def test_grade_one_question_for_20_in_the_view_and_in_formgrader(lab: bs.LabServer, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
     root, clock = lab.root, Stopwatch()
     with bs.chromium_page(tmp_path / "profile") as page:
         # The instructor is logged in to JupyterLab (a login cookie for the whole server); not counted.
@@ -294,9 +297,9 @@ def test_grade_one_question_for_20_in_the_view_and_in_formgrader(lab: bs.LabServ
         with Gradebook(cfg.db_url, cfg.course_id) as gb:
             s01 = gb.find_submission_notebook(ms.LAB, ms.LAB, "s01").id
         page.goto(lab.page_url(f"formgrader/submissions/{s01}/"))
-        page.wait_for_function("() => window.formgrader && window.formgrader.grades.loaded")
-        assert page.input_value(f"#{ms.QUESTION}") == f"{3 - 2 + EDITED:g}"
-        assert page.input_value(f"#{ms.QUESTION}-comment").startswith(f"+{EDITED:g}: {RUBRIC[0][1]}")
+        expect(page.locator(f"#{ms.QUESTION}")).to_have_value(f"{3 - 2 + EDITED:g}", timeout=WAIT_MS)
+        comment = f"+{EDITED:g}: {RUBRIC[0][1]}\n+1: {RUBRIC[1][1]}"
+        expect(page.locator(f"#{ms.QUESTION}-comment")).to_have_value(comment, timeout=WAIT_MS)
         page.locator(f"#{ms.QUESTION}-comment").scroll_into_view_if_needed()
         bs.screenshot(page, "manual_grading_formgrader_after")
 

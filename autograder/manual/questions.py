@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from nbformat import NotebookNode
 
@@ -153,8 +152,3 @@ def find_question(cfg: CourseConfig, lab: str, gid: str) -> Question:
 def is_untouched(text: str) -> bool:
     """Return whether an answer is empty or still the release's stub."""
     return text.strip() in ("", ANSWER_STUB)
-
-
-def course_file(cfg: CourseConfig) -> Path:
-    """Return the path of the course's declaration file."""
-    return cfg.root / DECLARATION

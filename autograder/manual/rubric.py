@@ -100,11 +100,6 @@ class Answer:
     comment: str
     untouched: bool
 
-    @property
-    def graded(self) -> bool:
-        """Return whether the answer has a manual score."""
-        return self.manual_score is not None
-
 
 def points_text(points: float) -> str:
     """Return ``+1``, ``-0.5``, ``0`` for an item's points."""
@@ -171,13 +166,6 @@ class RubricStore:
             )
             for r in rows
         ]
-
-    def answer(self, lab: str, question: str, grade: str) -> Answer:
-        """Return one answer's grading state."""
-        found = [a for a in self.answers(lab, question) if a.grade == grade]
-        if not found:
-            raise CourseError(f"no answer {grade!r} to {lab}/{question} in the gradebook")
-        return found[0]
 
     def progress(self, lab: str, question: str) -> tuple[int, int]:
         """Return (graded, total) answers of ``question``."""
