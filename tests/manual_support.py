@@ -180,3 +180,16 @@ def class_course(factory, target: Path) -> Path:
         _TEMPLATE.append(build_course(factory.mktemp("written-template") / "course"))
     shutil.copytree(_TEMPLATE[0], target)
     return target
+
+
+def grader(db_url: str, grades: list[str], item: int, barrier, edit: tuple[int, float] | None) -> None:
+    """Apply ``item`` to every answer of ``grades`` in turn; halfway, change ``edit``'s points."""
+    from autograder.manual.rubric import RubricStore
+
+    store = RubricStore(db_url)
+    barrier.wait()
+    for i, grade in enumerate(grades):
+        store.mark(grade, item, True)
+        if edit and i == len(grades) // 2:
+            store.edit_item(edit[0], edit[1], "item b, worth more")
+    store.close()

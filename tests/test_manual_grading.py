@@ -177,17 +177,6 @@ def test_export_counts_manual_points_once_graded(course):
     assert len(lab.split()[0]) == 20 and lab.split()[1] == []
 
 
-def _grader(db_url: str, grades: list[str], item: int, barrier, edit: tuple[int, float] | None) -> None:
-    """Apply ``item`` to every answer of ``grades`` in turn; halfway, change ``edit``'s points."""
-    store = RubricStore(db_url)
-    barrier.wait()
-    for i, grade in enumerate(grades):
-        store.mark(grade, item, True)
-        if edit and i == len(grades) // 2:
-            store.edit_item(edit[0], edit[1], "item b, worth more")
-    store.close()
-
-
 @pytest.mark.e2e
 def test_two_graders_on_one_question_at_once_lose_no_score(course):
     cfg = load_config(course)
@@ -195,11 +184,11 @@ def test_two_graders_on_one_question_at_once_lose_no_score(course):
     first = store.add_item(ms.LAB, ms.QUESTION, 1, "item a").id
     second = store.add_item(ms.LAB, ms.QUESTION, 0.5, "item b").id
     grades = [a.grade for a in store.answers(ms.LAB, ms.QUESTION)]
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("spawn")  # a fresh process: no threads of the test session copied
     barrier = context.Barrier(2)
     workers = [  # both graders over all 20 answers, in opposite orders; one edits an item's points midway
-        context.Process(target=_grader, args=(cfg.db_url, grades, first, barrier, (second, 1.5))),
-        context.Process(target=_grader, args=(cfg.db_url, grades[::-1], second, barrier, None)),
+        context.Process(target=ms.grader, args=(cfg.db_url, grades, first, barrier, (second, 1.5))),
+        context.Process(target=ms.grader, args=(cfg.db_url, grades[::-1], second, barrier, None)),
     ]
     for worker in workers:
         worker.start()
