@@ -26,6 +26,9 @@ _bin = os.path.dirname(sys.executable)
 if _bin not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = os.pathsep.join([_bin, os.environ.get("PATH", "")])
 
-# Instructors grade written answers by question at /manual-grading/ (docs/manual_grading.md). Only this
-# course JupyterLab loads it: students' hub servers and the hand-out never read this file.
+# Instructors grade written answers by question at /manual-grading/ (docs/manual_grading.md), opened from
+# JupyterLab's "Grading" menu (settings defaults in autograder/manual/lab_settings/overrides.json). Only
+# this course JupyterLab loads them: students' hub servers and the hand-out never read this file.
 c.ServerApp.jpserver_extensions.update({"autograder.manual.extension": True})
+c.LabApp.app_settings_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "autograder", "manual",
+                                         "lab_settings")  # fmt: skip

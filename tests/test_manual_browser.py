@@ -165,6 +165,23 @@ def _wait_for_next(page: Any, here: str) -> None:
     raise AssertionError(f"formgrader did not leave {here}")
 
 
+def open_from_jupyterlab(page: Any, server: bs.LabServer) -> None:
+    """Open JupyterLab, then the view from its Grading menu (a new browser tab): 20 answers show."""
+    page.goto(server.page_url("lab", reset=True))
+    menu = page.locator(".lm-MenuBar-itemLabel", has_text="Grading")
+    menu.wait_for(timeout=90_000)
+    menu.click()
+    item = page.locator(".lm-Menu-itemLabel", has_text="Grade written answers by question")
+    item.wait_for(timeout=WAIT_MS)
+    bs.screenshot(page, "manual_grading_jupyterlab_menu")
+    with page.context.expect_page() as opened:
+        item.click()
+    view = opened.value
+    view.locator("article.answer").nth(19).wait_for(timeout=60_000)
+    assert "/manual-grading/" in view.url
+    view.close()
+
+
 def grade_in_formgrader(page: Any, server: bs.LabServer) -> Tally:
     """Grade Question 1 of every submission in formgrader, typing each score and comment; return the tally."""
     cfg = load_config(server.root)
@@ -274,8 +291,8 @@ def test_grade_one_question_for_20_in_the_view_and_in_formgrader(lab: bs.LabServ
 
     root, clock = lab.root, Stopwatch()
     with bs.chromium_page(tmp_path / "profile") as page:
-        # The instructor is logged in to JupyterLab (a login cookie for the whole server); not counted.
-        assert page.request.get(lab.page_url("lab")).status == 200
+        open_from_jupyterlab(page, lab)  # the instructor's JupyterLab (and its login); not counted
+        _reset(root)  # opening the view scored the untouched answers 0: formgrader starts from nothing too
         clock.lap("start")
         formgrader = grade_in_formgrader(page, lab)
         clock.lap("formgrader")
