@@ -7,6 +7,7 @@
 - TensorBoard (``labkit.tensorboard.show``) serves on its own loopback port and the notebook embeds it in
   an iframe; ipympl figures are widgets. Neither needs server settings beyond the installed extensions
   (ipympl, ipywidgets, nbgrader, jupytext: ``labkit doctor`` lists them).
+- Instructors' grading by question (``autograder.manual.extension``) is served at ``/manual-grading/``.
 """
 
 import os
@@ -24,3 +25,10 @@ c.MappingKernelManager.default_kernel_name = "python3"
 _bin = os.path.dirname(sys.executable)
 if _bin not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = os.pathsep.join([_bin, os.environ.get("PATH", "")])
+
+# Instructors grade written answers by question at /manual-grading/ (docs/manual_grading.md), opened from
+# JupyterLab's "Grading" menu (settings defaults in autograder/manual/lab_settings/overrides.json). Only
+# this course JupyterLab loads them: students' hub servers and the hand-out never read this file.
+c.ServerApp.jpserver_extensions.update({"autograder.manual.extension": True})
+c.LabApp.app_settings_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "autograder", "manual",
+                                         "lab_settings")  # fmt: skip

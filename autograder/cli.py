@@ -36,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="grades CSV, pass rates, grade distribution, execution notes")
     p.add_argument("--out", type=Path)
     p.add_argument("--force", action="store_true")
+    p = sub.add_parser("manual", help="grade the written answers by question, with rubrics (a web view)")
+    p.add_argument("lab", nargs="?", help="serve this lab only (default: every lab with a source notebook)")
+    p.add_argument("--port", type=int, default=8765, help="loopback port (0: any free port)")
+    p.add_argument("--db-url", help="gradebook database URL (default: the course's gradebook.db)")
+    p.add_argument("--progress", action="store_true", help="print graded / total per question and exit")
     p = sub.add_parser(
         "bundle", help="the student hand-out: release, labkit wheel, lock, README; leak-checked"
     )
@@ -177,6 +182,21 @@ def _cmd_export(cfg: CourseConfig, args) -> int:
     return 0
 
 
+def _cmd_manual(cfg: CourseConfig, args) -> int:
+    from autograder.manual.app import serve
+    from autograder.manual.service import Grading
+
+    grading = Grading(cfg, args.db_url, (cfg.check_lab(args.lab),) if args.lab else ())
+    for lab in grading.overview():
+        for q in lab["questions"]:
+            print(f"{lab['lab']:28s} Q{q['number']:<3d} {q['id']:24s} graded {q['graded']:4d} / {q['total']}")
+    if args.progress:
+        grading.close()
+        return 0
+    serve(grading, args.port, lambda line: print(line, flush=True))
+    return 0
+
+
 def _cmd_bundle(cfg: CourseConfig, args) -> int:
     from autograder.bundle import write_bundle
 
@@ -235,6 +255,7 @@ COMMANDS = {
     "grade": _cmd_grade,
     "feedback": _cmd_feedback,
     "export": _cmd_export,
+    "manual": _cmd_manual,
     "bundle": _cmd_bundle,
     "demo": _cmd_demo,
 }

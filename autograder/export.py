@@ -54,6 +54,14 @@ class LabTotals:
     max_score: float
     manual_points: float
     awaiting_manual: int
+    #: Per submission (same order as ``percents``): whether its manual points are still to be graded.
+    awaiting: tuple[bool, ...] = ()
+
+    def split(self) -> tuple[list[float], list[float]]:
+        """Return the percentages of the submissions graded in full and of those awaiting manual grading."""
+        waiting = self.awaiting or (False,) * len(self.percents)
+        done = [p for p, w in zip(self.percents, waiting, strict=True) if not w]
+        return done, [p for p, w in zip(self.percents, waiting, strict=True) if w]
 
 
 def totals(cfg: CourseConfig) -> dict[str, LabTotals]:
@@ -66,6 +74,7 @@ def totals(cfg: CourseConfig) -> dict[str, LabTotals]:
                 max_score=a.max_score,
                 manual_points=a.max_written_score + a.max_task_score,
                 awaiting_manual=sum(1 for s in a.submissions if s.needs_manual_grade),
+                awaiting=tuple(bool(s.needs_manual_grade) for s in a.submissions if a.max_score),
             )
             for a in gb.assignments
         }
@@ -115,12 +124,19 @@ def _figure(scores: dict[str, LabTotals], target: Path) -> None:
 
     fig, axes = plt.subplots(1, max(1, len(scores)), figsize=(5 * max(1, len(scores)), 3.8), squeeze=False)
     for ax, (lab, lab_totals) in zip(axes[0], sorted(scores.items()), strict=False):
+        done, waiting = lab_totals.split()
         ax.hist(
-            lab_totals.percents,
+            [done, waiting],
             bins=[0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100.001],
-            color="#4c72b0",
+            stacked=True,
+            color=["#4c72b0", "#c8c8c8"],
             edgecolor="white",
+            label=["graded (manual points in)", "awaiting manual grading (auto points only)"],
         )
+        if lab_totals.manual_points and lab_totals.percents:
+            handles, labels = ax.get_legend_handles_labels()
+            kept = [(h, lb) for h, lb, data in zip(handles, labels, (done, waiting), strict=True) if data]
+            ax.legend(*zip(*kept, strict=True), fontsize="small", loc="upper left")
         ax.set(
             title=_title(lab, lab_totals),
             xlabel=f"score (% of the lab's {lab_totals.max_score:g} points)",
