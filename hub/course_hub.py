@@ -267,10 +267,16 @@ class CourseSpawner(SimpleLocalProcessSpawner):
         if self.confined():
             view, limits = self.student_view(), self.limits
             sandbox.prepare(view)
-            self._cgroups = sandbox.cgroups(view.user, limits.memory, limits.processes, limits.cpu_share)
+            name = sandbox.cgroup_name(Path(self.state), view.user)
+            self._cgroups = sandbox.cgroups(name, limits.memory, limits.processes, limits.cpu_share)
             self.cmd = [*sandbox.bwrap_command(view), *self._server_cmd]
         self.notebook_dir = self.course if self.is_instructor() else str(home)
         return await super().start()
+
+    async def stop(self, now: bool = False) -> None:
+        """Stop the server, then remove the student's cgroups (empty by then)."""
+        await super().stop(now=now)
+        sandbox.remove_cgroups(getattr(self, "_cgroups", None))
 
     def user_env(self, env: dict[str, str]) -> dict[str, str]:
         """Return the user's environment: home, and this environment's ``bin/`` first on ``PATH``."""

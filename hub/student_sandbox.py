@@ -23,6 +23,7 @@ room, ``COURSE_HUB_TRUSTED_ROOM=1``).
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import resource
@@ -230,13 +231,12 @@ class Cgroups:
     cpu: bool
 
 
-def cgroups(user: str, memory: int, processes: int, cpu_share: int) -> Cgroups | None:
+def cgroups(name: str, memory: int, processes: int, cpu_share: int) -> Cgroups | None:
     """Create or reuse cgroups ``course-hub-<user>`` below the hub's own, with the limits; None if impossible.
 
     cgroup v1 (a folder per controller) and v2 (one unified folder whose parent delegates ``memory``,
     ``pids`` and ``cpu``) are both handled; without write access to the cgroup file system, None.
     """
-    name = f"course-hub-{user}"
     try:
         lines = Path("/proc/self/cgroup").read_text().splitlines()
     except OSError:
@@ -281,6 +281,20 @@ def cgroups(user: str, memory: int, processes: int, cpu_share: int) -> Cgroups |
     if not folders:
         return None
     return Cgroups(tuple(folders), memory="memory" in limits, cpu="cpu" in limits)
+
+
+def cgroup_name(state: Path, user: str) -> str:
+    """Return the name of ``user``'s cgroups: ``course-hub-<hub folder digest>-<user>`` (one per hub)."""
+    return f"course-hub-{hashlib.sha1(str(state).encode()).hexdigest()[:8]}-{user}"
+
+
+def remove_cgroups(groups: Cgroups | None) -> None:
+    """Remove a student's cgroups once their processes are gone (a folder with processes stays)."""
+    for folder in groups.folders if groups else ():
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
 
 
 def preexec(view: StudentView, memory: int, processes: int, groups: Cgroups | None):

@@ -298,24 +298,30 @@ def _uid(state: Path, user: str) -> int:
 
 PROBE_CODE = """
 import json, os, pathlib
-seen = {}
+read = []
 for target in TARGETS:
     path = pathlib.Path(target)
     try:
         os.listdir(path) if path.is_dir() else path.read_bytes()
-        seen[target] = "READ"
-    except OSError as error:
-        seen[target] = type(error).__name__
-print("PROBE" + json.dumps(seen))
+        read.append(target)
+    except OSError:
+        pass
+print("PROBE" + json.dumps({"tried": len(TARGETS), "read": read}))
 """
+
+
+def _verdicts(line: str | None, targets: list[str], out: object) -> dict[str, str]:
+    assert line, f"the probe printed nothing:\n{out}"
+    answer = json.loads(line[len("PROBE") :])
+    assert answer["tried"] == len(targets), answer
+    return {t: "READ" if t in answer["read"] else "SHUT" for t in targets}
 
 
 def probe_in_kernel(student: classroom_client.Student, targets: list[str]) -> dict[str, str]:
     """Try to read (or list) every target from a kernel of ``student``'s server; return what happened."""
     out = asyncio.run(student.run_code(f"TARGETS = {targets!r}\n{PROBE_CODE}"))
     line = next((line for line in out.splitlines() if line.startswith("PROBE")), None)
-    assert line, f"the probe printed nothing:\n{out}"
-    return json.loads(line[len("PROBE") :])
+    return _verdicts(line, targets, out)
 
 
 def probe_in_terminal(student: classroom_client.Student, targets: list[str]) -> dict[str, str]:
@@ -385,6 +391,34 @@ def test_a_student_reads_nothing_private_from_a_kernel_or_a_terminal(classroom: 
     print(f"probe test: {time.monotonic() - began:.1f} s after the hub start ({steps})")
 
 
+@contextmanager
+def chromium_pages(profiles: list[Path]) -> Iterator[list[Any]]:
+    """Yield one page per profile, each its own Chromium profile (own cookies), from one Playwright.
+
+    (Playwright's sync API cannot nest: `browser_support.chromium_page` opens one Playwright each.)
+    """
+    from playwright.sync_api import sync_playwright
+
+    executable = bs.require_chromium()
+    with sync_playwright() as playwright:
+        contexts = [
+            playwright.chromium.launch_persistent_context(str(profile), executable_path=str(executable),
+                                                          headless=True, args=bs.CHROMIUM_ARGS,
+                                                          viewport={"width": 1400, "height": 900})
+            for profile in profiles
+        ]  # fmt: skip
+        pages = []
+        for context in contexts:
+            page = context.pages[0] if context.pages else context.new_page()
+            page.on("dialog", lambda dialog: dialog.accept())  # "leave with unsaved changes?" -> leave
+            pages.append(page)
+        try:
+            yield pages
+        finally:
+            for context in contexts:
+                context.close()
+
+
 def log_in(page: Any, url: str, user: str) -> None:
     """Log in as ``user`` on the hub's login form (any password: dummy authenticator)."""
     page.goto(f"{url}/hub/login")
@@ -399,18 +433,50 @@ def wait_for_lab(page: Any, timeout_ms: int = 180_000) -> None:
     page.evaluate("async () => { await window.jupyterapp.restored; }")
 
 
-def student_session(page: Any, url: str, home: Path, exchange: Path) -> str:
-    """Fetch, run the first cells, validate, submit; return the validation report."""
-    log_in(page, url, "student1")
+def others_private(room: Classroom, me: str) -> list[str]:
+    """Return what ``me`` must not read: the course, the hub's secrets, whatever is another user's."""
+    real = room.exchange / "wearable-cardiac-dl"
+    hub_pids = [(room.state / f"{name}.pid").read_text().strip() for name in ("jupyterhub", "proxy")]
+    others = [home for home in (room.state / "homes").iterdir() if home.name != me]
+    return [
+        str(bs.REPO / "source" / LAB / f"{LAB}.py"), str(room.course / "source" / LAB / f"{LAB}.ipynb"),
+        str(room.course / "gradebook.db"), str(room.course / "nbgrader_config.py"),
+        str(room.state / "jupyterhub.sqlite"), str(room.state / "jupyterhub_cookie_secret"),
+        *(f"/proc/{pid}/environ" for pid in hub_pids),
+        *(str(home) for home in others), *(str(home / LAB / f"{LAB}.ipynb") for home in others),
+        *(str(p) for p in (real / "inbound").glob("*") if not p.name.startswith(f"{me}+")),
+        *(str(p) for p in (real / "feedback").glob("*.html")),
+        *(str(p) for p in (room.state / "exchange").glob("*/*") if p.parent.name != me),
+    ]  # fmt: skip
+
+
+def probe_in_cell(page: Any, index: int, targets: list[str]) -> dict[str, str]:
+    """Type the probe into cell ``index`` of the open notebook (a student's own cell), run it, return it."""
+    bs.set_source(page, index, f"TARGETS = {targets!r}\n{PROBE_CODE}")
+    result = bs.run_cell(page, index)
+    assert not result["errors"], result["errors"]
+    line = next((line for line in result["text"].splitlines() if line.startswith("PROBE")), None)
+    bs.scroll_to_cell(page, index)
+    return _verdicts(line, targets, result)
+
+
+def student_session(page: Any, room: Classroom, user: str, first_cells: bool) -> tuple[str, int]:
+    """Log in, fetch, (run the first cells,) try the private targets in a cell, (validate,) submit.
+
+    Returns the validation report (empty when ``first_cells`` is false: then the student only probes) and
+    how many private targets the probe cell tried.
+    """
+    home = room.state / "homes" / user
+    log_in(page, room.url, user)
     wait_for_lab(page)
     page.evaluate("() => window.jupyterapp.commands.execute('nbgrader:open-assignment-list')")
     fetch = page.locator("#released_assignments_list button", has_text="Fetch")
     fetch.wait_for(timeout=60_000)
-    bs.screenshot(page, "hub_student_assignments")
+    bs.screenshot(page, f"hub_{user}_assignments")
     fetch.click()
     page.locator("#fetched_assignments_list .assignment-notebooks-link").first.wait_for(timeout=60_000)
     assert (home / LAB / f"{LAB}.ipynb").is_file(), "Fetch put no notebook in the student's home"
-    bs.screenshot(page, "hub_student_fetched")
+    bs.screenshot(page, f"hub_{user}_fetched")
     path = f"{LAB}/{LAB}.ipynb"
     page.evaluate("(path) => window.jupyterapp.commands.execute('docmanager:open', {path})", path)
     page.wait_for_function("(p) => window.jupyterapp.shell.currentWidget?.context?.path === p", arg=path)
@@ -419,29 +485,50 @@ def student_session(page: Any, url: str, home: Path, exchange: Path) -> str:
     page.wait_for_function(idle, timeout=120_000)
     cells = bs.cell_sources(page)
     first_exercise = next(i for i, c in enumerate(cells) if c["solution"])
-    results = [bs.run_cell(page, i) for i in range(first_exercise)]
-    failed = {i: r["errors"] for i, r in enumerate(results) if r["errors"]}
-    assert not failed, f"the lab's first cells failed on the hub: {failed}"
-    canvas = ".jupyter-matplotlib canvas"  # the ipympl figure of the examples cell, a live widget
-    page.wait_for_selector(f".jp-Notebook {canvas}", state="attached", timeout=60_000)
-    bs.scroll_to_cell(page, bs.first_cell_with(page, canvas), canvas)
-    bs.screenshot(page, "hub_student_first_cells")
-    page.click(".validate-button")
-    report = page.wait_for_selector(".jp-Dialog-content", timeout=240_000).inner_text()
-    bs.screenshot(page, "hub_student_validate")
-    page.click(".jp-Dialog .jp-mod-accept")
+    report = ""
+    if first_cells:
+        results = [bs.run_cell(page, i) for i in range(first_exercise)]
+        failed = {i: r["errors"] for i, r in enumerate(results) if r["errors"]}
+        assert not failed, f"the lab's first cells failed on the hub: {failed}"
+        canvas = ".jupyter-matplotlib canvas"  # the ipympl figure of the examples cell, a live widget
+        page.wait_for_selector(f".jp-Notebook {canvas}", state="attached", timeout=60_000)
+        bs.scroll_to_cell(page, bs.first_cell_with(page, canvas), canvas)
+        bs.screenshot(page, f"hub_{user}_first_cells")
+    targets = others_private(room, user)
+    own_cell = next(i for i, c in enumerate(cells) if c["solution"] and c["type"] == "code")  # an exercise
+    seen = probe_in_cell(page, own_cell, targets)
+    bs.screenshot(page, f"hub_{user}_probe")
+    assert set(seen) == set(targets) and not [t for t, v in seen.items() if v == "READ"], seen
+    if first_cells:
+        page.click(".validate-button")
+        report = page.wait_for_selector(".jp-Dialog-content", timeout=240_000).inner_text()
+        bs.screenshot(page, f"hub_{user}_validate")
+        page.click(".jp-Dialog .jp-mod-accept")
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
     page.evaluate("() => window.jupyterapp.commands.execute('nbgrader:open-assignment-list')")
     submit = page.locator("#fetched_assignments_list button", has_text="Submit").first
     submit.click()
     page.locator("#submitted_assignments_list .list_item").first.wait_for(timeout=60_000)
-    bs.screenshot(page, "hub_student_submitted")
-    inbound = list((exchange / "wearable-cardiac-dl" / "inbound").glob(f"student1+{LAB}+*"))
-    assert inbound, "Submit put nothing in the exchange's inbound folder"
-    return report
+    bs.screenshot(page, f"hub_{user}_submitted")
+    inbound = room.exchange / "wearable-cardiac-dl" / "inbound"
+    wait_for(lambda: list(inbound.glob(f"{user}+{LAB}+*")), f"the clerk to file {user}'s submission")
+    return report, len(targets)
 
 
-def instructor_session(page: Any, url: str, course: Path) -> dict[str, str]:
-    """Open formgrader in its own tab, collect the submission, list it; return the frame's CSP header."""
+def fetch_feedback(page: Any, room: Classroom, user: str) -> Path:
+    """Fetch the feedback from the Assignments tab; return the student's feedback page."""
+    page.evaluate("() => window.jupyterapp.commands.execute('nbgrader:open-assignment-list')")
+    page.locator("#submitted_assignments_list button", has_text="Fetch Feedback").first.click()
+    page.locator("#submitted_assignments_list a", has_text="view feedback").first.wait_for(timeout=60_000)
+    bs.screenshot(page, f"hub_{user}_feedback")
+    pages = sorted((room.state / "homes" / user / LAB / "feedback").glob(f"*/{LAB}.html"))
+    assert len(pages) == 1, f"{user}: {pages}"
+    return pages[0]
+
+
+def instructor_session(page: Any, room: Classroom, students: tuple[str, ...]) -> dict[str, str]:
+    """Open formgrader in its own tab, collect the submissions, list them; return the frame's CSP header."""
+    url = room.url
     log_in(page, url, "instructor")
     wait_for_lab(page)
     response = page.goto(f"{url}/user/instructor/formgrader/manage_assignments")
@@ -454,9 +541,10 @@ def instructor_session(page: Any, url: str, course: Path) -> dict[str, str]:
     dialog.wait_for(timeout=60_000)
     page.locator(".modal-footer button", has_text=re.compile("OK|Close")).first.click()
     page.goto(f"{url}/user/instructor/formgrader/manage_submissions/{LAB}")
-    page.locator("td", has_text="student1").first.wait_for(timeout=60_000)
+    for student in students:
+        page.locator("td", has_text=student).first.wait_for(timeout=60_000)
+        assert (room.course / "submitted" / student / LAB / f"{LAB}.ipynb").is_file()
     bs.screenshot(page, "hub_instructor_formgrader_submissions")
-    assert (course / "submitted" / "student1" / LAB / f"{LAB}.ipynb").is_file()
     page.goto(f"{url}/user/instructor/lab")
     wait_for_lab(page)
     page.evaluate("() => window.jupyterapp.commands.execute('nbgrader:open-formgrader')")
@@ -467,24 +555,43 @@ def instructor_session(page: Any, url: str, course: Path) -> dict[str, str]:
 
 @pytest.mark.browser
 @pytest.mark.slow
-@pytest.mark.timeout(600)
-def test_student_fetches_validates_submits_and_the_instructor_sees_it(tmp_path: Path) -> None:
+@pytest.mark.timeout(900)
+def test_two_students_and_the_instructor_go_through_the_classroom_cycle_confined(
+    classroom: Classroom,
+) -> None:
     bs.require_chromium()
-    if not os.access(PROXY, os.X_OK):
-        pytest.skip(f"hub test skipped: no proxy at {PROXY} (make hub-proxy: needs nodejs and npm)")
-    course = bs.copy_course([LAB], tmp_path / "course")
-    exchange = course / "exchange"
-    exchange.mkdir()
-    env = {**os.environ, "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")])}
-    for step in (["generate_assignment", LAB, "--force"], ["release_assignment", LAB, "--force"]):
-        subprocess.run([str(BIN / "nbgrader"), *step], cwd=course, env=env, check=True, capture_output=True)
-    state = tmp_path / "hub"
-    with running_hub(course, state, tmp_path / "hub.log") as url:
-        with bs.chromium_page(tmp_path / "profile-student") as page:
-            report = student_session(page, url, state / "homes" / "student1", exchange)
+    students = ("student1", "student2")
+    began = time.monotonic()
+    with chromium_pages([classroom.log.parent / f"profile-{name}" for name in (*students, "instructor")]) as (
+        first,
+        second,
+        teacher,
+    ):
+        report, probed_first = student_session(first, classroom, "student1", first_cells=True)
         assert re.search(r"fail|NotImplementedError", report, re.IGNORECASE), report
-        with bs.chromium_page(tmp_path / "profile-instructor") as page:
-            seen = instructor_session(page, url, course)
+        _, probed_second = student_session(second, classroom, "student2", first_cells=False)
+        assert probed_second > probed_first, "student2's probe must include student1's home and submission"
+        students_done = time.monotonic()
+        seen = instructor_session(teacher, classroom, students)
+        # grading in the course's sandboxed grader, feedback with hidden tests withheld, released
+        env = {**os.environ, "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")]),
+               "LABKIT_DATA_DIR": str(capped_data_dir()), "LABKIT_MAX_EPOCHS": "1"}  # fmt: skip
+        course_grade = [str(BIN / "course-grade"), "--course", str(classroom.course), "--quiet"]
+        grade = [*course_grade, "grade", LAB, "--jobs", "2", "--no-train-reuse"]
+        steps = [grade, [*course_grade, "feedback", LAB], [str(BIN / "nbgrader"), "release_feedback", LAB]]
+        for command in steps:
+            done = subprocess.run(command, cwd=classroom.course, env=env, capture_output=True, text=True)
+            assert done.returncode == 0, f"{command}: {done.stdout[-2000:]}{done.stderr[-2000:]}"
+        graded = time.monotonic()
+        for page, student in ((first, "student1"), (second, "student2")):
+            feedback = fetch_feedback(page, classroom, student).read_text()
+            other = next(s for s in students if s != student)
+            assert other not in feedback, f"{student}'s feedback names {other}"
+            own = list((classroom.state / "exchange" / student / "feedback").glob("*.html"))
+            assert len(own) == 1, f"{student} was handed {len(own)} feedback files: {own}"
+            assert own[0].read_text() == feedback, f"{student} fetched feedback the clerk did not hand them"
+    print(f"browser test: students {students_done - began:.0f} s, instructor and grading "
+          f"{graded - students_done:.0f} s, feedback {time.monotonic() - graded:.0f} s")  # fmt: skip
     # JupyterHub forbids framing user servers (nbgrader #1870): the Lab formgrader tab stays blank, the
     # formgrader in its own browser tab (above) works. docs/hub.md says so; this fails when that changes.
     assert "frame-ancestors 'none'" in seen["csp"], seen["csp"]
