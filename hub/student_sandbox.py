@@ -54,8 +54,8 @@ def running_as_root() -> bool:
 def problem() -> str | None:
     """Return the one-line reason students' servers cannot be confined here, or None when they can.
 
-    Probes exactly what a server start does: as a student account (when root), a user namespace with the
-    mount, PID, IPC and UTS namespaces of :func:`bwrap_command`.
+    Probes what a server start does: bwrap with the namespaces and capabilities of :func:`bwrap_command`,
+    then (when root) ``setpriv`` to a student account, running ``/bin/true``.
     """
     exe = shutil.which("bwrap")
     if exe is None:

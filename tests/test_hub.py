@@ -583,15 +583,22 @@ def test_two_students_and_the_instructor_go_through_the_classroom_cycle_confined
             done = subprocess.run(command, cwd=classroom.course, env=env, capture_output=True, text=True)
             assert done.returncode == 0, f"{command}: {done.stdout[-2000:]}{done.stderr[-2000:]}"
         graded = time.monotonic()
+        print(f"browser test: students {students_done - began:.0f} s, instructor and grading "
+              f"{graded - students_done:.0f} s", flush=True)  # fmt: skip
         for page, student in ((first, "student1"), (second, "student2")):
             feedback = fetch_feedback(page, classroom, student).read_text()
             other = next(s for s in students if s != student)
-            assert other not in feedback, f"{student}'s feedback names {other}"
+            released = {
+                s: (classroom.course / "feedback" / s / LAB / f"{LAB}.html").read_text() for s in students
+            }
+            assert (
+                released[student] != released[other]
+            )  # (each carries its own notebook: the probe cells differ)
+            assert feedback == released[student], f"{student} fetched feedback that is not theirs"
             own = list((classroom.state / "exchange" / student / "feedback").glob("*.html"))
             assert len(own) == 1, f"{student} was handed {len(own)} feedback files: {own}"
             assert own[0].read_text() == feedback, f"{student} fetched feedback the clerk did not hand them"
-    print(f"browser test: students {students_done - began:.0f} s, instructor and grading "
-          f"{graded - students_done:.0f} s, feedback {time.monotonic() - graded:.0f} s")  # fmt: skip
+    print(f"browser test: feedback fetched {time.monotonic() - graded:.0f} s")
     # JupyterHub forbids framing user servers (nbgrader #1870): the Lab formgrader tab stays blank, the
     # formgrader in its own browser tab (above) works. docs/hub.md says so; this fails when that changes.
     assert "frame-ancestors 'none'" in seen["csp"], seen["csp"]
