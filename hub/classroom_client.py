@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
+# a class logs in at once: tornado's default of 10 connections would queue (and time out) the rest
+AsyncHTTPClient.configure(None, max_clients=1000)
+
 
 @dataclass
 class Student:

@@ -1,9 +1,17 @@
-"""The course JupyterHub (hub/): per-user settings, and a class in Chromium (student, then instructor).
+"""The course JupyterHub (hub/): settings, confinement of students, the exchange clerk, a class in Chromium.
 
-The browser test runs a real JupyterHub (dummy authenticator, npm's configurable-http-proxy) on a
-temporary copy of the course: a student fetches the ECG lab from the Assignments tab, runs its first
-cells, validates and submits; the instructor collects it in formgrader. Screenshots go to
-``test-artifacts/browser/hub_*.png``. Skipped, with the reason, without jupyterhub, the proxy or Chromium.
+One real JupyterHub per module (dummy authenticator, npm's configurable-http-proxy, bubblewrap) on a
+temporary copy of the course with the ECG lab released serves two tests:
+
+- the confinement probe: student ben fetches and submits from a terminal (the clerk files it), the
+  instructor collects and releases feedback; student ann then tries every private target (the course, the
+  hub's secrets, ben's home, submission and feedback, other processes' environments) from a kernel and
+  from a terminal of her server, and reads none (the scripted client `hub/classroom_client.py`);
+- the classroom cycle in Chromium: two students fetch, probe from a notebook cell, (validate,) submit; the
+  instructor collects both in formgrader, grades with course-grade, releases feedback; each student
+  fetches only their own. Screenshots go to ``test-artifacts/browser/hub_*.png``.
+
+Skipped, with the reason, without jupyterhub, the proxy, bubblewrap or Chromium.
 """
 
 from __future__ import annotations
@@ -388,7 +396,9 @@ def test_a_student_reads_nothing_private_from_a_kernel_or_a_terminal(classroom: 
     # and ben, confined too, still sees his own feedback where nbgrader's fetch_feedback looks for it
     out = asyncio.run(ben.run_in_terminal(f"nbgrader fetch_feedback {LAB}; echo FETCH''ED", "FETCHED"))
     assert (classroom.state / "homes" / "ben" / LAB / "feedback").is_dir(), out
-    print(f"probe test: {time.monotonic() - began:.1f} s after the hub start ({steps})")
+    print(
+        f"probe test: {len(targets)} targets, {time.monotonic() - began:.1f} s after the hub start ({steps})"
+    )
 
 
 @contextmanager
