@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help install data build bundle demo test test-fast lint lab hub hub-proxy doctor sync clean
+.PHONY: help install data build bundle demo test test-fast lint lab hub hub-proxy hub-load doctor sync clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -64,6 +64,10 @@ hub-proxy: $(HUB_PROXY)  ## JupyterHub's configurable-http-proxy from npm into h
 
 hub: data $(HUB_PROXY)  ## the course JupyterHub on 127.0.0.1:8000 (docs/hub.md: COURSE_HUB_PORT, COURSE_HUB_STUDENTS=a,b)
 	$(BIN)/jupyterhub -f hub/jupyterhub_config.py
+
+HUB_STUDENTS ?= 30
+hub-load: data $(HUB_PROXY)  ## benchmark: a scripted class of $(HUB_STUDENTS) on the hub (docs/hub.md; minutes)
+	nice -n 10 $(BIN)/python bench/hub_load.py --students $(HUB_STUDENTS)
 
 doctor: $(STAMP)  ## check the installation and the data
 	$(BIN)/labkit doctor

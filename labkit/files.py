@@ -43,7 +43,9 @@ def refuse_overwrite(path: Path, force: bool, command: str) -> None:
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename.
 
-    A crash or an exception leaves any existing file untouched and removes the temporary file.
+    A crash or an exception leaves any existing file untouched and removes the temporary file. The file
+    gets the mode a plain ``open(path, "w")`` would give it (``0o666`` less the umask), not the temporary
+    file's private ``0o600``: data files must be readable by the students' servers of the course hub.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -54,9 +56,23 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         yield tmp_path
         with open(tmp_path, "rb") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp_path, 0o666 & ~current_umask())
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def current_umask() -> int:
+    """Return the process's umask (from ``/proc/self/status`` where Linux shows it, without changing it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # elsewhere: read it by setting it, and put it back at once
+    os.umask(mask)
+    return mask
 
 
 def atomic_write(path: str | os.PathLike[str], writer: Callable[[Path], None]) -> Path:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 
 from labkit.files import atomic_path, atomic_write, refuse_overwrite
@@ -32,3 +35,17 @@ def test_existing_file_is_refused_without_force(tmp_path):
         refuse_overwrite(target, force=False, command="labkit data synth")
     refuse_overwrite(target, force=True, command="labkit data synth")
     refuse_overwrite(tmp_path / "absent", force=False, command="x")
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
+def test_atomic_writes_get_the_mode_of_a_plain_write_not_the_temporary_files_0600(tmp_path, umask):
+    # data files must be readable by the students' servers of the course hub (issue 31): a plain open()
+    # gives 0o666 less the umask; the temporary file of mkstemp is 0o600 whatever the umask
+    old = os.umask(umask)
+    try:
+        written = atomic_write(tmp_path / "data.bin", lambda tmp: tmp.write_bytes(b"x"))
+        plain = tmp_path / "plain.bin"
+        plain.write_bytes(b"x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(written.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode) == 0o666 & ~umask
