@@ -94,13 +94,16 @@ def emit(name: str, value: Any) -> None:
 def inputs(name: str) -> Any:
     """Return the probe input ``name`` (a numpy array, e.g. a lab's evaluation signals) given by the grader.
 
+    Outside grading (an instructor running the source notebook in the course), the course's own inputs are
+    built and used, as ``PrepareHiddenChecks`` would (:mod:`autograder.evaluation`).
+
     Raises
     ------
     FileNotFoundError
-        When the grader gave no such input (the course configuration names none for this lab).
+        When neither the grader nor the course provides it (the course configuration names none).
     """
     np = _numpy()
-    folder = os.environ.get(INPUTS_ENV, "")
+    folder = os.environ.get(INPUTS_ENV, "") or _course_inputs(name)
     path = Path(folder) / f"{name}.npy"
     if not folder or not path.is_file():
         raise FileNotFoundError(
@@ -108,3 +111,17 @@ def inputs(name: str) -> Any:
             "(autograder.checks.PrepareHiddenChecks in nbgrader_config.py)"
         )
     return np.load(path, allow_pickle=False)
+
+
+def _course_inputs(lab: str) -> str:
+    """Return the folder of ``lab``'s inputs in the course holding the working directory ("" when none)."""
+    from labkit.paths import find_course_root
+
+    root = find_course_root()
+    if root is None:
+        return ""
+    from autograder.config import load_config
+    from autograder.evaluation import ensure_inputs
+
+    held_out = dict(load_config(root).evaluation_files)
+    return str(ensure_inputs(root, lab, held_out[lab])) if lab in held_out else ""
