@@ -29,7 +29,7 @@ from autograder.processes import job_token, kill_job_processes
 from autograder.progress import progress
 from autograder.sandbox import Limits
 from autograder.worker import run_job
-from labkit.paths import COURSE_MARKER
+from labkit.paths import COURSE_MARKER, DATA_ENV
 
 
 @dataclass(frozen=True)
@@ -62,11 +62,16 @@ def gpu_list() -> list[str]:
 
 
 def copy_data(cfg: CourseConfig, work_root: Path) -> Path:
-    """Copy the course's data files into a read-only folder under the work root and return it."""
+    """Copy the course's data files into a read-only folder under the work root and return it.
+
+    The data is the course's ``data/`` folder, else ``$LABKIT_DATA_DIR`` (as ``labkit.paths`` finds it).
+    """
     target = work_root / "data"
     target.mkdir(parents=True, exist_ok=True)
     os.chmod(target, 0o755)
     source = cfg.root / "data"
+    if not source.is_dir() and os.environ.get(DATA_ENV):  # a course whose data lives elsewhere (labkit.paths)
+        source = Path(os.environ[DATA_ENV])
     for path in sorted(source.iterdir()) if source.is_dir() else []:
         copy = target / path.name
         if path.is_file() and not (
@@ -130,8 +135,6 @@ def _probe_files(cfg: CourseConfig, lab: str, data_dir: Path) -> dict[str, bytes
     if lab not in held_out:
         return {}
     from autograder.evaluation import ensure_inputs, input_files
-    from labkit.paths import DATA_ENV
-
     previous = os.environ.get(DATA_ENV)
     os.environ[DATA_ENV] = str(data_dir)
     try:
