@@ -135,6 +135,7 @@ def _probe_files(cfg: CourseConfig, lab: str, data_dir: Path) -> dict[str, bytes
     if lab not in held_out:
         return {}
     from autograder.evaluation import ensure_inputs, input_files
+
     previous = os.environ.get(DATA_ENV)
     os.environ[DATA_ENV] = str(data_dir)
     try:
