@@ -64,6 +64,11 @@ def _grade_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("lab", nargs="?")
     p.add_argument("--jobs", type=int, default=0, help="parallel workers (default: CPU count)")
     p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
+    p.add_argument(
+        "--gpu",
+        action="store_true",
+        help="with --scheduler: each job takes one GPU of a worker started with --resources GPU=1",
+    )
     p.add_argument("--force", action="store_true", help="regrade everything")
     p.add_argument("--timeout-cell", type=int, help="seconds per cell (default: Execute.timeout)")
     p.add_argument(
@@ -128,6 +133,7 @@ def _cmd_collect(cfg: CourseConfig, args) -> int:
 #: ``GradeOptions`` field -> the command-line argument that sets it (where the subcommand has it).
 OPTION_ARGS = {
     "scheduler": "scheduler",
+    "gpu": "gpu",
     "cell_timeout": "timeout_cell",
     "notebook_timeout": "timeout_notebook",
     "memory_mb": "memory_mb",
@@ -152,15 +158,25 @@ def _print_results(entries: list[dict]) -> None:
         print(f"{e['lab']:28s} {e['student']:20s} {score}{note}")
 
 
-def _cmd_grade(cfg: CourseConfig, args) -> int:
-    from autograder.grade import grade
+#: Exit status of ``course-grade grade`` when some submissions were left ungraded (the machine failed).
+EXIT_UNGRADED = 3
 
-    entries = grade(cfg, [cfg.check_lab(args.lab)] if args.lab else None, _options(args))
+
+def _cmd_grade(cfg: CourseConfig, args) -> int:
+    from autograder.grade import UngradedError, grade
+
+    try:
+        entries, failure = grade(cfg, [cfg.check_lab(args.lab)] if args.lab else None, _options(args)), None
+    except UngradedError as exc:
+        entries, failure = exc.entries, exc
     _print_results(entries)
     print(
         f"graded {len(entries)} submission(s); unchanged ones skipped "
         f"(ledger {cfg.state_dir / 'ledger.json'})"
     )
+    if failure is not None:
+        print(f"course-grade grade: {failure}", file=sys.stderr)
+        return EXIT_UNGRADED
     return 0
 
 

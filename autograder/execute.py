@@ -3,7 +3,9 @@
 Configured into ``Autograde.autograde_preprocessors`` by the grading worker (see
 :mod:`autograder.isolation`). When the kernel dies (out of memory, ``os._exit``, killed by the notebook
 time limit), the cells it could not run get an error output, so nbgrader's own ``SaveAutoGrades`` scores
-their tests zero, and a note is written to ``notes_file`` for the grader's report.
+their tests zero, and a note is written to ``notes_file`` for the grader's report. A kernel that never
+starts (twice) ran no submitted code: that cause goes to ``failure_file`` and the grader treats the run as
+the machine's failure, never as a grade.
 
 With ``guard`` on (the kernel is :mod:`autograder.guard_kernel`), every locked or test cell is sent with a
 one-time nonce: the kernel restores IPython's pristine execution path before running it and signs the
@@ -42,6 +44,11 @@ class GuardedExecute(Execute):
         config=True
     )
     notes_file = Unicode("", help="JSON file receiving the notes about this execution.").tag(config=True)
+    failure_file = Unicode(
+        "",
+        help="JSON file receiving the cause when no kernel ever started (the machine's failure, not the "
+        "submission's: the grader retries it and never records a grade from it).",
+    ).tag(config=True)
     max_output_chars = Integer(100_000, help="Characters kept per text output (the rest is cut).").tag(
         config=True
     )
@@ -62,6 +69,7 @@ class GuardedExecute(Execute):
         self._stopped: str | None = None
         self._tampered: str | None = None
         self._given_restored: dict[str, int] = {}
+        self._started_cells = False
         if self.guard:  # the guarded kernel imports what the given cells import before its snapshot
             sources = [
                 cell.source for cell in nb.cells if cell.cell_type == "code" and _instructor_cell(cell)
@@ -75,6 +83,9 @@ class GuardedExecute(Execute):
             return self._start_and_run(nb, resources, km)
         except (DeadKernelError, RuntimeError) as exc:
             self._stop(f"kernel failed: {type(exc).__name__}: {str(exc)[:200]}")
+            if not self._started_cells and self.failure_file:
+                with open(self.failure_file, "w") as handle:
+                    json.dump({"cause": self._stopped}, handle)
             for cell in nb.cells:
                 if cell.cell_type == "code" and not cell.get("outputs"):
                     cell.outputs = [_not_run(self._stopped)]

@@ -1,34 +1,37 @@
-"""Grade every submission: isolated workers (local processes or Dask), merged one at a time, resumable."""
+"""Grade every submission: isolated workers (local processes or Dask), merged one at a time, resumable.
+
+A submission is graded or left ungraded, never given a grade by a machine's failure: an attempt that fails
+outside the graded kernel is retried (:mod:`autograder.dispatch`), and what still fails is reported with its
+causes by `UngradedError` after every other result was merged.
+"""
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import json
-import multiprocessing
 import os
-import shutil
 import signal
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from autograder import CourseError
 from autograder import reuse as train_reuse
+from autograder.blobs import BlobCache
 from autograder.build import kit_dir
 from autograder.cells import read_notebook
 from autograder.config import CourseConfig
 from autograder.confine import INSTALL_HINT, bwrap_available
+from autograder.dispatch import LocalRunner, Retries, Ungraded, host_cache
+from autograder.gpus import gpu_list
 from autograder.jobs import Job, Result, Settings
 from autograder.ledger import Ledger, job_key
 from autograder.merge import ensure_assignment, merge_result
 from autograder.options import PASS_THROUGH_ENV, GradeOptions
 from autograder.processes import job_token, kill_job_processes
 from autograder.progress import progress
+from autograder.requirements import requirements
 from autograder.sandbox import Limits
-from autograder.worker import run_job
 from labkit.paths import COURSE_MARKER, DATA_ENV
 
 
@@ -50,40 +53,43 @@ def find_submissions(cfg: CourseConfig, labs: list[str]) -> list[Submission]:
     return found
 
 
-def gpu_list() -> list[str]:
-    """Return the GPU ids workers may use: ``$CUDA_VISIBLE_DEVICES``, else ``nvidia-smi -L``, else none."""
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if visible is not None:
-        return [g for g in visible.split(",") if g.strip()]
-    if shutil.which("nvidia-smi") is None:
-        return []
-    proc = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, check=False)
-    return [str(i) for i, line in enumerate(proc.stdout.splitlines()) if line.startswith("GPU ")]
+class UngradedError(CourseError):
+    """Some submissions could not be graded (the machine failed, after retries); nothing was recorded.
 
-
-def copy_data(cfg: CourseConfig, work_root: Path) -> Path:
-    """Copy the course's data files into a read-only folder under the work root and return it.
-
-    The data is the course's ``data/`` folder, else ``$LABKIT_DATA_DIR`` (as ``labkit.paths`` finds it).
+    Raised by `grade` once every other result is merged: ``entries`` are those merged, ``ungraded`` the rest.
     """
-    target = work_root / "data"
-    target.mkdir(parents=True, exist_ok=True)
-    os.chmod(target, 0o755)
+
+    def __init__(self, entries: list[dict], ungraded: list[Ungraded]) -> None:
+        lines = "\n".join(u.line() for u in ungraded)
+        super().__init__(
+            f"{len(ungraded)} submission(s) NOT graded (infrastructure failures, no grade recorded); run "
+            f"`course-grade grade` again once fixed to grade only these:\n{lines}"
+        )
+        self.entries, self.ungraded = entries, ungraded
+
+
+def data_source(cfg: CourseConfig) -> Path:
+    """Return the course's data folder: ``data/``, else ``$LABKIT_DATA_DIR`` (as labkit.paths finds it)."""
     source = cfg.root / "data"
-    if not source.is_dir() and os.environ.get(DATA_ENV):  # a course whose data lives elsewhere (labkit.paths)
-        source = Path(os.environ[DATA_ENV])
-    for path in sorted(source.iterdir()) if source.is_dir() else []:
-        copy = target / path.name
-        if path.is_file() and not (
-            copy.is_file()
-            and copy.stat().st_size == path.stat().st_size
-            and copy.stat().st_mtime >= path.stat().st_mtime
-        ):
-            copy.unlink(missing_ok=True)
-            shutil.copy2(path, copy)
-            os.chmod(copy, 0o444)
-    os.chmod(target, 0o555)
-    return target
+    if not source.is_dir() and os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV])
+    return source
+
+
+def _data_files(source: Path, cache: BlobCache) -> dict[str, str]:
+    """Put the data files in the host cache; return them by name to digest."""
+    files = sorted(p for p in source.iterdir() if p.is_file()) if source.is_dir() else []
+    return {path.name: cache.add_file(path) for path in files}
+
+
+@dataclass(frozen=True)
+class LabFiles:
+    """One lab's grading kit and probe inputs as digests of the host cache (what its jobs name)."""
+
+    gradebook: str
+    kit: dict[str, str]
+    probe: dict[str, str]
+    requirements: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -93,43 +99,63 @@ class Prepared:
     Attributes
     ----------
     work_root
-        The root of the worker directories (outside the course).
-    data_dir
-        The read-only copy of the course's data that kernels see.
+        The root of the local worker directories (outside the course).
+    cache
+        The grading host's file cache (:mod:`autograder.blobs`): every file a job names by digest.
+    data_files
+        The course's data files by name to digest.
     kits
         Each lab's grading kit (see `autograder.build.kit_dir`).
     duedates
         Each lab's due date in the course gradebook (ISO, or None).
-    probe_files
-        Each lab's probe inputs by file name (empty for a lab without any; `autograder.evaluation`).
+    files
+        Each lab's kit files, probe inputs and environment requirements (`LabFiles`).
     """
 
     work_root: Path
-    data_dir: Path
+    cache: BlobCache
+    data_files: dict[str, str]
     kits: dict[str, Path]
     duedates: dict[str, str | None]
-    probe_files: dict[str, dict[str, bytes]]
+    files: dict[str, LabFiles]
 
 
 def prepare(cfg: CourseConfig, labs: list[str]) -> Prepared:
     """Write what grading ``labs`` needs before any job is planned.
 
-    That is: the work root (mode 711), a read-only copy of the data, each lab's grading kit (regenerated when
-    its source or the course configuration changed) and the lab's notebooks and cells in the course
-    gradebook.
+    That is: the work root (mode 711) and its file cache holding the data, each lab's grading kit
+    (regenerated when its source or the course configuration changed) and probe inputs, and the lab's
+    notebooks and cells in the course gradebook.
     """
     work_root = cfg.work_root
     work_root.mkdir(parents=True, exist_ok=True)
     os.chmod(work_root, 0o711)
-    data_dir = copy_data(cfg, work_root)
+    cache = host_cache(work_root)
+    data_files = _data_files(data_source(cfg), cache)
     kits = {lab: kit_dir(cfg, lab) for lab in labs}
     duedates = {lab: ensure_assignment(cfg, lab, kits[lab]) for lab in labs}
-    return Prepared(
-        work_root, data_dir, kits, duedates, {lab: _probe_files(cfg, lab, data_dir) for lab in labs}
+    files = {lab: _lab_files(cfg, lab, kits[lab], cache) for lab in labs}
+    return Prepared(work_root, cache, data_files, kits, duedates, files)
+
+
+def _lab_files(cfg: CourseConfig, lab: str, kit: Path, cache: BlobCache) -> LabFiles:
+    source = kit / "source" / lab
+    source_nb = source / f"{lab}.ipynb"
+    cells = read_notebook(source_nb).cells if source_nb.is_file() else []
+    codes = [c.source for c in cells if c.cell_type == "code"]
+    return LabFiles(
+        gradebook=cache.add_file(kit / "gradebook.db"),
+        kit={
+            str(p.relative_to(source)): cache.add_file(p)
+            for p in sorted(source.rglob("*"))
+            if p.is_file() and p.suffix not in (".ipynb", ".py")
+        },
+        probe={name: cache.add_bytes(data) for name, data in _probe_files(cfg, lab).items()},
+        requirements=requirements(codes),
     )
 
 
-def _probe_files(cfg: CourseConfig, lab: str, data_dir: Path) -> dict[str, bytes]:
+def _probe_files(cfg: CourseConfig, lab: str) -> dict[str, bytes]:
     """Return the lab's probe inputs (built in the course's ``.grading/evaluation`` when missing)."""
     held_out = dict(cfg.evaluation_files)
     if lab not in held_out:
@@ -137,7 +163,7 @@ def _probe_files(cfg: CourseConfig, lab: str, data_dir: Path) -> dict[str, bytes
     from autograder.evaluation import ensure_inputs, input_files
 
     previous = os.environ.get(DATA_ENV)
-    os.environ[DATA_ENV] = str(data_dir)
+    os.environ[DATA_ENV] = str(data_source(cfg))
     try:
         return input_files(ensure_inputs(cfg.root, lab, held_out[lab]), lab)
     except (ValueError, OSError) as exc:
@@ -149,7 +175,7 @@ def _probe_files(cfg: CourseConfig, lab: str, data_dir: Path) -> dict[str, bytes
             os.environ[DATA_ENV] = previous
 
 
-def _settings(cfg: CourseConfig, opts: GradeOptions, jobs: int, data_dir: Path) -> Settings:
+def _settings(cfg: CourseConfig, opts: GradeOptions, jobs: int) -> Settings:
     env = {name: os.environ[name] for name in PASS_THROUGH_ENV if name in os.environ}
     env.update(opts.extra_env)
     return Settings(
@@ -159,16 +185,16 @@ def _settings(cfg: CourseConfig, opts: GradeOptions, jobs: int, data_dir: Path) 
         limits=Limits(opts.memory_mb, opts.fsize_mb, opts.nproc),
         threads=max(1, (os.cpu_count() or 1) // jobs),
         gpu="",
-        data_dir=str(data_dir),
         extra_env=env,
         keep=opts.keep,
         course_root=str(cfg.root),
+        wants_gpu=opts.gpu,
     )
 
 
 def _settings_text(settings: Settings) -> str:
     relevant = asdict(settings)
-    for name in ("threads", "gpu", "data_dir", "keep", "course_root"):
+    for name in ("threads", "gpu", "keep", "course_root", "wants_gpu"):
         relevant.pop(name)
     return json.dumps(relevant, sort_keys=True)
 
@@ -195,8 +221,8 @@ def plan_jobs(
     jobs
         The number of parallel workers (sets each kernel's thread count).
     """
-    base = _settings(cfg, opts, jobs, prepared.data_dir)
-    gpus, planned = gpu_list(), []
+    base = _settings(cfg, opts, jobs)
+    gpus, planned = [] if opts.scheduler else gpu_list(), []
     course_config = (cfg.root / COURSE_MARKER).read_bytes()
     for sub in find_submissions(cfg, list(prepared.kits)):
         notebook = sub.path.read_bytes()
@@ -245,7 +271,7 @@ def _job(
     timestamp: str | None = None,
     record: str = "",
 ) -> Job:
-    kit = prepared.kits[lab]
+    files = prepared.files[lab]
     return Job(
         student=student,
         lab=lab,
@@ -253,18 +279,16 @@ def _job(
         course_id=cfg.course_id,
         notebook=notebook,
         timestamp=timestamp,
-        kit_gradebook=(kit / "gradebook.db").read_bytes(),
-        kit_files={
-            str(p.relative_to(kit / "source" / lab)): p.read_bytes()
-            for p in (kit / "source" / lab).rglob("*")
-            if p.is_file() and p.suffix not in (".ipynb", ".py")
-        },
+        kit_gradebook=files.gradebook,
+        kit_files=files.kit,
         work_root=str(prepared.work_root),
         settings=Settings(**{**asdict(base), "limits": base.limits, "gpu": gpu}),
         course_config=course_config,
         duedate=prepared.duedates[lab],
+        data_files=prepared.data_files,
         train_record=record,
-        probe_files=prepared.probe_files[lab],
+        probe_files=files.probe,
+        requirements=files.requirements,
     )
 
 
@@ -299,10 +323,11 @@ def reference_jobs(
     Only labs whose source defines given model classes take part. A reference job is graded like a
     submission (same settings, same sandbox) and records the given models' trained states.
     """
-    base = _settings(cfg, opts, jobs, prepared.data_dir)
-    setting = train_reuse.setting_key(base, prepared.data_dir)
+    base = _settings(cfg, opts, jobs)
+    setting = train_reuse.setting_key(base, prepared.data_files)
     recording = Recording(setting, {}, [])
-    gpus, course_config = gpu_list(), (cfg.root / COURSE_MARKER).read_bytes()
+    gpus = [] if opts.scheduler else gpu_list()
+    course_config = (cfg.root / COURSE_MARKER).read_bytes()
     for lab in sorted(labs):
         kit = prepared.kits[lab]
         source = read_notebook(kit / "source" / lab / f"{lab}.ipynb")
@@ -321,8 +346,10 @@ def reference_jobs(
     return recording
 
 
-def _with_store(job: Job, store: train_reuse.Store) -> Job:
-    return replace(job, train_store=dict(store.files), train_manifest=store.manifest_digest)
+def _with_store(job: Job, store: train_reuse.Store, cache: BlobCache) -> Job:
+    """Return ``job`` reading the lab's training store (its files put in the host cache)."""
+    files = {name: cache.add_bytes(data) for name, data in store.files.items()}
+    return replace(job, train_store=files, train_manifest=store.manifest_digest)
 
 
 class _Schedule:
@@ -349,45 +376,14 @@ class _Schedule:
         self.recording.stores[result.lab] = store
         if not self.quiet or store.reference["failed"]:
             print(train_reuse.describe(result.lab, store), file=sys.stderr)
-        released = [_with_store(job, store) for job in self.waiting if job.lab == result.lab]
-        self.waiting = [job for job in self.waiting if job.lab != result.lab]
+        cache = self.prepared.cache
+        return [_with_store(job, store, cache) for job in self.without_reference(result.lab)]
+
+    def without_reference(self, lab: str) -> list[Job]:
+        """Return (and stop holding) the jobs that wait for ``lab``'s reference run."""
+        released = [job for job in self.waiting if job.lab == lab]
+        self.waiting = [job for job in self.waiting if job.lab != lab]
         return released
-
-
-def _local(jobs: list[Job], workers: int, more=lambda result: []) -> Iterator[Result]:
-    """Run ``jobs`` in local processes; submit what ``more(result)`` returns as each result arrives."""
-    context = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending = {pool.submit(run_job, job) for job in jobs}
-        try:
-            while pending:
-                finished, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-                for future in finished:
-                    result = future.result()
-                    pending |= {pool.submit(run_job, job) for job in more(result)}
-                    yield result
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in list((pool._processes or {}).values()):  # noqa: SLF001 (stop running workers now)
-                process.kill()
-
-
-def _dask(jobs: list[Job], address: str, more=lambda result: []) -> Iterator[Result]:
-    """Run ``jobs`` on a Dask cluster; submit what ``more(result)`` returns as each result arrives."""
-    from distributed import Client, as_completed
-
-    with Client(address, timeout="30s") as client:
-        futures = [client.submit(run_job, job, pure=False) for job in jobs]
-        queue = as_completed(futures)
-        try:
-            for future in queue:
-                result = future.result()
-                for job in more(result):
-                    futures.append(client.submit(run_job, job, pure=False))
-                    queue.add(futures[-1])
-                yield result
-        finally:
-            client.cancel(futures)
 
 
 def _entry(result: Result) -> dict:
@@ -426,6 +422,23 @@ def _raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def _runner(opts: GradeOptions, prepared: Prepared, workers: int):
+    if opts.scheduler:
+        from autograder.cluster import DaskRunner
+
+        return DaskRunner(opts.scheduler, prepared.cache)
+    return LocalRunner(workers, prepared.cache)
+
+
+def _warn_unconfined() -> None:
+    if not bwrap_available():
+        print(
+            "course-grade: warning: kernels run without file-system or network confinement (the network "
+            f"is open to submissions); {INSTALL_HINT}",
+            file=sys.stderr,
+        )
+
+
 def grade(cfg: CourseConfig, labs: list[str] | None = None, opts: GradeOptions | None = None) -> list[dict]:
     """Grade what changed (everything with ``opts.force``) and return the ledger entries produced.
 
@@ -433,15 +446,12 @@ def grade(cfg: CourseConfig, labs: list[str] | None = None, opts: GradeOptions |
     ------
     CourseError
         When a lab has no source notebook.
+    UngradedError
+        After merging every other result, when some submissions failed on the machine's side every time.
     """
     opts = opts or GradeOptions()
     labs = labs or list(cfg.labs_with_source)
-    if not bwrap_available():
-        print(
-            "course-grade: warning: kernels run without file-system or network confinement (the network "
-            f"is open to submissions); {INSTALL_HINT}",
-            file=sys.stderr,
-        )
+    _warn_unconfined()
     for lab in labs:
         if not cfg.source_notebook(cfg.check_lab(lab)).is_file():
             raise CourseError(f"{cfg.source_notebook(lab)}: missing; cannot build the grading kit of {lab}")
@@ -449,45 +459,73 @@ def grade(cfg: CourseConfig, labs: list[str] | None = None, opts: GradeOptions |
     ledger = Ledger(cfg.state_dir / "ledger.json")
     prepared = prepare(cfg, labs)
     jobs = plan_jobs(cfg, prepared, ledger, opts, workers)
-    done: list[dict] = []
     if not jobs:
-        return done
+        return []
     recording = Recording("", {}, [])
     if opts.train_reuse:
         recording = reference_jobs(cfg, prepared, opts, workers, {job.lab for job in jobs})
-        jobs = [_with_store(j, recording.stores[j.lab]) if j.lab in recording.stores else j for j in jobs]
+        stores = recording.stores
+        jobs = [_with_store(j, stores[j.lab], prepared.cache) if j.lab in stores else j for j in jobs]
         _say_recording(recording, opts.quiet)
     schedule = _Schedule(prepared, recording, jobs, workers, opts.quiet)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    results = (
-        _dask(schedule.first, opts.scheduler, schedule.after)
-        if opts.scheduler
-        else _local(schedule.first, min(workers, len(jobs) + len(recording.references)), schedule.after)
-    )
+    runner = _runner(opts, prepared, min(workers, len(jobs) + len(recording.references)))
+    done: list[dict] = []
+    ungraded: list[Ungraded] = []
     bar = progress(len(jobs), "grading", opts.quiet)
     try:
-        for result in results:
-            if result.key in schedule.reference_keys:
-                continue  # the reference run: its store is kept, it is no submission
-            merge_result(cfg, result)
-            entry = {"student": result.student, "lab": result.lab, "graded_at": time.time(), **_entry(result)}
-            ledger.record(result.lab, result.student, entry)
-            done.append(entry)
-            bar.update(1)
+        for job in schedule.first:
+            runner.submit(job)
+        _collect(cfg, runner, schedule, ledger, done, ungraded, bar)
     finally:
-        results.close()
+        runner.close()
         bar.close()
         signal.signal(signal.SIGTERM, previous)
         if len(done) < len(jobs):
             for job in [*jobs, *recording.references]:
                 kill_job_processes(job_token(job))
+    if ungraded:
+        raise UngradedError(done, ungraded)
     return done
+
+
+def _collect(cfg, runner, schedule: _Schedule, ledger: Ledger, done: list, ungraded: list, bar) -> None:
+    """Merge each result as it comes, retry what the machine failed, record each submission once."""
+    retries, merged = Retries(), set()
+    for attempt in runner.attempts():
+        job, result = attempt.job, attempt.result
+        if result is None:
+            gave_up = retries.failed(attempt)
+            if gave_up is None:
+                runner.submit(job, retries.avoid(job))
+            elif job.key in schedule.reference_keys:
+                why = gave_up.causes[-1]
+                print(f"{job.lab}: the reference run failed ({why}); grading without reuse", file=sys.stderr)
+                for waiting in schedule.without_reference(job.lab):
+                    runner.submit(waiting)
+            else:
+                ungraded.append(gave_up)
+                print(f"course-grade: {gave_up.line()}", file=sys.stderr)
+                bar.update(1)
+            continue
+        for released in schedule.after(result):
+            runner.submit(released)
+        if result.key in schedule.reference_keys or (result.lab, result.student) in merged:
+            continue  # the reference run (its store is kept) or a duplicate of a result already merged
+        merged.add((result.lab, result.student))
+        merge_result(cfg, result)
+        entry = {"student": result.student, "lab": result.lab, "graded_at": time.time(), **_entry(result)}
+        ledger.record(result.lab, result.student, entry)
+        done.append(entry)
+        bar.update(1)
 
 
 __all__ = [
     "Prepared",
     "Recording",
     "Submission",
+    "UngradedError",
+    "data_source",
     "find_submissions",
     "grade",
     "plan_jobs",

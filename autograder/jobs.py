@@ -1,7 +1,8 @@
 """The records a grading run passes between the course and its workers: `Settings`, `Job`, `Grade`, `Result`.
 
-Plain frozen values (or a mutable result), carried by value and pickled as they are to local processes and
-Dask workers: a worker needs nothing else of the course.
+Plain frozen values (or a mutable result), pickled as they are to local processes and Dask workers. A job
+carries its submission by value and every other file by sha256 (:mod:`autograder.blobs`): a worker needs
+nothing of the course and no path of the grading host.
 """
 
 from __future__ import annotations
@@ -25,15 +26,15 @@ class Settings:
     threads
         ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` of the kernel.
     gpu
-        Value of ``CUDA_VISIBLE_DEVICES`` ("" = no GPU).
-    data_dir
-        Read-only data folder the kernel sees as ``LABKIT_DATA_DIR``.
+        Value of ``CUDA_VISIBLE_DEVICES`` ("" = no GPU) on a local worker; a Dask worker picks its own.
     extra_env
         Documented pass-through variables (e.g. ``LABKIT_MAX_EPOCHS``).
     keep
         Keep the worker directory after grading (debugging).
     course_root
-        The course folder, hidden from confined kernels (see :mod:`autograder.confine`).
+        The course folder, hidden from confined kernels where it exists (see :mod:`autograder.confine`).
+    wants_gpu
+        The job asks a Dask cluster for a worker with a ``GPU`` resource (one job per GPU).
     """
 
     cell_timeout: int
@@ -42,23 +43,27 @@ class Settings:
     limits: Limits
     threads: int
     gpu: str
-    data_dir: str
     extra_env: dict[str, str] = field(default_factory=dict)
     keep: bool = False
     course_root: str = ""
+    wants_gpu: bool = False
 
 
 @dataclass(frozen=True)
 class Job:
-    """One submission to grade, carried by value.
+    """One submission to grade: the notebook by value, every other file by sha256 digest.
 
-    ``course_config`` is the course's ``nbgrader_config.py`` (the worker loads it unchanged, see
-    :mod:`autograder.isolation`); ``duedate`` the lab's due date in the course gradebook (ISO, or None).
-    ``train_store`` is the lab's recorded training store (file name to bytes; read-only in the kernel) and
-    ``train_manifest`` the digest its manifest must have; ``train_record`` names the given model classes
-    when this job is the reference run that records the store (see :mod:`autograder.reuse`).
-    ``probe_files`` are the lab's probe inputs (:mod:`autograder.evaluation`: the evaluation signals the
-    kernel may read and their labels, which it may not).
+    ``kit_gradebook`` and ``kit_files`` (path in the lab's source folder to digest) are the lab's grading
+    kit; ``data_files`` (file name to digest) the course data the kernel reads. ``course_config`` is the
+    course's ``nbgrader_config.py`` (the worker loads it unchanged, see :mod:`autograder.isolation`);
+    ``duedate`` the lab's due date in the course gradebook (ISO, or None). ``train_store`` is the lab's
+    recorded training store (file name to digest; read-only in the kernel) and ``train_manifest`` the digest
+    its manifest must have; ``train_record`` names the given model classes when this job is the reference run
+    that records the store (see :mod:`autograder.reuse`). ``probe_files`` are the lab's probe inputs
+    (:mod:`autograder.evaluation`: the evaluation signals the kernel may read and their labels, which it may
+    not). ``work_root`` is the worker folders' root on the grading host (a Dask worker uses its own);
+    ``requirements`` the distributions and code digests the worker's environment must match
+    (:mod:`autograder.requirements`).
     """
 
     student: str
@@ -67,16 +72,31 @@ class Job:
     course_id: str
     notebook: bytes
     timestamp: str | None
-    kit_gradebook: bytes
-    kit_files: dict[str, bytes]
+    kit_gradebook: str
+    kit_files: dict[str, str]
     work_root: str
     settings: Settings
     course_config: bytes = b""
     duedate: str | None = None
-    train_store: dict[str, bytes] = field(default_factory=dict)
+    data_files: dict[str, str] = field(default_factory=dict)
+    train_store: dict[str, str] = field(default_factory=dict)
     train_manifest: str = ""
     train_record: str = ""
-    probe_files: dict[str, bytes] = field(default_factory=dict)
+    probe_files: dict[str, str] = field(default_factory=dict)
+    requirements: dict[str, str] = field(default_factory=dict)
+
+    def digests(self) -> set[str]:
+        """Return the digest of every file this job needs besides the notebook."""
+        groups = (self.kit_files, self.data_files, self.train_store, self.probe_files)
+        return {self.kit_gradebook, *(d for group in groups for d in group.values())}
+
+
+class InfrastructureError(RuntimeError):
+    """The grading machine failed, not the submission.
+
+    A kernel that never started, a worker's environment or disk, a file that could not be fetched. Never a
+    grade: the job is retried, then left ungraded.
+    """
 
 
 class Grade(NamedTuple):
@@ -111,7 +131,8 @@ class Result:
 
     ``grades`` maps grade id to its `Grade`; ``comments`` maps solution cell id to nbgrader's
     ``auto_comment``; ``notebook`` is the autograded notebook (None when nbgrader could not write one; then
-    every autograded test scored zero); ``recorded`` holds the trained states a reference run recorded.
+    every autograded test scored zero); ``recorded`` holds the trained states a reference run recorded;
+    ``worker`` names where it ran (a Dask worker's address, or empty).
     """
 
     student: str
@@ -125,3 +146,4 @@ class Result:
     seconds: float
     late_penalty: float | None = None
     recorded: dict[str, bytes] = field(default_factory=dict)
+    worker: str = ""

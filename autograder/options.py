@@ -25,6 +25,7 @@ class GradeOptions:
 
     jobs: int = 0
     scheduler: str | None = None
+    gpu: bool = False
     force: bool = False
     cell_timeout: int | None = None
     notebook_timeout: int = NOTEBOOK_TIMEOUT

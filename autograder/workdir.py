@@ -7,9 +7,12 @@ kit, a private copy of the kit's gradebook, the sandboxed kernelspec and a minim
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.blobs import BlobCache, Fetch
 from autograder.confine import Confinement, empty_file, python_folders
 from autograder.evaluation import LABELS_SUFFIX
 from autograder.isolation import COURSE_CONFIG, socket_prefix, worker_config_text
@@ -19,14 +22,62 @@ from autograder.sandbox import KERNEL_NAME, write_kernelspec
 from labkit.paths import DATA_ENV, LOG_ENV
 from labkit.training import store
 
+#: The file GuardedExecute writes when no kernel started (see `autograder.execute`).
+FAILURE_FILE = "infrastructure.json"
 
-def make_dirs(job: Job, work: Path, uid: int | None, sockets: Path) -> dict[str, Path]:
+
+@dataclass(frozen=True)
+class JobInputs:
+    """The verified local copies of the files a job names by digest (see :mod:`autograder.blobs`).
+
+    Attributes
+    ----------
+    cache
+        The cache folder they live in (hidden from the kernel).
+    data_dir
+        The read-only data folder the kernel sees as ``LABKIT_DATA_DIR``.
+    gradebook
+        The lab kit's gradebook.
+    kit, store, probe
+        The kit's files by path in the lab's source folder, the training store and the probe inputs by name.
+    """
+
+    cache: Path
+    data_dir: Path
+    gradebook: Path
+    kit: dict[str, Path]
+    store: dict[str, Path]
+    probe: dict[str, Path]
+
+
+def gather_inputs(job: Job, cache: BlobCache, fetch: Fetch | None = None) -> JobInputs:
+    """Return the job's files from ``cache``, fetching what it lacks once with ``fetch`` (all verified)."""
+    paths = cache.ensure(job.digests(), fetch)
+    return JobInputs(
+        cache=cache.root,
+        data_dir=cache.folder(job.data_files),
+        gradebook=paths[job.kit_gradebook],
+        kit={rel: paths[d] for rel, d in job.kit_files.items()},
+        store={name: paths[d] for name, d in job.train_store.items()},
+        probe={name: paths[d] for name, d in job.probe_files.items()},
+    )
+
+
+def _copy_in(source: Path, target: Path, mode: int) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    os.chmod(target, mode)
+
+
+def make_dirs(job: Job, inputs: JobInputs, work: Path, uid: int | None, sockets: Path) -> dict[str, Path]:
     """Fill ``work`` with the job's folders, submission, kit files, gradebook and kernelspec.
 
     Parameters
     ----------
     job
         The job.
+    inputs
+        Its verified files.
     work
         The (empty) worker directory.
     uid
@@ -58,19 +109,15 @@ def make_dirs(job: Job, work: Path, uid: int | None, sockets: Path) -> dict[str,
     (dirs["submitted"] / f"{lab}.ipynb").write_bytes(job.notebook)
     if job.timestamp:
         (dirs["submitted"] / "timestamp.txt").write_text(job.timestamp)
-    for rel, data in job.kit_files.items():
-        (dirs["source"] / rel).parent.mkdir(parents=True, exist_ok=True)
-        (dirs["source"] / rel).write_bytes(data)
-    for name, data in job.train_store.items():
-        (dirs["store"] / name).write_bytes(data)
-        os.chmod(dirs["store"] / name, 0o444)
+    for rel, path in inputs.kit.items():
+        _copy_in(path, dirs["source"] / rel, 0o644)
+    for name, path in inputs.store.items():
+        _copy_in(path, dirs["store"] / name, 0o444)
     os.chmod(dirs["store"], 0o555)
-    for name, data in job.probe_files.items():
-        (dirs["probe"] / name).write_bytes(data)
-        os.chmod(dirs["probe"] / name, 0o400 if name.endswith(LABELS_SUFFIX) else 0o444)
+    for name, path in inputs.probe.items():
+        _copy_in(path, dirs["probe"] / name, 0o400 if name.endswith(LABELS_SUFFIX) else 0o444)
     os.chmod(dirs["probe"], 0o555)
-    (work / "gradebook.db").write_bytes(job.kit_gradebook)
-    os.chmod(work / "gradebook.db", 0o600)
+    _copy_in(inputs.gradebook, work / "gradebook.db", 0o600)
     if job.duedate:
         _set_duedate(work / "gradebook.db", job.lab, job.duedate)
     for path in (work, dirs["runtime"], work.parent, work.parent.parent):
@@ -81,7 +128,7 @@ def make_dirs(job: Job, work: Path, uid: int | None, sockets: Path) -> dict[str,
                 os.chown(os.path.join(root, name), uid, uid)
         os.chown(dirs["home"], uid, uid)
         os.chown(sockets, uid, uid)
-    write_kernelspec(dirs["jupyter"], job.settings.limits, _confinement(job, work, sockets))
+    write_kernelspec(dirs["jupyter"], job.settings.limits, _confinement(job, inputs, work, sockets))
     return dirs
 
 
@@ -93,13 +140,15 @@ def _set_duedate(gradebook: Path, lab: str, duedate: str) -> None:
         gb.update_or_create_assignment(lab, duedate=duedate)
 
 
-def _confinement(job: Job, work: Path, sockets: Path) -> Confinement:
+def _confinement(job: Job, inputs: JobInputs, work: Path, sockets: Path) -> Confinement:
+    """Return what the kernel sees: course, worker folders and file cache hidden (where they exist)."""
     s = job.settings
+    hidden = (s.course_root, job.work_root, str(inputs.cache))
     return Confinement(
         work=str(work),
         sockets=str(sockets),
-        hide=tuple(path for path in (s.course_root, job.work_root) if path),
-        read_only=(*python_folders(), s.data_dir, str(work / "train_store")),
+        hide=tuple(path for path in hidden if path and os.path.isdir(path)),
+        read_only=(*python_folders(), str(inputs.data_dir), str(work / "train_store")),
         masked=(str(work / "gradebook.db"), *(str(p) for p in (work / "probe").glob(f"*{LABELS_SUFFIX}"))),
         gpu=bool(s.gpu),
         mask_with=empty_file(job.work_root),
@@ -121,13 +170,14 @@ def write_config(job: Job, work: Path, uid: int | None, sockets: Path) -> None:
         "guard": {
             "notebook_timeout": s.notebook_timeout,
             "notes_file": str(work / "notes.json"),
+            "failure_file": str(work / FAILURE_FILE),
             "kernel_uid": -1 if uid is None else uid,
         },
     }
     (work / "nbgrader_config.py").write_text(worker_config_text(overrides))
 
 
-def environment(job: Job, dirs: dict[str, Path], run_id: str) -> dict[str, str]:
+def environment(job: Job, inputs: JobInputs, dirs: dict[str, Path], run_id: str) -> dict[str, str]:
     """Return the minimal environment ``nbgrader autograde`` (and so the kernel) runs with."""
     s = job.settings
     env = {
@@ -144,7 +194,7 @@ def environment(job: Job, dirs: dict[str, Path], run_id: str) -> dict[str, str]:
         "IPYTHONDIR": str(dirs["home"] / ".ipython"),
         "MPLCONFIGDIR": str(dirs["home"] / ".matplotlib"),
         "MPLBACKEND": "Agg",
-        DATA_ENV: s.data_dir,
+        DATA_ENV: str(inputs.data_dir),
         LOG_ENV: str(dirs["home"] / "logs"),
         "OMP_NUM_THREADS": str(s.threads),
         "MKL_NUM_THREADS": str(s.threads),

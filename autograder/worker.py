@@ -1,10 +1,17 @@
 """Grade ONE submission in its own directory: runs where the work runs (a local process or a Dask worker).
 
-A `Job` carries everything by value (submission, the lab's grading-kit gradebook, settings), so a remote
-worker needs no access to the course. `run_job` builds the worker directory (:mod:`autograder.workdir`),
-runs ``nbgrader autograde`` in a fresh process (a fork of a warm nbgrader, a new interpreter in a Dask worker;
-:mod:`autograder.nbgrader_cli`) with a minimal environment and the sandboxed kernel, and returns
-a `Result` with the autograded notebook and the scores nbgrader saved in the private gradebook.
+A `Job` carries the submission by value and every other file by digest (:mod:`autograder.blobs`), so a
+remote worker needs no access to the course. `run_job` checks the worker's environment
+(:mod:`autograder.requirements`), gathers the job's verified files, builds the worker directory
+(:mod:`autograder.workdir`), runs ``nbgrader autograde`` in a fresh process (a fork of a warm nbgrader, a new
+interpreter in a Dask worker; :mod:`autograder.nbgrader_cli`) with a minimal environment and the sandboxed
+kernel, and returns a `Result` with the autograded notebook and the scores nbgrader saved in the private
+gradebook.
+
+What the submission causes is graded (a syntax error, a kernel its code kills, the time limit). What the
+machine causes raises `InfrastructureError` instead, so it never becomes a grade: an environment that differs
+from the host's, a file that cannot be fetched or written, a kernel that never starts, nbgrader failing on a
+valid notebook.
 """
 
 from __future__ import annotations
@@ -22,12 +29,16 @@ import time
 import uuid
 from pathlib import Path
 
+import nbformat
+
+from autograder import requirements
+from autograder.blobs import BlobCache, Fetch
 from autograder.cells import grade_id
-from autograder.jobs import Grade, Job, Result
+from autograder.jobs import Grade, InfrastructureError, Job, Result
 from autograder.nbgrader_cli import forked_context, run_forked
 from autograder.processes import JOB_ENV, kill_job_processes
 from autograder.sandbox import kernel_uid
-from autograder.workdir import environment, make_dirs, write_config
+from autograder.workdir import FAILURE_FILE, JobInputs, environment, gather_inputs, make_dirs, write_config
 
 
 def _run_forked(argv: list[str], work: Path, env: dict[str, str], log: Path, limit: float) -> int | None:
@@ -89,12 +100,12 @@ def _read_grades(job: Job, work: Path) -> tuple[dict[str, Grade], dict, float | 
     return grades, comments, penalty
 
 
-def _kit_cells(job: Job) -> tuple[dict, set[str]]:
+def _kit_cells(job: Job, gradebook: Path) -> tuple[dict, set[str]]:
     """Return the lab's grade cells ``{name: (cell_type, max_score)}`` and all its nbgrader cell names."""
     from nbgrader.api import Gradebook
 
     with tempfile.TemporaryDirectory(prefix="course-grade-kit-") as tmp:
-        (Path(tmp) / "kit.db").write_bytes(job.kit_gradebook)
+        shutil.copyfile(gradebook, Path(tmp) / "kit.db")
         with Gradebook(f"sqlite:///{Path(tmp) / 'kit.db'}") as gb:
             notebook = gb.find_notebook(job.lab, job.lab)
             cells = {c.name: (c.cell_type, c.max_score) for c in notebook.grade_cells}
@@ -129,60 +140,107 @@ def _foreign_notebook(job: Job, names: set[str]) -> str | None:
     )
 
 
-def run_job(job: Job) -> Result:
-    """Grade one submission in a fresh worker directory and return the result (never raises for bad code)."""
-    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    started = time.monotonic()
-    run_id = uuid.uuid4().hex[:8]
-    cells, names = _kit_cells(job)
-    foreign = _foreign_notebook(job, names)
-    if foreign is not None:
-        grades = _failed_grades(cells)
-        return Result(job.student, job.lab, job.key, None, grades, {}, [foreign], job.timestamp, 0.0)
-    work = Path(job.work_root) / "work" / job.lab / f"{job.student}-{job.key[:10]}-{run_id}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+def _invalid_notebook(notebook: bytes) -> str | None:
+    """Return why the submission is not a valid notebook (the student's file), or None."""
+    try:
+        nbformat.validate(nbformat.reads(notebook.decode("utf-8"), as_version=4))
+    except Exception as exc:  # noqa: BLE001 (any reason the file cannot be read as a notebook)
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+    return None
+
+
+def _no_notebook(job: Job, work: Path, code: int | None, error: str) -> str:
+    """Return the note of an autograde that wrote no notebook, or raise when the machine is to blame.
+
+    Raises
+    ------
+    InfrastructureError
+        When no kernel started, or nbgrader failed on a valid notebook within the time limit.
+    """
+    failure = work / FAILURE_FILE
+    if failure.is_file():
+        raise InfrastructureError(json.loads(failure.read_text())["cause"])
+    if code is None:
+        return "autograde failed (killed at the notebook time limit); every autograded test scored 0"
+    invalid = _invalid_notebook(job.notebook)
+    if invalid is not None:
+        return f"not a valid notebook ({invalid}); every autograded test scored 0"
+    raise InfrastructureError(f"nbgrader exited {code} on a valid notebook: {error[:200]}")
+
+
+def _grade_in(job: Job, inputs: JobInputs, work: Path, run_id: str, cells: dict) -> Result:
+    """Run nbgrader in the prepared ``work`` folder and read back what it graded."""
     uid = kernel_uid(job.settings.limits)
     # IPC sockets need a short path (at most 107 bytes): a private folder of its own under /tmp
     sockets = Path(tempfile.mkdtemp(prefix="cg-", dir="/tmp" if os.path.isdir("/tmp") else None))
+    started = time.monotonic()
     try:
-        dirs = make_dirs(job, work, uid, sockets)
-        write_config(job, work, uid, sockets)
-        code, error = _run_autograde(job, work, environment(job, dirs, run_id))
+        try:
+            dirs = make_dirs(job, inputs, work, uid, sockets)
+            write_config(job, work, uid, sockets)
+        except OSError as exc:
+            raise InfrastructureError(f"cannot write the worker folder {work}: {exc}") from exc
+        code, error = _run_autograde(job, work, environment(job, inputs, dirs, run_id))
+        if (work / FAILURE_FILE).is_file():  # the notebook was written, but no kernel ever ran it
+            raise InfrastructureError(json.loads((work / FAILURE_FILE).read_text())["cause"])
         notes_path = work / "notes.json"
         notes = json.loads(notes_path.read_text()) if notes_path.is_file() else []
         out = work / "autograded" / job.student / job.lab / f"{job.lab}.ipynb"
-        grades, penalty = None, None
+        grades, penalty, comments, notebook = None, None, {}, None
         if out.is_file():
             try:
                 grades, comments, penalty = _read_grades(job, work)
                 notebook = out.read_bytes()
             except Exception as exc:  # noqa: BLE001 (a submission may have corrupted its private gradebook)
-                error, code = f"private gradebook unreadable ({type(exc).__name__})", 1
+                why = f"private gradebook unreadable ({type(exc).__name__})"
+                notes.append(f"autograde failed ({why}); every autograded test scored 0")
+        else:
+            notes.append(_no_notebook(job, work, code, error))
         if grades is None:
-            why = (
-                "killed at the notebook time limit"
-                if code is None
-                else f"nbgrader exited {code}: {error[:200]}"
-            )
-            notes.append(f"autograde failed ({why}); every autograded test scored 0")
             grades, comments, notebook = _failed_grades(cells), {}, None
+        recorded = {p.name: p.read_bytes() for p in sorted(dirs["recorded"].glob("*.pt"))}
         return Result(
-            job.student,
-            job.lab,
-            job.key,
-            notebook,
-            grades,
-            comments,
-            notes,
-            job.timestamp,
-            time.monotonic() - started,
-            penalty,
-            {p.name: p.read_bytes() for p in sorted(dirs["recorded"].glob("*.pt"))}
-            if job.train_record
-            else {},
-        )
+            job.student, job.lab, job.key, notebook, grades, comments, notes, job.timestamp,
+            time.monotonic() - started, penalty, recorded if job.train_record else {},
+        )  # fmt: skip
     finally:
         shutil.rmtree(sockets, ignore_errors=True)
+
+
+def run_job(job: Job, cache: BlobCache, fetch: Fetch | None = None) -> Result:
+    """Grade one submission in a fresh worker directory and return the result.
+
+    Parameters
+    ----------
+    job
+        The job.
+    cache
+        Where the job's files are (or are put once fetched).
+    fetch
+        Fetches the files ``cache`` lacks (a Dask worker's, :mod:`autograder.cluster`); None: all present.
+
+    Raises
+    ------
+    InfrastructureError
+        When the machine, not the submission, failed (never for bad code; see the module's docstring).
+    """
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    requirements.check(job.requirements)
+    inputs = gather_inputs(job, cache, fetch)
+    run_id = uuid.uuid4().hex[:8]
+    cells, names = _kit_cells(job, inputs.gradebook)
+    foreign = _foreign_notebook(job, names)
+    if foreign is not None:
+        grades = _failed_grades(cells)
+        return Result(job.student, job.lab, job.key, None, grades, {}, [foreign], job.timestamp, 0.0)
+    work = Path(job.work_root) / "work" / job.lab / f"{job.student}-{job.key[:10]}-{run_id}"
+    try:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+    except OSError as exc:
+        raise InfrastructureError(f"cannot create the worker folder {work}: {exc}") from exc
+    try:
+        return _grade_in(job, inputs, work, run_id, cells)
+    finally:
         if not job.settings.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -33,8 +33,10 @@ def _kernel(tmp_path, monkeypatch, marker) -> str:
 
 def _run(tmp_path, kernel: str):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
-    notes = tmp_path / "notes.json"
-    executor = GuardedExecute(kernel_name=kernel, startup_timeout=60, timeout=30, notes_file=str(notes))
+    notes, failure = tmp_path / "notes.json", tmp_path / "infrastructure.json"
+    executor = GuardedExecute(
+        kernel_name=kernel, startup_timeout=60, timeout=30, notes_file=str(notes), failure_file=str(failure)
+    )
     nb, _ = executor.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
     return nb, json.loads(notes.read_text())
 
@@ -42,15 +44,19 @@ def _run(tmp_path, kernel: str):
 @pytest.mark.slow
 def test_a_kernel_that_dies_while_starting_is_started_again(tmp_path, monkeypatch):
     nb, notes = _run(tmp_path, _kernel(tmp_path, monkeypatch, tmp_path / "started-once"))
-    assert notes == []
+    assert notes == [] and not (tmp_path / "infrastructure.json").exists()
     assert nb.cells[0].outputs[0]["text"] == "42\n"
 
 
 @pytest.mark.slow
-def test_a_kernel_that_never_starts_is_graded_with_a_note(tmp_path, monkeypatch):
+def test_a_kernel_that_never_starts_is_reported_as_the_machines_failure(tmp_path, monkeypatch):
+    """No submitted code ran: the cause goes to the failure file, which makes the worker raise
+    InfrastructureError (retried, never a grade) instead of scoring the notebook."""
     kernel = _kernel(tmp_path, monkeypatch, tmp_path / "no-such-dir" / "marker")  # every start dies
     nb, notes = _run(tmp_path, kernel)
     assert len(notes) == 1 and notes[0].startswith("kernel failed: RuntimeError")
+    cause = json.loads((tmp_path / "infrastructure.json").read_text())["cause"]
+    assert cause == notes[0]
     assert nb.cells[0].outputs[0]["ename"] == "NotExecuted"
 
 

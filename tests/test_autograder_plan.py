@@ -54,14 +54,16 @@ def test_plan_jobs_writes_nothing_and_prepare_does_the_writes(tmp_path, monkeypa
     ledger = Ledger(cfg.state_dir / "ledger.json")
     before = _snapshot(cfg)
     prepared = prepare(cfg, ["mini"])
-    assert _snapshot(cfg) != before  # the data copy and the kit are written here
-    assert (prepared.data_dir / "tiny.txt").read_text() == "data"
+    assert _snapshot(cfg) != before  # the file cache (data included) and the kit are written here
+    assert prepared.cache.path(prepared.data_files["tiny.txt"]).read_text() == "data"
     prepared_state = _snapshot(cfg)
     (job,) = plan_jobs(cfg, prepared, ledger, GradeOptions(jobs=1), 1)
     assert _snapshot(cfg) == prepared_state
     assert (job.lab, job.student, job.duedate) == ("mini", "s1", "2030-01-01T00:00:00")
-    assert job.work_root == str(tmp_path / "work") and job.kit_files == {"helper.csv": b"a,b\n"}
-    assert job.settings.data_dir == str(prepared.data_dir)
+    assert job.work_root == str(tmp_path / "work")
+    assert prepared.cache.path(job.kit_files["helper.csv"]).read_bytes() == b"a,b\n"  # by digest
+    assert job.data_files == prepared.data_files and job.digests() <= prepared.cache.listing()
+    assert job.requirements["python"] and job.requirements["code:labkit"]
     assert pickle.loads(pickle.dumps(job)) == job  # carried by value to processes and Dask workers
 
 
@@ -111,6 +113,8 @@ def test_the_reference_runs_beside_the_first_submissions_and_releases_the_rest(t
     assert [j.student for j in released] == ["s2", "s3"] and schedule.waiting == []
     store = recording.stores["mini"]
     assert set(store.files) == {entry, "manifest.json"}  # a name that is no key is not kept
-    assert all(j.train_store == store.files and j.train_manifest == store.manifest_digest for j in released)
+    cache = prepared.cache
+    stored = {name: cache.path(digest).read_bytes() for name, digest in released[0].train_store.items()}
+    assert stored == store.files and all(j.train_manifest == store.manifest_digest for j in released)
     again = grading.reference_jobs(cfg, prepared, opts, 3, {"mini"})  # the next pass: recorded earlier
     assert again.references == [] and again.stores["mini"].files == store.files

@@ -1,0 +1,224 @@
+"""Grade on a Dask cluster whose workers share nothing with the grading host but the Python environment.
+
+Host side (`DaskRunner`): before the first job it asks every worker which files its cache holds
+(:mod:`autograder.blobs`); each file some worker lacks is scattered into the cluster once and published
+under a name holding its digest (removed when the run ends). Jobs carry digests and the names of those
+scattered files. A job that wants a GPU asks for a worker started with ``--resources GPU=1`` (one such job
+per GPU at a time).
+
+Worker side (`run_remote`): the job's files come from the worker's own cache, and the digests it lacks
+are fetched through Dask from wherever the scattered copy is, verified and kept for every later job and run.
+The worker folders live under the worker's own temporary folder, and a GPU job gets one of the worker's
+GPUs to itself. Every failure outside the graded kernel comes back as an `InfrastructureError` naming
+the worker, so the host retries it elsewhere (:mod:`autograder.dispatch`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from autograder.blobs import BlobCache, MissingBlobsError, default_root
+from autograder.dispatch import Attempt, describe
+from autograder.gpus import gpu_list
+from autograder.jobs import InfrastructureError, Job, Result
+from autograder.worker import run_job
+
+#: Seconds a worker waits for a scattered file to become available before giving up (the host resends).
+FETCH_TIMEOUT = 120
+_gpu_lock = threading.Lock()
+_gpus_busy: set[str] = set()
+
+
+def cached_digests() -> list[str]:
+    """Return the digests in this worker's cache (run on every worker by the host)."""
+    return sorted(BlobCache(default_root()).listing())
+
+
+def _fetch_through_dask(keys: Mapping[str, str]):
+    """Return a fetch function that gathers scattered files by key from the cluster."""
+
+    def fetch(digests: list[str]) -> dict[str, bytes]:
+        from distributed import get_client, wait
+
+        client = get_client()
+        wanted = [d for d in digests if d in keys]
+        futures = [client.get_dataset(keys[d]) for d in wanted]  # published by the host (DaskRunner.send)
+        wait(futures, timeout=FETCH_TIMEOUT)
+        return dict(zip(wanted, client.gather(futures), strict=True))
+
+    return fetch
+
+
+@contextlib.contextmanager
+def gpu_slot() -> Iterator[str]:
+    """Hold one of this worker's GPUs (``CUDA_VISIBLE_DEVICES``, else ``nvidia-smi -L``) for one job.
+
+    Raises
+    ------
+    InfrastructureError
+        When the worker sees no GPU, or all are held (more ``GPU`` resource than devices).
+    """
+    devices = gpu_list()
+    with _gpu_lock:
+        free = [d for d in devices if d not in _gpus_busy]
+        if not free:
+            why = "sees no GPU" if not devices else f"has all its GPUs ({', '.join(devices)}) busy"
+            raise InfrastructureError(
+                f"this worker was given a GPU job but {why}; start one worker per GPU with "
+                "`dask worker ADDRESS --resources GPU=1 --nthreads 1`"
+            )
+        _gpus_busy.add(free[0])
+    try:
+        yield free[0]
+    finally:
+        with _gpu_lock:
+            _gpus_busy.discard(free[0])
+
+
+def _worker_address() -> str:
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return ""
+
+
+def run_remote(job: Job, keys: Mapping[str, str]) -> Result:
+    """Grade ``job`` on this Dask worker: its own cache, folders and GPU; failures name the worker.
+
+    Parameters
+    ----------
+    job
+        The job (its ``work_root`` is the host's and is replaced by this worker's own).
+    keys
+        The Dask keys of the scattered files, by digest (those some worker lacked).
+    """
+    address = _worker_address()
+    work_root = Path(tempfile.gettempdir()) / "course-grade-worker"
+    job = replace(job, work_root=str(work_root))
+    where = f" (worker {address})"
+    try:
+        cache, fetch = BlobCache(default_root()), _fetch_through_dask(keys)
+        if job.settings.wants_gpu:
+            with gpu_slot() as gpu:
+                result = run_job(replace(job, settings=replace(job.settings, gpu=gpu)), cache, fetch)
+        else:
+            result = run_job(job, cache, fetch)
+    except MissingBlobsError as exc:
+        raise MissingBlobsError(f"{exc}{where}", exc.digests) from None
+    except InfrastructureError as exc:
+        raise InfrastructureError(f"{exc}{where}") from None
+    except Exception as exc:  # noqa: BLE001 (anything outside the graded kernel is the machine's)
+        raise InfrastructureError(f"{describe(exc)}{where}") from None
+    result.worker = address
+    return result
+
+
+class DaskRunner:
+    """Jobs on a Dask cluster (see the module's docstring).
+
+    Parameters
+    ----------
+    address
+        The scheduler's address.
+    cache
+        The grading host's file cache: the source of every file sent to workers.
+    """
+
+    def __init__(self, address: str, cache: BlobCache) -> None:
+        from distributed import Client, as_completed
+
+        self.cache = cache
+        self.client = Client(address, timeout="30s")
+        self._queue = as_completed()
+        self._pending: dict[str, Job] = {}
+        self._futures: dict[str, object] = {}
+        self._scattered: dict[str, object] = {}  # digest -> Future of its scattered bytes
+        self._published: list[str] = []
+        self._cached_everywhere: set[str] | None = None
+
+    def _known_to_all_workers(self) -> set[str]:
+        if self._cached_everywhere is None:
+            listings = self.client.run(cached_digests)
+            sets = [set(found) for found in listings.values()]
+            self._cached_everywhere = set.intersection(*sets) if sets else set()
+        return self._cached_everywhere
+
+    def send(self, digests: set[str], again: bool = False) -> None:
+        """Scatter the files some worker lacks (``again``: these ones anew, their copy was lost)."""
+        if again:
+            self._cached_everywhere = set()
+            for digest in digests:
+                self._scattered.pop(digest, None)
+        present = self._known_to_all_workers()
+        todo = sorted(d for d in digests if d not in self._scattered and d not in present)
+        for digest in todo:
+            path = self.cache.path(digest)
+            if path is None:
+                raise InfrastructureError(f"the grading host's cache lost file {digest[:12]}; grade again")
+            key = f"course-grade-file-{digest}-{uuid.uuid4().hex[:8]}"
+            future = self.client.scatter({key: path.read_bytes()}, hash=False)[key]
+            self.client.publish_dataset(**{key: future})  # a worker's client finds it by name
+            self._published.append(key)
+            self._scattered[digest] = future
+
+    def submit(self, job: Job, avoid: frozenset[str] = frozenset()) -> None:
+        """Start ``job`` on the cluster, preferring workers it has not failed on."""
+        self.send(job.digests())
+        keys = {d: self._scattered[d].key for d in job.digests() if d in self._scattered}
+        workers = sorted(set(self.client.scheduler_info()["workers"]) - avoid) if avoid else None
+        future = self.client.submit(
+            run_remote,
+            job,
+            keys,
+            pure=False,
+            key=f"grade-{job.lab}-{job.student}-{uuid.uuid4().hex[:8]}",
+            workers=workers or None,
+            allow_other_workers=bool(workers),
+            resources={"GPU": 1} if job.settings.wants_gpu else None,
+        )
+        self._pending[future.key] = job
+        self._futures[future.key] = future
+        self._queue.add(future)
+
+    def attempts(self) -> Iterator[Attempt]:
+        """Yield each try as it finishes (jobs submitted meanwhile included)."""
+        for future in self._queue:
+            job = self._pending.pop(future.key)
+            self._futures.pop(future.key, None)
+            try:
+                result = future.result()
+            except MissingBlobsError as exc:
+                self.send(set(exc.digests), again=True)
+                yield Attempt(job, None, describe(exc), _failed_on(exc))
+            except Exception as exc:  # noqa: BLE001 (a worker's error, a lost worker: never a grade)
+                yield Attempt(job, None, describe(exc), _failed_on(exc))
+            else:
+                yield Attempt(job, result, worker=result.worker)
+            if not self._pending:
+                return
+
+    def close(self) -> None:
+        """Cancel what is still running and disconnect."""
+        with contextlib.suppress(Exception):
+            self.client.cancel(list(self._futures.values()))
+        for name in self._published:
+            with contextlib.suppress(Exception):
+                self.client.unpublish_dataset(name)
+        self.client.close()
+
+
+def _failed_on(exc: BaseException) -> str:
+    text = str(exc)
+    marker = "(worker "
+    return text.split(marker, 1)[1].split(")", 1)[0] if marker in text else ""
+
+
+__all__ = ["DaskRunner", "cached_digests", "gpu_slot", "run_remote"]
