@@ -142,6 +142,7 @@ class DaskRunner:
         self._futures: dict[str, object] = {}
         self._scattered: dict[str, object] = {}  # digest -> Future of its scattered bytes
         self._published: list[str] = []
+        self.sent_files, self.sent_bytes = 0, 0
         self._cached_everywhere: set[str] | None = None
 
     def _known_to_all_workers(self) -> set[str]:
@@ -164,7 +165,9 @@ class DaskRunner:
             if path is None:
                 raise InfrastructureError(f"the grading host's cache lost file {digest[:12]}; grade again")
             key = f"course-grade-file-{digest}-{uuid.uuid4().hex[:8]}"
-            future = self.client.scatter({key: path.read_bytes()}, hash=False)[key]
+            data = path.read_bytes()
+            future = self.client.scatter({key: data}, hash=False)[key]
+            self.sent_files, self.sent_bytes = self.sent_files + 1, self.sent_bytes + len(data)
             self.client.publish_dataset(**{key: future})  # a worker's client finds it by name
             self._published.append(key)
             self._scattered[digest] = future
@@ -204,6 +207,17 @@ class DaskRunner:
                 yield Attempt(job, result, worker=result.worker)
             if not self._pending:
                 return
+
+    def summary(self) -> str:
+        """Return one line: how many workers, the files sent into the cluster and their size."""
+        try:
+            workers = str(len(self.client.scheduler_info()["workers"]))
+        except Exception:  # noqa: BLE001 (a report line: the scheduler may be gone)
+            workers = "?"
+        return (
+            f"Dask cluster: {workers} worker(s); {self.sent_files} file(s) sent "
+            f"({self.sent_bytes / 1e6:.1f} MB, once each; workers fetch what their cache lacks)"
+        )
 
     def close(self) -> None:
         """Cancel what is still running and disconnect."""

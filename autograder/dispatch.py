@@ -131,6 +131,10 @@ class LocalRunner:
         for process in list((self._pool._processes or {}).values()):  # noqa: SLF001 (stop running workers now)
             process.kill()
 
+    def summary(self) -> str:
+        """Return one line on the workers."""
+        return f"{self.workers} local worker process(es)"
+
     def close(self) -> None:
         """Stop every worker process now."""
         self._stop_pool()

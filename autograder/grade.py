@@ -406,6 +406,7 @@ def _entry(result: Result) -> dict:
         "late_penalty": result.late_penalty,
         "seconds": round(result.seconds, 2),
         "executed": result.notebook is not None,
+        "worker": result.worker,
     }
 
 
@@ -478,6 +479,8 @@ def grade(cfg: CourseConfig, labs: list[str] | None = None, opts: GradeOptions |
             runner.submit(job)
         _collect(cfg, runner, schedule, ledger, done, ungraded, bar)
     finally:
+        if not opts.quiet:
+            print(runner.summary(), file=sys.stderr)
         runner.close()
         bar.close()
         signal.signal(signal.SIGTERM, previous)
