@@ -149,6 +149,17 @@ def _invalid_notebook(notebook: bytes) -> str | None:
     return None
 
 
+def _raise_if_no_kernel(work: Path) -> None:
+    """Raise `InfrastructureError` when GuardedExecute found that no kernel ever started."""
+    failure = work / FAILURE_FILE
+    if failure.is_file():
+        cause = json.loads(failure.read_text())["cause"]
+        raise InfrastructureError(
+            f"{cause}; no submitted code ran (check the kernel's memory limit, --memory-mb, and this "
+            "machine's Python environment)"
+        )
+
+
 def _no_notebook(job: Job, work: Path, code: int | None, error: str) -> str:
     """Return the note of an autograde that wrote no notebook, or raise when the machine is to blame.
 
@@ -157,9 +168,7 @@ def _no_notebook(job: Job, work: Path, code: int | None, error: str) -> str:
     InfrastructureError
         When no kernel started, or nbgrader failed on a valid notebook within the time limit.
     """
-    failure = work / FAILURE_FILE
-    if failure.is_file():
-        raise InfrastructureError(json.loads(failure.read_text())["cause"])
+    _raise_if_no_kernel(work)
     if code is None:
         return "autograde failed (killed at the notebook time limit); every autograded test scored 0"
     invalid = _invalid_notebook(job.notebook)
@@ -181,8 +190,7 @@ def _grade_in(job: Job, inputs: JobInputs, work: Path, run_id: str, cells: dict)
         except OSError as exc:
             raise InfrastructureError(f"cannot write the worker folder {work}: {exc}") from exc
         code, error = _run_autograde(job, work, environment(job, inputs, dirs, run_id))
-        if (work / FAILURE_FILE).is_file():  # the notebook was written, but no kernel ever ran it
-            raise InfrastructureError(json.loads((work / FAILURE_FILE).read_text())["cause"])
+        _raise_if_no_kernel(work)  # nbgrader may have written the notebook, but no kernel ever ran it
         notes_path = work / "notes.json"
         notes = json.loads(notes_path.read_text()) if notes_path.is_file() else []
         out = work / "autograded" / job.student / job.lab / f"{job.lab}.ipynb"

@@ -230,3 +230,20 @@ def test_dask_local_cluster(tmp_path):
     assert code == 0
     entries = json.loads((root / ".grading" / "ledger.json").read_text())["entries"]
     assert {k: v["score"] for k, v in entries.items()} == {"mini/d1": 5, "mini/d2": 0}
+
+
+def test_a_kernel_that_never_starts_leaves_the_submission_ungraded_not_zero(tmp_path):
+    """Local grading, the machine's failure (the kernel cannot start under an 8 MB limit): retried, then
+    reported with its cause, no grade recorded, exit status 3; the next run grades it."""
+    root = mini_course(tmp_path)
+    assert main(["--course", str(root), "build"]) == 0
+    _submit(root, "solved", with_cells(read_notebook(root / "release" / "mini" / "mini.ipynb"), SOLVED))
+    cmd = [sys.executable, "-m", "autograder.cli", "--course", str(root), "grade", "--jobs", "1"]
+    failed = subprocess.run([*cmd, "--memory-mb", "8"], capture_output=True, text=True, timeout=600)
+    assert failed.returncode == 3, failed.stderr[-2000:]
+    assert "mini/solved: NOT GRADED after 3 infrastructure failure(s)" in failed.stderr
+    assert "no submitted code ran" in failed.stderr
+    assert not (root / ".grading" / "ledger.json").exists() and not (root / "autograded").exists()
+    assert subprocess.run(cmd, capture_output=True, timeout=600).returncode == 0
+    entries = json.loads((root / ".grading" / "ledger.json").read_text())["entries"]
+    assert entries["mini/solved"]["score"] == 5
