@@ -216,22 +216,6 @@ def test_killed_run_resumes_without_redoing(tmp_path):
         assert final[name]["graded_at"] == entry["graded_at"], "a finished grade was redone"
 
 
-def test_dask_local_cluster(tmp_path):
-    distributed = pytest.importorskip("distributed")
-    root = mini_course(tmp_path)
-    assert main(["--course", str(root), "build"]) == 0
-    release = read_notebook(root / "release" / "mini" / "mini.ipynb")
-    _submit(root, "d1", with_cells(release, SOLVED))
-    _submit(root, "d2", release)
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    ) as cluster:
-        code = main(["--course", str(root), "--quiet", "grade", "--scheduler", cluster.scheduler_address])
-    assert code == 0
-    entries = json.loads((root / ".grading" / "ledger.json").read_text())["entries"]
-    assert {k: v["score"] for k, v in entries.items()} == {"mini/d1": 5, "mini/d2": 0}
-
-
 def test_a_kernel_that_never_starts_leaves_the_submission_ungraded_not_zero(tmp_path):
     """Local grading, the machine's failure (the kernel cannot start under an 8 MB limit): retried, then
     reported with its cause, no grade recorded, exit status 3; the next run grades it."""
