@@ -128,7 +128,7 @@ class LocalRunner:
 
     def _stop_pool(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
-        for process in list((self._pool._processes or {}).values()):  # noqa: SLF001 (stop running workers now)
+        for process in multiprocessing.active_children():  # the pool's workers: stop running jobs now
             process.kill()
 
     def summary(self) -> str:
