@@ -127,6 +127,10 @@ def _cmd_collect(cfg: CourseConfig, args) -> int:
         s: sum(o.status == s for o in outcomes) for s in ("imported", "unchanged", "conflict", "rejected")
     }
     print(", ".join(f"{n} {s}" for s, n in counts.items()))
+    if counts["rejected"] and not (counts["imported"] or counts["unchanged"] or counts["conflict"]):
+        why = "every file was rejected (reasons above)"
+        print(f"course-grade collect: nothing imported from {args.path}: {why}", file=sys.stderr)
+        return 1
     return 1 if counts["conflict"] else 0
 
 

@@ -66,14 +66,31 @@ def lab_of(nb, lab_ids: dict[str, set[str]]) -> str | None:
     return best if best is not None and scores[best] >= MIN_OVERLAP else None
 
 
-def _inputs(path: Path) -> list[tuple[str, bytes, float]]:
-    if path.is_file() and zipfile.is_zipfile(path):
+def _zip_inputs(path: Path) -> list[tuple[str, bytes, float]]:
+    """Return the files of the zip archive at ``path``.
+
+    Raises
+    ------
+    ValueError
+        Naming the archive and what is wrong with it (not a zip, truncated, a member that fails its CRC).
+    """
+    try:
         with zipfile.ZipFile(path) as archive:
             return [
                 (info.filename, archive.read(info), dt.datetime(*info.date_time).timestamp())
                 for info in archive.infolist()
                 if not info.is_dir() and "__MACOSX" not in info.filename
             ]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
+        raise ValueError(
+            f"{path}: not a readable zip archive ({type(exc).__name__}: {exc}); nothing was imported. "
+            "Fix: download the archive again, or unzip it and give the folder"
+        ) from exc
+
+
+def _inputs(path: Path) -> list[tuple[str, bytes, float]]:
+    if path.is_file() and (zipfile.is_zipfile(path) or path.suffix.lower() == ".zip"):
+        return _zip_inputs(path)
     if path.is_file():
         return [(path.name, path.read_bytes(), path.stat().st_mtime)]
     if not path.is_dir():

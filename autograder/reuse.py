@@ -128,7 +128,7 @@ def describe(lab: str, store: Store) -> str:
     ref = store.reference
     line = (
         f"{lab}: reference solution {ref['score']:g}/{ref['max_score']:g} autograded points under these "
-        f"settings, {len(ref['entries'])} trained states recorded for reuse ({ref['seconds']:.0f} s)"
+        f"settings, {len(ref['entries'])} trained state(s) recorded for reuse ({ref['seconds']:.0f} s)"
     )
     if ref["failed"]:
         line += f"; WARNING: the reference fails {', '.join(ref['failed'])}"

@@ -152,6 +152,25 @@ def test_collect_maps_names_and_rejects_bad_files(tmp_path):
     assert collect(cfg, archive)[0].student == "zipper"
 
 
+def test_collect_names_a_corrupt_zip_and_fails_when_nothing_was_imported(tmp_path, capsys):
+    root = mini_course(tmp_path)
+    good = tmp_path / "good.zip"
+    with zipfile.ZipFile(good, "w") as zf:
+        zf.writestr("mini_s1.ipynb", nbformat.writes(read_notebook(root / "source" / "mini" / "mini.ipynb")))
+    truncated = tmp_path / "truncated.zip"
+    truncated.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
+    assert main(["--course", str(root), "collect", str(truncated)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "truncated.zip: not a readable zip archive" in err[0] and "Fix:" in err[0]
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "notes.txt").write_text("hello")
+    (inbox / "mini_s2.ipynb").write_text("{not json")
+    assert main(["--course", str(root), "collect", str(inbox)]) == 1  # every file rejected
+    assert "nothing imported" in capsys.readouterr().err
+    assert main(["--course", str(root), "collect", str(good)]) == 0
+
+
 def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys):
     root = mini_course(tmp_path)
     assert main(["--course", str(root), "collect", str(tmp_path / "missing")]) == 2
