@@ -51,14 +51,17 @@ class Ungraded:
 
 @dataclass
 class Retries:
-    """The failures so far of each job (by key) and the workers they happened on."""
+    """The failures so far of each submission and the workers they happened on.
+
+    Counted by lab and student, not by job key: two students' identical notebooks have the same key.
+    """
 
     causes: dict[str, list[str]] = field(default_factory=dict)
     workers: dict[str, set[str]] = field(default_factory=dict)
 
     def failed(self, attempt: Attempt) -> Ungraded | None:
         """Count a failed attempt; return the `Ungraded` record once the job has no try left, else None."""
-        key = attempt.job.key
+        key = _who(attempt.job)
         named = not attempt.worker or attempt.worker in attempt.cause
         where = "" if named else f" (worker {attempt.worker})"
         self.causes.setdefault(key, []).append(f"{attempt.cause}{where}")
@@ -70,7 +73,11 @@ class Retries:
 
     def avoid(self, job: Job) -> frozenset[str]:
         """Return the workers this job already failed on."""
-        return frozenset(self.workers.get(job.key, ()))
+        return frozenset(self.workers.get(_who(job), ()))
+
+
+def _who(job: Job) -> str:
+    return f"{job.lab}/{job.student}"
 
 
 def describe(exc: BaseException) -> str:

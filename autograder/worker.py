@@ -82,8 +82,9 @@ def _run_autograde(job: Job, work: Path, env: dict[str, str]) -> tuple[int | Non
     code = (_run_cold if daemonic else _run_forked)(argv, work, env, log, limit)
     kill_job_processes(env[JOB_ENV])
     text = log.read_text(errors="replace") if log.is_file() else ""
-    tail = [ln for ln in text.splitlines() if "ERROR" in ln]
-    return code, (tail[-1] if tail else "")
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if "ERROR" in ln] or lines[-1:]
+    return code, (errors[-1] if errors else "no output (it failed before starting; see the worker's log)")
 
 
 def _read_grades(job: Job, work: Path) -> tuple[dict[str, Grade], dict, float | None]:

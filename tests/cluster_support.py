@@ -60,7 +60,9 @@ def start_worker(
     for sub in ("cache", "tmp", "dask"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     hidden = [arg for folder in hide for arg in ("--tmpfs", str(folder))]
-    argv = ["bwrap", "--dev-bind", "/", "/", *hidden, "--unshare-pid", "--die-with-parent", "--"]
+    # its own PID namespace (and /proc): killing the worker ends everything it started, as a lost machine
+    argv = ["bwrap", "--dev-bind", "/", "/", *hidden, "--unshare-pid", "--proc", "/proc", "--die-with-parent"]
+    argv += ["--"]
     argv += [python, "-m", "distributed.cli.dask_worker", cluster.address, "--name", name, "--nthreads", "1"]
     argv += ["--no-nanny", "--no-dashboard", "--local-directory", str(root / "dask")]
     argv += ["--resources", resources] if resources else []
