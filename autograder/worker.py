@@ -141,6 +141,22 @@ def _foreign_notebook(job: Job, names: set[str]) -> str | None:
     )
 
 
+#: Free disk space (MB) a worker needs in its work root before it starts a job.
+MIN_FREE_MB = 512
+
+
+def check_disk(folder: Path, min_free_mb: int = MIN_FREE_MB) -> None:
+    """Raise `InfrastructureError` when ``folder``'s file system has less than ``min_free_mb`` free.
+
+    A full disk would otherwise fail the submission's own cells (a log or figure it cannot write).
+    """
+    free_mb = shutil.disk_usage(folder).free / 2**20
+    if free_mb < min_free_mb:
+        raise InfrastructureError(
+            f"only {free_mb:.0f} MB free on the disk of {folder} (a job needs {min_free_mb} MB); free space"
+        )
+
+
 def _invalid_notebook(notebook: bytes) -> str | None:
     """Return why the submission is not a valid notebook (the student's file), or None."""
     try:
@@ -249,6 +265,7 @@ def run_job(job: Job, cache: BlobCache, fetch: Fetch | None = None) -> Result:
     except OSError as exc:
         raise InfrastructureError(f"cannot create the worker folder {work}: {exc}") from exc
     try:
+        check_disk(work)
         return _grade_in(job, inputs, work, run_id, cells)
     finally:
         if not job.settings.keep:

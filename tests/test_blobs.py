@@ -87,3 +87,11 @@ def test_a_failed_attempt_is_retried_elsewhere_then_left_ungraded_with_every_cau
     assert ungraded is not None and len(ungraded.causes) == MAX_ATTEMPTS
     assert ungraded.causes[-1] == "disk full (worker tcp://w9)"  # the worker named once
     assert ungraded.line().startswith(f"lab/s: NOT GRADED after {MAX_ATTEMPTS} infrastructure failure(s)")
+
+
+def test_a_full_disk_is_the_machines_failure(tmp_path):
+    from autograder.worker import check_disk
+
+    check_disk(tmp_path, min_free_mb=1)
+    with pytest.raises(InfrastructureError, match="MB free on the disk of"):
+        check_disk(tmp_path, min_free_mb=10**12)
