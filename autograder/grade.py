@@ -346,10 +346,15 @@ def reference_jobs(
     return recording
 
 
-def _with_store(job: Job, store: train_reuse.Store, cache: BlobCache) -> Job:
-    """Return ``job`` reading the lab's training store (its files put in the host cache)."""
-    files = {name: cache.add_bytes(data) for name, data in store.files.items()}
-    return replace(job, train_store=files, train_manifest=store.manifest_digest)
+def _with_stores(jobs: list[Job], stores: dict[str, train_reuse.Store], cache: BlobCache) -> list[Job]:
+    """Return ``jobs``, those of a lab with a training store reading it (its files put in the host cache)."""
+    files = {lab: {n: cache.add_bytes(data) for n, data in st.files.items()} for lab, st in stores.items()}
+    return [
+        replace(job, train_store=files[job.lab], train_manifest=stores[job.lab].manifest_digest)
+        if job.lab in stores
+        else job
+        for job in jobs
+    ]
 
 
 class _Schedule:
@@ -377,7 +382,7 @@ class _Schedule:
         if not self.quiet or store.reference["failed"]:
             print(train_reuse.describe(result.lab, store), file=sys.stderr)
         cache = self.prepared.cache
-        return [_with_store(job, store, cache) for job in self.without_reference(result.lab)]
+        return _with_stores(self.without_reference(result.lab), {result.lab: store}, cache)
 
     def without_reference(self, lab: str) -> list[Job]:
         """Return (and stop holding) the jobs that wait for ``lab``'s reference run."""
@@ -465,8 +470,7 @@ def grade(cfg: CourseConfig, labs: list[str] | None = None, opts: GradeOptions |
     recording = Recording("", {}, [])
     if opts.train_reuse:
         recording = reference_jobs(cfg, prepared, opts, workers, {job.lab for job in jobs})
-        stores = recording.stores
-        jobs = [_with_store(j, stores[j.lab], prepared.cache) if j.lab in stores else j for j in jobs]
+        jobs = _with_stores(jobs, recording.stores, prepared.cache)
         _say_recording(recording, opts.quiet)
     schedule = _Schedule(prepared, recording, jobs, workers, opts.quiet)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
