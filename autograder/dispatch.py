@@ -17,6 +17,7 @@ from pathlib import Path
 
 from autograder.blobs import BlobCache
 from autograder.jobs import Job, Result
+from autograder.processes import job_token, kill_job_processes
 from autograder.worker import run_job
 
 #: Tries per submission before it is left ungraded (the first run and two retries).
@@ -131,6 +132,7 @@ class LocalRunner:
                 else:
                     if isinstance(exc, cf.process.BrokenProcessPool):
                         exc = RuntimeError("a local worker process died (killed, or out of memory)")
+                    kill_job_processes(job_token(job))  # what the lost attempt left running
                     yield Attempt(job, None, describe(exc))
 
     def _stop_pool(self) -> None:

@@ -231,3 +231,34 @@ def test_a_kernel_that_never_starts_leaves_the_submission_ungraded_not_zero(tmp_
     assert subprocess.run(cmd, capture_output=True, timeout=600).returncode == 0
     entries = json.loads((root / ".grading" / "ledger.json").read_text())["entries"]
     assert entries["mini/solved"]["score"] == 5
+
+
+def test_a_local_worker_process_killed_mid_job_is_replaced_and_its_job_retried(tmp_path):
+    """The local pool's worker process dies (killed, as the out-of-memory killer would): its job is retried
+    in a new process, every submission is graded once, and the command succeeds."""
+    root = mini_course(tmp_path)
+    assert main(["--course", str(root), "build"]) == 0
+    solved = with_cells(read_notebook(root / "release" / "mini" / "mini.ipynb"), SOLVED)
+    for student in ("a", "b", "c"):
+        _submit(root, student, solved)
+    cmd = [sys.executable, "-m", "autograder.cli", "--course", str(root), "grade", "--jobs", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    victim = None
+    while victim is None and time.monotonic() < deadline:
+        for child in psutil.Process(proc.pid).children(recursive=True):
+            try:
+                if "multiprocessing.spawn" in " ".join(child.cmdline()) and any(
+                    p.environ().get(JOB_ENV) for p in child.children(recursive=True)
+                ):
+                    victim = child  # the pool's worker, grading a submission right now
+            except psutil.Error:
+                continue
+        time.sleep(0.1)
+    assert victim is not None, "no worker process was grading"
+    victim.kill()
+    stdout, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr[-2000:]
+    assert "graded 3 submission(s)" in stdout
+    entries = json.loads((root / ".grading" / "ledger.json").read_text())["entries"]
+    assert {name: e["score"] for name, e in entries.items()} == {"mini/a": 5, "mini/b": 5, "mini/c": 5}
