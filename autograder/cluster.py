@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from autograder import CourseError
 from autograder.blobs import BlobCache, MissingBlobsError, default_root
 from autograder.dispatch import Attempt, describe
 from autograder.gpus import gpu_list
@@ -31,6 +32,8 @@ from autograder.worker import run_job
 
 #: Seconds a worker waits for a scattered file to become available before giving up (the host resends).
 FETCH_TIMEOUT = 120
+#: Seconds the host waits for the scheduler to answer, and then for a first worker.
+CONNECT_TIMEOUT = 30
 _gpu_lock = threading.Lock()
 _gpus_busy: set[str] = set()
 
@@ -132,11 +135,12 @@ class DaskRunner:
         The grading host's file cache: the source of every file sent to workers.
     """
 
-    def __init__(self, address: str, cache: BlobCache) -> None:
+    def __init__(self, address: str, cache: BlobCache, gpu: bool = False) -> None:
         from distributed import Client, as_completed
 
         self.cache = cache
-        self.client = Client(address, timeout="30s")
+        self.client = _connect(Client, address)
+        _require_workers(self.client, address, gpu)
         self._queue = as_completed()
         self._pending: dict[str, Job] = {}
         self._futures: dict[str, object] = {}
@@ -227,6 +231,37 @@ class DaskRunner:
             with contextlib.suppress(Exception):
                 self.client.unpublish_dataset(name)
         self.client.close()
+
+
+def _connect(client_class, address: str):
+    """Return a client of the scheduler at ``address``, or raise `CourseError` saying what to start."""
+    try:
+        return client_class(address, timeout=f"{CONNECT_TIMEOUT}s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise CourseError(
+            f"{address}: no Dask scheduler answered within {CONNECT_TIMEOUT} s ({type(exc).__name__}); fix: "
+            "start one (`dask scheduler`) and its workers (`dask worker ADDRESS`), or grade locally without "
+            "--scheduler"
+        ) from exc
+
+
+def _require_workers(client, address: str, gpu: bool) -> None:
+    """Wait for a worker (with a ``GPU`` resource for ``gpu``), else raise `CourseError`: jobs would wait."""
+    try:
+        client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+    except (TimeoutError, OSError) as exc:
+        client.close()
+        raise CourseError(
+            f"{address}: no Dask worker connected within {CONNECT_TIMEOUT} s; fix: start workers in the "
+            "course environment (`dask worker ADDRESS --nthreads 1`)"
+        ) from exc
+    workers = client.scheduler_info()["workers"].values()
+    if gpu and not any(w.get("resources", {}).get("GPU") for w in workers):
+        client.close()
+        raise CourseError(
+            f"{address}: --gpu, but no worker has a GPU resource; fix: start one per GPU with "
+            "`CUDA_VISIBLE_DEVICES=N dask worker ADDRESS --nthreads 1 --resources GPU=1`"
+        )
 
 
 def _failed_on(exc: BaseException) -> str:

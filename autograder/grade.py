@@ -432,7 +432,7 @@ def _runner(opts: GradeOptions, prepared: Prepared, workers: int):
     if opts.scheduler:
         from autograder.cluster import DaskRunner
 
-        return DaskRunner(opts.scheduler, prepared.cache)
+        return DaskRunner(opts.scheduler, prepared.cache, gpu=opts.gpu)
     return LocalRunner(workers, prepared.cache)
 
 
@@ -473,8 +473,8 @@ def grade(cfg: CourseConfig, labs: list[str] | None = None, opts: GradeOptions |
         jobs = _with_stores(jobs, recording.stores, prepared.cache)
         _say_recording(recording, opts.quiet)
     schedule = _Schedule(prepared, recording, jobs, workers, opts.quiet)
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     runner = _runner(opts, prepared, min(workers, len(jobs) + len(recording.references)))
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     done: list[dict] = []
     ungraded: list[Ungraded] = []
     bar = progress(len(jobs), "grading", opts.quiet)
