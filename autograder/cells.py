@@ -52,17 +52,28 @@ def grade_ids(nb: NotebookNode) -> set[str]:
     return {gid for gid in (grade_id(c) for c in nb.cells) if gid}
 
 
-def region_lines(source: str, begin: re.Pattern, end: re.Pattern) -> list[str]:
-    """Return the lines strictly between ``begin`` and ``end`` markers."""
-    inside, found = False, []
+def split_regions(source: str, begin: re.Pattern, end: re.Pattern) -> tuple[list[str], list[str], bool]:
+    """Split ``source`` at ``begin`` / ``end`` marker lines (the markers themselves dropped).
+
+    Returns
+    -------
+    tuple
+        The lines outside every region, the lines inside them, and whether the last region was closed.
+    """
+    outside, within, inside = [], [], False
     for line in source.splitlines():
         if begin.match(line):
             inside = True
         elif end.match(line):
             inside = False
-        elif inside:
-            found.append(line)
-    return found
+        else:
+            (within if inside else outside).append(line)
+    return outside, within, not inside
+
+
+def region_lines(source: str, begin: re.Pattern, end: re.Pattern) -> list[str]:
+    """Return the lines strictly between ``begin`` and ``end`` markers."""
+    return split_regions(source, begin, end)[1]
 
 
 def hidden_test_cells(nb: NotebookNode) -> dict[str, list[str]]:

@@ -31,7 +31,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Dict, Unicode
 
-from autograder.cells import nbgrader_meta
+from autograder.cells import nbgrader_meta, split_regions
 from autograder.evaluation import labels_reader
 from autograder.probe import ARRAY, INPUTS_ENV, MIME, NOT_PLAIN
 
@@ -60,17 +60,8 @@ def split_checks(source: str) -> tuple[str, str]:
     ValueError
         When a region is not closed.
     """
-    kept, check, inside = [], [], False
-    for line in source.splitlines():
-        if BEGIN_CHECK.match(line):
-            inside = True
-        elif END_CHECK.match(line):
-            inside = False
-        elif inside:
-            check.append(line)
-        else:
-            kept.append(line)
-    if inside:
+    kept, check, closed = split_regions(source, BEGIN_CHECK, END_CHECK)
+    if not closed:
         raise ValueError("a '### BEGIN GRADER CHECK' region has no '### END GRADER CHECK'")
     return "\n".join(kept), "\n".join(check)
 
