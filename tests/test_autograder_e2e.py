@@ -124,10 +124,11 @@ def _cases(root: Path) -> dict[str, float]:
 
 
 def _leftovers() -> list[psutil.Process]:
+    """Return the processes of this course's grading jobs (the mini lab's) still alive."""
     left = []
     for proc in psutil.process_iter():
         try:
-            if JOB_ENV in proc.environ():
+            if proc.environ().get(JOB_ENV, "").startswith("mini/"):
                 left.append(proc)
         except psutil.Error:
             continue

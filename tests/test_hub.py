@@ -527,9 +527,18 @@ def student_session(page: Any, room: Classroom, user: str, first_cells: bool) ->
 
 def fetch_feedback(page: Any, room: Classroom, user: str) -> Path:
     """Fetch the feedback from the Assignments tab; return the student's feedback page."""
+    from playwright.sync_api import TimeoutError as BrowserTimeout
+
     page.evaluate("() => window.jupyterapp.commands.execute('nbgrader:open-assignment-list')")
-    page.locator("#submitted_assignments_list button", has_text="Fetch Feedback").first.click()
-    page.locator("#submitted_assignments_list a", has_text="view feedback").first.wait_for(timeout=60_000)
+    link = page.locator("#submitted_assignments_list a", has_text="view feedback").first
+    for attempt in range(3):  # a click on a list still refreshing after the idle minutes can be lost
+        page.locator("#submitted_assignments_list button", has_text="Fetch Feedback").first.click()
+        try:
+            link.wait_for(timeout=30_000)
+            break
+        except BrowserTimeout:
+            if attempt == 2:
+                raise
     bs.screenshot(page, f"hub_{user}_feedback")
     pages = sorted((room.state / "homes" / user / LAB / "feedback").glob(f"*/{LAB}.html"))
     assert len(pages) == 1, f"{user}: {pages}"
