@@ -142,8 +142,7 @@ class DaskRunner:
         self.client = _connect(Client, address)
         _require_workers(self.client, address, gpu)
         self._queue = as_completed()
-        self._pending: dict[str, Job] = {}
-        self._futures: dict[str, object] = {}
+        self._pending: dict[str, tuple[Job, object]] = {}  # future key -> the job and its future
         self._scattered: dict[str, object] = {}  # digest -> Future of its scattered bytes
         self._published: list[str] = []
         self.sent_files, self.sent_bytes = 0, 0
@@ -191,15 +190,13 @@ class DaskRunner:
             allow_other_workers=bool(workers),
             resources={"GPU": 1} if job.settings.wants_gpu else None,
         )
-        self._pending[future.key] = job
-        self._futures[future.key] = future
+        self._pending[future.key] = (job, future)
         self._queue.add(future)
 
     def attempts(self) -> Iterator[Attempt]:
         """Yield each try as it finishes (jobs submitted meanwhile included)."""
         for future in self._queue:
-            job = self._pending.pop(future.key)
-            self._futures.pop(future.key, None)
+            job, _ = self._pending.pop(future.key)
             try:
                 result = future.result()
             except MissingBlobsError as exc:
@@ -226,7 +223,7 @@ class DaskRunner:
     def close(self) -> None:
         """Cancel what is still running and disconnect."""
         with contextlib.suppress(Exception):
-            self.client.cancel(list(self._futures.values()))
+            self.client.cancel([future for _, future in self._pending.values()])
         for name in self._published:
             with contextlib.suppress(Exception):
                 self.client.unpublish_dataset(name)

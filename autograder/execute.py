@@ -69,7 +69,6 @@ class GuardedExecute(Execute):
         self._stopped: str | None = None
         self._tampered: str | None = None
         self._given_restored: dict[str, int] = {}
-        self._started_cells = False
         if self.guard:  # the guarded kernel imports what the given cells import before its snapshot
             sources = [
                 cell.source for cell in nb.cells if cell.cell_type == "code" and _instructor_cell(cell)

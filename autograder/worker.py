@@ -177,15 +177,16 @@ def _raise_if_no_kernel(work: Path) -> None:
         )
 
 
-def _no_notebook(job: Job, work: Path, code: int | None, error: str) -> str:
+def _no_notebook(job: Job, code: int | None, error: str) -> str:
     """Return the note of an autograde that wrote no notebook, or raise when the machine is to blame.
+
+    Called after `_raise_if_no_kernel` (a kernel did start).
 
     Raises
     ------
     InfrastructureError
-        When no kernel started, or nbgrader failed on a valid notebook within the time limit.
+        When nbgrader failed on a valid notebook within the time limit.
     """
-    _raise_if_no_kernel(work)
     if code is None:
         return "autograde failed (killed at the notebook time limit); every autograded test scored 0"
     invalid = _invalid_notebook(job.notebook)
@@ -220,7 +221,7 @@ def _grade_in(job: Job, inputs: JobInputs, work: Path, run_id: str, cells: dict)
                 why = f"private gradebook unreadable ({type(exc).__name__})"
                 notes.append(f"autograde failed ({why}); every autograded test scored 0")
         else:
-            notes.append(_no_notebook(job, work, code, error))
+            notes.append(_no_notebook(job, code, error))
         if grades is None:
             grades, comments, notebook = _failed_grades(cells), {}, None
         recorded = {p.name: p.read_bytes() for p in sorted(dirs["recorded"].glob("*.pt"))}
