@@ -91,7 +91,11 @@ def _inside(path: Path, folders: list[Path]) -> bool:
 
 def bwrap_argv(confinement: Confinement) -> list[str]:
     """Return the ``bwrap`` command line (up to and including ``--``) that applies ``confinement``."""
-    hidden = [Path(p).resolve() for p in confinement.hide]
+    resolved = sorted({Path(p).resolve() for p in confinement.hide}, key=lambda p: len(p.parts))
+    hidden: list[Path] = []
+    for folder in resolved:  # a folder inside another hidden one is hidden with it (and mounts over it)
+        if not _inside(folder, hidden):
+            hidden.append(folder)
     argv = [shutil.which("bwrap") or "bwrap", *_base_options(confinement.gpu)]
     for folder in hidden:
         argv += ["--tmpfs", str(folder)]

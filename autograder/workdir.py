@@ -140,10 +140,22 @@ def _set_duedate(gradebook: Path, lab: str, duedate: str) -> None:
         gb.update_or_create_assignment(lab, duedate=duedate)
 
 
+def _grader_home() -> str:
+    """Return the grading user's home folder, or "" where it is "/" (never hidden whole)."""
+    home = str(Path.home().resolve())
+    return "" if home == "/" else home
+
+
 def _confinement(job: Job, inputs: JobInputs, work: Path, sockets: Path) -> Confinement:
-    """Return what the kernel sees: course, worker folders and file cache hidden (where they exist)."""
+    """Return what the kernel sees: course, worker folders, file cache and the grader's home hidden.
+
+    A confined kernel keeps the grader's uid (without capabilities), so folders only its owner may read
+    are not enough: the grader's home holds the default file cache of every worker of this user
+    (kits with hidden tests, held-out labels) and the user's own files. What the kernel needs from
+    there (the Python environment, ``labkit``, the job's data folder) is mounted back read-only.
+    """
     s = job.settings
-    hidden = (s.course_root, job.work_root, str(inputs.cache))
+    hidden = (s.course_root, job.work_root, str(inputs.cache), _grader_home())
     return Confinement(
         work=str(work),
         sockets=str(sockets),

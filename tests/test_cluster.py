@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import nbformat
@@ -35,15 +37,16 @@ pytestmark = [
 HALF = {"square": SOLVED["square"]}  # 2 of 5 points
 
 
-def _course(tmp_path: Path, students: dict[str, dict]) -> Path:
-    """The mini course, built, with one submission per student (cells replaced as given)."""
+def _course(tmp_path: Path, students: dict[str, dict], extra: dict[str, str] | None = None) -> Path:
+    """The mini course, built, with one submission per student (cells replaced as given, and an ``extra``
+    cell after the setup cell for the students it names)."""
     root = mini_course(tmp_path)
     assert main(["--course", str(root), "--quiet", "build"]) == 0
     release = read_notebook(root / "release" / "mini" / "mini.ipynb")
     for student, cells in students.items():
         folder = root / "submitted" / student / "mini"
         folder.mkdir(parents=True)
-        nbformat.write(with_cells(release, cells), str(folder / "mini.ipynb"))
+        nbformat.write(with_cells(release, cells, (extra or {}).get(student)), str(folder / "mini.ipynb"))
     return root
 
 
@@ -64,17 +67,45 @@ def _tests(root: Path) -> dict[str, dict]:
     return {name: entry["tests"] for name, entry in _ledger(root).items()}
 
 
-STUDENTS = {"solved": SOLVED, "blank": {}, "half": HALF, "solved2": SOLVED}
+STUDENTS = {"solved": SOLVED, "blank": {}, "half": HALF, "solved2": SOLVED, "spy": SOLVED}
+#: A student who knows where a worker keeps its file cache (data, kits with hidden tests, held-out labels).
+SPY = """import glob
+readable = []
+for root in {roots!r}:
+    for path in glob.glob(root + "/**/*", recursive=True):
+        try:
+            with open(path, "rb") as handle:
+                handle.read(1)
+            readable.append(path)
+        except OSError:
+            pass
+print("CACHE_FILES", len(readable))
+"""
 
 
 def test_workers_that_share_nothing_grade_like_local_grading(tmp_path, tmp_path_factory):
-    local = _course(tmp_path / "local", STUDENTS)
+    # the workers' caches where the default puts them, in the home folder (outside /tmp, which kernels
+    # never see): the spy's kernel must not read them either
+    caches = {
+        name: Path.home() / ".cache" / f"course-grade-test-{uuid.uuid4().hex[:8]}" for name in ("w1", "w2")
+    }
+    extra = {"spy": SPY.format(roots=[str(c) for c in caches.values()])}
+    local = _course(tmp_path / "local", STUDENTS, extra)
     assert _grade(local, tmp_path / "local-tmp", "--jobs", "2").returncode == 0
-    root, host_tmp = _course(tmp_path / "cluster", STUDENTS), tmp_path / "host-tmp"
+    root, host_tmp = _course(tmp_path / "cluster", STUDENTS, extra), tmp_path / "host-tmp"
     hidden = [tmp_path]  # the course, the host's temporary folder and the local run
+    try:
+        _share_nothing(root, local, host_tmp, hidden, caches, tmp_path_factory)
+    finally:
+        for cache in caches.values():
+            shutil.rmtree(cache, ignore_errors=True)
+
+
+def _share_nothing(root, local, host_tmp, hidden, caches, tmp_path_factory) -> None:
     with scheduler(tmp_path_factory.mktemp("scheduler")) as cluster:
         for name in ("w1", "w2"):
-            start_worker(cluster, name, tmp_path_factory.mktemp(name), hidden)
+            env = {"COURSE_GRADE_CACHE": str(caches[name])}
+            start_worker(cluster, name, tmp_path_factory.mktemp(name), hidden, env=env)
         wait_for_workers(cluster, 2)
         from distributed import Client
 
@@ -85,13 +116,15 @@ def test_workers_that_share_nothing_grade_like_local_grading(tmp_path, tmp_path_
         assert first.returncode == 0, first.stderr[-3000:]
         assert _tests(root) == _tests(local)
         assert {k: e["score"] for k, e in _ledger(root).items()} == {
-            "mini/solved": 5, "mini/blank": 0, "mini/half": 2, "mini/solved2": 5,
+            "mini/solved": 5, "mini/blank": 0, "mini/half": 2, "mini/solved2": 5, "mini/spy": 5,
         }  # fmt: skip
+        spied = json.dumps(read_notebook(root / "autograded" / "spy" / "mini" / "mini.ipynb"))
+        assert "CACHE_FILES 0" in spied, "a kernel read a worker's file cache"
         assert "file(s) sent" in first.stderr and " 0 file(s) sent" not in first.stderr
         workers = {entry["worker"] for entry in _ledger(root).values()}
         assert len(workers) == 2, "both workers graded"
-        for name, folder in cluster.roots.items():  # each fetched the files once into its own cache
-            blobs = list((folder / "cache" / "blobs").iterdir())
+        for name, cache in caches.items():  # each fetched the files once into its own cache
+            blobs = list((cache / "blobs").iterdir())
             assert blobs and all(len(p.name) == 64 for p in blobs), name
         again = _grade(root, host_tmp, "--scheduler", cluster.address, "--force")
         assert again.returncode == 0, again.stderr[-3000:]
