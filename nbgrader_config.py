@@ -37,7 +37,7 @@ c.Execute.iopub_timeout = 60
 from nbgrader.converters.autograde import Autograde  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = [
-    "autograder.preprocessors.RestoreCells" if p.__name__ == "OverwriteCells" else p
+    "autograder.build.preprocessors.RestoreCells" if p.__name__ == "OverwriteCells" else p
     for p in Autograde.class_traits()["sanitize_preprocessors"].default()
 ]
 c.RestoreCells.add_missing_cells = True
@@ -53,7 +53,7 @@ c.Autograde.autograde_preprocessors = [
     step
     for default in Autograde.class_traits()["autograde_preprocessors"].default()
     for step in (
-        ["autograder.checks.PrepareHiddenChecks", default, "autograder.checks.DecideHiddenChecks"]
+        ["autograder.checks.steps.PrepareHiddenChecks", default, "autograder.checks.steps.DecideHiddenChecks"]
         if default is Execute
         else [default]
     )
@@ -73,7 +73,7 @@ from nbgrader.converters.generate_assignment import GenerateAssignment  # noqa: 
 
 c.GenerateAssignment.preprocessors = [
     *GenerateAssignment.class_traits()["preprocessors"].default(),
-    "autograder.preprocessors.StripJupytextPairing",
+    "autograder.build.preprocessors.StripJupytextPairing",
 ]
 
 # Keep generated releases clean.

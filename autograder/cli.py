@@ -8,7 +8,7 @@ from pathlib import Path
 
 from autograder import CourseError
 from autograder.config import CourseConfig, ensure_tools_on_path, load_config
-from autograder.nbgrader_cli import skip_slow_imports
+from autograder.execute.nbgrader_cli import skip_slow_imports
 from autograder.options import DEMO_MAX_EPOCHS, GradeOptions
 from labkit.exits import run_command
 from labkit.runtime import MAX_EPOCHS_ENV
@@ -88,15 +88,15 @@ def _grade_options(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_sync(cfg: CourseConfig, args) -> int:
-    from autograder.sync import sync
+    from autograder.build.sync import sync
 
     print("\n".join(sync(cfg)))
     return 0
 
 
 def _cmd_check(cfg: CourseConfig, args) -> int:
-    from autograder.build import leaks, stale_cells, undecided_hidden_tests, unlocked_cells
-    from autograder.sync import check_sync
+    from autograder.build.release import leaks, stale_cells, undecided_hidden_tests, unlocked_cells
+    from autograder.build.sync import check_sync
 
     labs = list(cfg.labs_with_source)
     problems = check_sync(cfg, labs)
@@ -108,7 +108,7 @@ def _cmd_check(cfg: CourseConfig, args) -> int:
 
 
 def _cmd_build(cfg: CourseConfig, args) -> int:
-    from autograder.build import build
+    from autograder.build.release import build
 
     found = build(cfg, list(cfg.labs_with_source))
     print("\n".join(found) or "release built, no leaks")
@@ -218,7 +218,7 @@ def _cmd_manual(cfg: CourseConfig, args) -> int:
 
 
 def _cmd_bundle(cfg: CourseConfig, args) -> int:
-    from autograder.bundle import write_bundle
+    from autograder.build.bundle import write_bundle
 
     made = write_bundle(cfg, args.out, archive=args.zip, force=args.force)
     print(

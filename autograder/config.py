@@ -145,8 +145,8 @@ def ensure_tools_on_path() -> None:
 def run_nbgrader(folder: Path, *args: str, where: str | os.PathLike[str] | None = None) -> None:
     """Run ``nbgrader ARGS --log-level=ERROR`` with ``folder`` as the course root.
 
-    nbgrader's own command line, started through :mod:`autograder.nbgrader_cli` (a slow optional import
-    skipped; the same commands and results).
+    nbgrader's own command line, started through :mod:`autograder.execute.nbgrader_cli` (a slow optional
+    import skipped; the same commands and results).
 
     Raises
     ------
@@ -155,7 +155,7 @@ def run_nbgrader(folder: Path, *args: str, where: str | os.PathLike[str] | None 
     """
     ensure_tools_on_path()
     proc = subprocess.run(
-        [sys.executable, "-m", "autograder.nbgrader_cli", *args, "--log-level=ERROR"],
+        [sys.executable, "-m", "autograder.execute.nbgrader_cli", *args, "--log-level=ERROR"],
         cwd=folder,
         capture_output=True,
         text=True,

@@ -16,7 +16,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder import CourseError
-from autograder.build import build
+from autograder.build.release import build
 from autograder.cells import grade_id, nbgrader_meta, read_notebook
 from autograder.collect import collect
 from autograder.config import CourseConfig, ensure_tools_on_path

@@ -1,8 +1,8 @@
 """Grade every submission: isolated workers (local processes or Dask), merged one at a time, resumable.
 
 A submission is graded or left ungraded, never given a grade by a machine's failure: an attempt that fails
-outside the graded kernel is retried (:mod:`autograder.dispatch`), and what still fails is reported with its
-causes by `UngradedError` after every other result was merged.
+outside the graded kernel is retried (:mod:`autograder.execute.dispatch`), and what still fails is reported
+with its causes by `UngradedError` after every other result was merged.
 """
 
 from __future__ import annotations
@@ -17,21 +17,21 @@ from pathlib import Path
 
 from autograder import CourseError
 from autograder import reuse as train_reuse
-from autograder.blobs import BlobCache
-from autograder.build import kit_dir
+from autograder.build.release import kit_dir
 from autograder.cells import read_notebook
 from autograder.config import CourseConfig
-from autograder.confine import INSTALL_HINT, bwrap_available
-from autograder.dispatch import LocalRunner, Retries, Ungraded, host_cache
-from autograder.gpus import gpu_list
-from autograder.jobs import Job, Result, Settings
-from autograder.ledger import Ledger, job_key
+from autograder.execute.blobs import BlobCache
+from autograder.execute.dispatch import LocalRunner, Retries, Ungraded, host_cache
+from autograder.execute.gpus import gpu_list
+from autograder.execute.processes import job_token, kill_job_processes
+from autograder.execute.requirements import requirements
+from autograder.kernel.confine import INSTALL_HINT, bwrap_available
+from autograder.kernel.sandbox import Limits
 from autograder.merge import ensure_assignment, merge_result
 from autograder.options import PASS_THROUGH_ENV, GradeOptions
-from autograder.processes import job_token, kill_job_processes
+from autograder.plan.ledger import Ledger, job_key
 from autograder.progress import progress
-from autograder.requirements import requirements
-from autograder.sandbox import Limits
+from autograder.records import Job, Result, Settings
 from labkit.paths import COURSE_MARKER, DATA_ENV
 
 
@@ -101,11 +101,11 @@ class Prepared:
     work_root
         The root of the local worker directories (outside the course).
     cache
-        The grading host's file cache (:mod:`autograder.blobs`): every file a job names by digest.
+        The grading host's file cache (:mod:`autograder.execute.blobs`): every file a job names by digest.
     data_files
         The course's data files by name to digest.
     kits
-        Each lab's grading kit (see `autograder.build.kit_dir`).
+        Each lab's grading kit (see `autograder.build.release.kit_dir`).
     duedates
         Each lab's due date in the course gradebook (ISO, or None).
     files
@@ -160,7 +160,7 @@ def _probe_files(cfg: CourseConfig, lab: str) -> dict[str, bytes]:
     held_out = dict(cfg.evaluation_files)
     if lab not in held_out:
         return {}
-    from autograder.evaluation import ensure_inputs, input_files
+    from autograder.checks.evaluation import ensure_inputs, input_files
 
     previous = os.environ.get(DATA_ENV)
     os.environ[DATA_ENV] = str(data_source(cfg))
@@ -430,7 +430,7 @@ def _raise_interrupt(signum, frame) -> None:
 
 def _runner(opts: GradeOptions, prepared: Prepared, workers: int):
     if opts.scheduler:
-        from autograder.cluster import DaskRunner
+        from autograder.execute.cluster import DaskRunner
 
         return DaskRunner(opts.scheduler, prepared.cache, gpu=opts.gpu)
     return LocalRunner(workers, prepared.cache)

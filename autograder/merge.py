@@ -13,7 +13,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder.config import CourseConfig, ensure_tools_on_path
-from autograder.jobs import Result
+from autograder.records import Result
 from labkit.files import atomic_write
 
 #: nbgrader's per-submission secret (written by ``nbgrader submit``), read back by ``release_feedback``.

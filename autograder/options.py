@@ -1,6 +1,6 @@
 """Settings of a grading run, each default defined once: the `course-grade` flags read them here.
 
-Kernel resource limits default to `autograder.sandbox.Limits`; the training cap's variable name is
+Kernel resource limits default to `autograder.kernel.sandbox.Limits`; the training cap's variable name is
 `labkit.runtime.MAX_EPOCHS_ENV`.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from autograder.sandbox import Limits
+from autograder.kernel.sandbox import Limits
 from labkit.runtime import MAX_EPOCHS_ENV
 
 #: Seconds one submission may run in all (per cell: the course's ``Execute.timeout``).

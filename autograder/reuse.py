@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.cells import grade_id, nbgrader_meta
-from autograder.jobs import Result, Settings
+from autograder.records import Result, Settings
 from labkit.training import store as train_store
 
 STORE_DIR = "train_store"
@@ -67,7 +67,7 @@ def setting_key(settings: Settings, data_files: dict[str, str]) -> str:
     h = hashlib.sha256()
     relevant = {"threads": settings.threads, "gpu": bool(settings.gpu), "env": settings.extra_env}
     h.update(json.dumps(relevant, sort_keys=True).encode() + platform.python_version().encode())
-    for name, digest in sorted(data_files.items()):  # name and sha256 (:mod:`autograder.blobs`)
+    for name, digest in sorted(data_files.items()):  # name and sha256 (:mod:`autograder.execute.blobs`)
         h.update(name.encode() + bytes.fromhex(digest))
     return h.hexdigest()[:16]
 

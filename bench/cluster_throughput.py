@@ -71,8 +71,8 @@ def _pass(root: Path, host_tmp: Path, address: str, workers: int) -> dict:
 
 def _fetch_into_fresh_cache(keys: dict[str, str], folder: str) -> float:
     """On a worker: fetch the files into an empty cache, verified; return the seconds it took."""
-    from autograder.blobs import BlobCache
-    from autograder.cluster import _fetch_through_dask
+    from autograder.execute.blobs import BlobCache
+    from autograder.execute.cluster import _fetch_through_dask
 
     start = time.monotonic()
     BlobCache(Path(folder)).ensure(keys, _fetch_through_dask(keys))
@@ -81,8 +81,8 @@ def _fetch_into_fresh_cache(keys: dict[str, str], folder: str) -> float:
 
 def _send_cost(address: str, base: Path, repeats: int = 3) -> dict:
     """Seconds for one worker to fetch and verify the data files it lacks (sent once by the host)."""
-    from autograder.blobs import BlobCache
-    from autograder.cluster import DaskRunner
+    from autograder.execute.blobs import BlobCache
+    from autograder.execute.cluster import DaskRunner
 
     cache = BlobCache(base / "host-cache")
     digests = {cache.add_file(p) for p in sorted((REPO / "data").iterdir()) if p.is_file()}

@@ -68,14 +68,14 @@ MINI_ATTACKS: dict[str, tuple[dict[str, str], str | None]] = {
 MINI_CHANNEL_ATTACKS: dict[str, tuple[dict[str, str], str | None]] = {
     "patch_the_probe": (
         MINI_CONTROL,
-        "import autograder.probe as p\n_emit = p.emit\n"
+        "import autograder.checks.probe as p\n_emit = p.emit\n"
         "p.emit = lambda name, value: _emit(name, {'square(-4)': 16, 'square(0.5)': 0.25, "
         "'mean_value([10.0])': 10.0, 'mean_value([1, 2])': 1.5}.get(name, value))\n",
     ),
     "replace_the_probe_in_sys_modules": (
         MINI_CONTROL,
-        "import sys, types\nfake = types.ModuleType('autograder.probe')\n"
-        "fake.emit = lambda name, value: None\nsys.modules['autograder.probe'] = fake\n",
+        "import sys, types\nfake = types.ModuleType('autograder.checks.probe')\n"
+        "fake.emit = lambda name, value: None\nsys.modules['autograder.checks.probe'] = fake\n",
     ),
     "publish_fake_results": (
         {

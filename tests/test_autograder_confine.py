@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from autograder.confine import Confinement, bwrap_argv, bwrap_available, empty_file, python_folders
+from autograder.kernel.confine import Confinement, bwrap_argv, bwrap_available, empty_file, python_folders
 
 
 def _confinement(tmp_path):

@@ -19,10 +19,10 @@ from autograder_support import SOLVED, mini_course, tree_hash, with_cells
 from autograder.cells import MIN_SECRET_LINE, grade_id, hidden_test_cells, read_notebook
 from autograder.cli import main
 from autograder.config import load_config
-from autograder.confine import bwrap_available
+from autograder.execute.processes import JOB_ENV
 from autograder.grade import grade
+from autograder.kernel.confine import bwrap_available
 from autograder.options import GradeOptions
-from autograder.processes import JOB_ENV
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -8,7 +8,7 @@ import sys
 import nbformat
 import pytest
 
-from autograder.execute import GuardedExecute
+from autograder.execute.guarded import GuardedExecute
 
 FLAKY = """import os, sys
 marker = sys.argv[1]
@@ -63,7 +63,7 @@ def test_a_kernel_that_never_starts_is_reported_as_the_machines_failure(tmp_path
 def test_text_is_cut_but_figures_and_probe_results_are_never_cut():
     """A cut base64 PNG is a broken image: text outputs are cut, image data is kept whole (or, over the
     image limit, replaced by one line), and probe results reach the grader whole."""
-    from autograder.probe import MIME
+    from autograder.checks.probe import MIME
 
     step = GuardedExecute(max_output_chars=1000, max_image_chars=50_000)
     png, huge, text = "i" * 20_000, "j" * 60_000, "t" * 5_000

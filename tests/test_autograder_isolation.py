@@ -13,8 +13,8 @@ from autograder_support import SOLVED, mini_course, with_cells
 from autograder.cells import read_notebook
 from autograder.cli import main
 from autograder.config import load_config
-from autograder.confine import bwrap_available
 from autograder.grade import grade
+from autograder.kernel.confine import bwrap_available
 from autograder.options import GradeOptions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -16,9 +16,9 @@ from autograder.cells import read_notebook
 from autograder.collect import collect
 from autograder.config import load_config
 from autograder.grade import plan_jobs, prepare
-from autograder.jobs import Grade, Result
-from autograder.ledger import Ledger
 from autograder.options import GradeOptions
+from autograder.plan.ledger import Ledger
+from autograder.records import Grade, Result
 
 
 def _snapshot(cfg) -> dict[str, str]:

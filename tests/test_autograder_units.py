@@ -10,15 +10,15 @@ import pytest
 from autograder_support import mini_course
 
 from autograder import CourseError
-from autograder.build import leaks
+from autograder.build.release import leaks
+from autograder.build.sync import check_sync
 from autograder.cells import MIN_SECRET_LINE, hidden_test_cells, read_notebook, secret_lines
 from autograder.cli import main
 from autograder.collect import collect, parse_name
 from autograder.config import load_config
 from autograder.export import LabTotals, _figure, _title
 from autograder.feedback import redact_notebook
-from autograder.ledger import Ledger, job_key
-from autograder.sync import check_sync
+from autograder.plan.ledger import Ledger, job_key
 
 LABS = ("ecg_rhythm_classification", "hr_estimation")
 
@@ -203,7 +203,7 @@ def test_distribution_figure_names_the_manual_part(tmp_path):
 
 
 def test_unlocked_given_code_fails_check_unless_tagged_free(tmp_path, capsys):
-    from autograder.build import unlocked_cells
+    from autograder.build.release import unlocked_cells
     from autograder.cells import FREE_TAG
 
     root = mini_course(tmp_path)
@@ -223,7 +223,7 @@ def test_unlocked_given_code_fails_check_unless_tagged_free(tmp_path, capsys):
 
 
 def test_a_hidden_test_without_a_grader_check_fails_check(tmp_path, capsys):
-    from autograder.build import undecided_hidden_tests
+    from autograder.build.release import undecided_hidden_tests
 
     root = mini_course(tmp_path)
     cfg = load_config(root)
@@ -251,7 +251,7 @@ def test_every_given_code_cell_of_the_labs_is_locked(lab):
 
 
 def test_guard_proof_binds_nonce_status_and_restored_hooks():
-    from autograder.guard_kernel import proof, verify
+    from autograder.kernel.guard import proof, verify
 
     key = b"k" * 32
     good = {"status": "error", "course_guard": {"restored": [], "proof": proof(key, "n1", "error", [])}}

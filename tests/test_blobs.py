@@ -7,11 +7,11 @@ import pickle
 
 import pytest
 
-from autograder.blobs import BlobCache, MissingBlobsError, sha256_bytes
-from autograder.dispatch import MAX_ATTEMPTS, Attempt, Retries
-from autograder.jobs import InfrastructureError, Job, Settings
-from autograder.requirements import check, requirements
-from autograder.sandbox import Limits
+from autograder.execute.blobs import BlobCache, MissingBlobsError, sha256_bytes
+from autograder.execute.dispatch import MAX_ATTEMPTS, Attempt, Retries
+from autograder.execute.requirements import check, requirements
+from autograder.kernel.sandbox import Limits
+from autograder.records import InfrastructureError, Job, Settings
 
 
 def test_a_blob_is_verified_before_use_and_a_corrupt_one_is_fetched_again(tmp_path):
@@ -90,7 +90,7 @@ def test_a_failed_attempt_is_retried_elsewhere_then_left_ungraded_with_every_cau
 
 
 def test_a_full_disk_is_the_machines_failure(tmp_path):
-    from autograder.worker import check_disk
+    from autograder.execute.worker import check_disk
 
     check_disk(tmp_path, min_free_mb=1)
     with pytest.raises(InfrastructureError, match="MB free on the disk of"):
@@ -101,7 +101,8 @@ def test_an_unreachable_scheduler_or_a_cluster_without_workers_is_one_clear_erro
     pytest.importorskip("distributed")
     from distributed import LocalCluster
 
-    from autograder import CourseError, cluster
+    from autograder import CourseError
+    from autograder.execute import cluster
 
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 2)
     cache = BlobCache(tmp_path / "cache")

@@ -20,7 +20,7 @@ import yaml
 from browser_support import free_port
 from e2e_support import REPO, capped_data_dir, fill_answers, source_notebook
 
-import autograder.bundle as bundle
+import autograder.build.bundle as bundle
 from autograder import CourseError
 from autograder.cells import read_notebook, secret_lines
 from autograder.config import load_config

@@ -1,5 +1,6 @@
-"""The hidden checks' two halves, without a kernel: plain data (autograder.probe), check regions and the
-decision on an executed notebook (autograder.checks), and the evaluation inputs (autograder.evaluation)."""
+"""The hidden checks' two halves, without a kernel: plain data (autograder.checks.probe), check regions and
+the decision on an executed notebook (autograder.checks.steps), and the evaluation inputs
+(autograder.checks.evaluation)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import evaluation
-from autograder.checks import decide, split_checks, take_checks
-from autograder.probe import ARRAY, MIME, NOT_PLAIN, plain
+from autograder.checks import evaluation
+from autograder.checks.probe import ARRAY, MIME, NOT_PLAIN, plain
+from autograder.checks.steps import decide, split_checks, take_checks
 
 
 class Anything(float):

@@ -24,7 +24,7 @@ from cluster_support import environment_without, scheduler, start_worker, wait_f
 
 from autograder.cells import read_notebook
 from autograder.cli import EXIT_UNGRADED, main
-from autograder.confine import bwrap_available
+from autograder.kernel.confine import bwrap_available
 
 pytestmark = [
     pytest.mark.e2e,

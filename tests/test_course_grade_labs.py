@@ -37,8 +37,8 @@ from e2e_support import (
 from autograder.cells import grade_id, read_notebook
 from autograder.cli import main
 from autograder.config import load_config
-from autograder.confine import bwrap_available
 from autograder.grade import grade
+from autograder.kernel.confine import bwrap_available
 from autograder.options import GradeOptions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -206,7 +206,7 @@ def _check_plain_feedback(course, hidden_lines: list[str]) -> None:
         page = html.unescape(path.read_text())
         shown = [ln for ln in hidden_lines if ln in page]
         assert not shown, f"{path}: hidden test source in plain nbgrader feedback: {shown[:3]}"
-        assert "BEGIN GRADER CHECK" not in page and "autograder.probe" not in page, path
+        assert "BEGIN GRADER CHECK" not in page and "autograder.checks.probe" not in page, path
 
 
 def _check_value_attacks(entries: dict) -> None:

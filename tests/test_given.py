@@ -1,4 +1,5 @@
-"""Given names and libraries (autograder.given): what a submitted cell changes is put back, by identity."""
+"""Given names and libraries (autograder.kernel.given): what a submitted cell changes is put back, by
+identity."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import types
 
 import pytest
 
-from autograder.given import Given, imported_modules
+from autograder.kernel.given import Given, imported_modules
 
 
 def _module(name: str) -> types.ModuleType:

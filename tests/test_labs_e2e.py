@@ -16,7 +16,7 @@ import joblib
 import nbformat
 import pytest
 
-from autograder.checks import decide, take_checks
+from autograder.checks.steps import decide, take_checks
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 ECG, HR = "ecg_rhythm_classification", "hr_estimation"

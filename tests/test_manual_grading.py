@@ -282,6 +282,6 @@ def test_nothing_of_the_view_reaches_students():
     enabled = [p for p in configs if "autograder.manual" in p.read_text()]
     assert enabled == [], f"the grading view is enabled for every server of the environment by {enabled}"
     assert "autograder.manual.extension" in (ms.REPO / "jupyter_server_config.py").read_text()
-    from autograder.bundle import SERVER_CONFIG  # the hand-out's own server config
+    from autograder.build.bundle import SERVER_CONFIG  # the hand-out's own server config
 
     assert "autograder" not in SERVER_CONFIG and "app_settings_dir" not in SERVER_CONFIG

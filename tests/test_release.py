@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.build import leaks, stale_cells
+from autograder.build.release import leaks, stale_cells
+from autograder.build.sync import check_sync
 from autograder.config import load_config
-from autograder.sync import check_sync
 
 COURSE = load_config(Path(__file__).resolve().parents[1])
 

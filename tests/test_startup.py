@@ -17,7 +17,7 @@ def _python(code: str, *args: str) -> subprocess.CompletedProcess:
 
 def test_grader_processes_do_not_import_torch_or_lightning():
     code = (
-        "import json, sys; import autograder.grade, autograder.worker, autograder.reuse; "
+        "import json, sys; import autograder.grade, autograder.execute.worker, autograder.reuse; "
         "print(json.dumps(sorted(m for m in ('torch', 'pytorch_lightning') if m in sys.modules)))"
     )
     proc = _python(code)
@@ -43,7 +43,7 @@ def test_the_nbgrader_wrapper_skips_the_slow_import_and_runs_nbgrader():
         "runpy.run_module('{module}', run_name='__main__')"
     )
     plain = _python(probe.format(module="nbgrader"))
-    wrapped = _python(probe.format(module="autograder.nbgrader_cli"))
+    wrapped = _python(probe.format(module="autograder.execute.nbgrader_cli"))
     assert plain.stdout == wrapped.stdout and wrapped.stdout.strip()  # the same nbgrader, the same answer
     assert "rfc3987_syntax loaded: False" in wrapped.stderr
     if "rfc3987_syntax loaded: True" not in plain.stderr:
@@ -51,7 +51,7 @@ def test_the_nbgrader_wrapper_skips_the_slow_import_and_runs_nbgrader():
 
 
 def test_a_forked_nbgrader_gets_its_own_folder_environment_log_and_exit_status(tmp_path):
-    from autograder.nbgrader_cli import forked_context, run_forked
+    from autograder.execute.nbgrader_cli import forked_context, run_forked
 
     runs = {}
     for name, argv in {"ok": ["--version"], "bad": ["autograde", "no_such_lab", "--no-such-flag"]}.items():

@@ -49,7 +49,7 @@ def test_mini_course_attacks_score_their_controls_score(tmp_path):
     scores = {name: entries[name]["score"] for name in {**MINI_ATTACKS, **MINI_CHANNEL_ATTACKS}}
     assert scores == dict.fromkeys(scores, 0.0), scores
     restored = entries["patch_the_probe"]["notes"]
-    assert any("autograder.probe.emit" in note for note in restored), restored
+    assert any("autograder.checks.probe.emit" in note for note in restored), restored
 
 
 def test_hr_lab_attacks_score_their_controls_score(tmp_path, monkeypatch):

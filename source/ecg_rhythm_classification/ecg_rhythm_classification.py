@@ -157,7 +157,7 @@ total = sum(index.size for index in subsets.values())
 assert total == rhythms.size, f"the subsets hold {total} strips in total, expected {rhythms.size}"
 assert np.intersect1d(i_train, i_test).size == 0, "some strips are both in the training and the test set"
 ### BEGIN HIDDEN TESTS
-import autograder.probe as probe  # noqa: F811 (each hidden region imports it)
+import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
 
 def _probe_split_data():
@@ -270,7 +270,7 @@ for name, index in (("train", i_train), ("val", i_val), ("test", i_test)):
 assert np.ndim(alpha) == 0 and alpha > 0, f"alpha should be one positive number, got {alpha!r}"
 assert abs(np.std(signals[i_train]) - 1) < 1e-3, f"scaled training std is {np.std(signals[i_train]):.4f}"
 ### BEGIN HIDDEN TESTS
-import autograder.probe as probe  # noqa: F811 (each hidden region imports it)
+import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
 probe.emit("alpha", float(alpha))
 probe.emit("i_train", np.asarray(i_train))
@@ -339,7 +339,7 @@ IPython.display.display(encoded_preview(rhythms, encoded_rhythms))
 assert np.shape(encoded_rhythms) == (rhythms.size, labels.size), f"shape {np.shape(encoded_rhythms)}"
 assert np.all(np.sum(encoded_rhythms, axis=1) == 1), "every row must hold exactly one 1"
 ### BEGIN HIDDEN TESTS
-import autograder.probe as probe  # noqa: F811 (each hidden region imports it)
+import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
 probe.emit("encoded_rhythms", np.asarray(encoded_rhythms, dtype=float))
 _labels = "sinus_tachycardia atrial_flutter sinus_bradycardia normal_sinus_rhythm atrial_fibrillation atrial_flutter"
@@ -632,7 +632,7 @@ with torch.random.fork_rng():  # building test models must not change the random
             assert signature != known, f"{name} has the same layers and parameter shapes as {other}"
         signatures[name] = signature
 ### BEGIN HIDDEN TESTS
-import autograder.probe as probe  # noqa: F811 (each hidden region imports it)
+import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
 
 def _probe_architectures():
@@ -694,7 +694,7 @@ figure = plot_confusion_matrices(custom1_matrices, labels, model="Custom model 1
 # both on held-out strips the grader keeps; the line below measures them on your own test set).
 check_accuracy(custom1_matrices, cnn_matrices, "custom model 1", strict=False)  # your split
 ### BEGIN HIDDEN TESTS
-import autograder.probe as probe  # noqa: F811 (each hidden region imports it)
+import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
 # held-out strips (their labels stay with the grader), scaled as the models were trained; given CNN first
 _x = probe.inputs("ecg_rhythm_classification") * float(alpha)
@@ -727,7 +727,7 @@ figure = plot_confusion_matrices(custom2_matrices, labels, model="Custom model 2
 # Graded: a test accuracy of at least 0.5 and at least the given CNN's minus 0.10, as for model 1.
 check_accuracy(custom2_matrices, cnn_matrices, "custom model 2", strict=False)  # your split
 ### BEGIN HIDDEN TESTS
-import autograder.probe as probe  # noqa: F811 (each hidden region imports it)
+import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
 # held-out strips (their labels stay with the grader), scaled as the models were trained; given CNN first
 _x = probe.inputs("ecg_rhythm_classification") * float(alpha)

@@ -180,7 +180,7 @@ assert np.shape(_targets) == (_n,), f"targets have shape {np.shape(_targets)}, e
 
 
 ### BEGIN HIDDEN TESTS
-import autograder.probe as probe  # noqa: F811 (each hidden region imports it)
+import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
 
 def _probe_extract_windows():
@@ -307,7 +307,7 @@ assert set.union(*_subsets) == set(_subjects), f"unused subjects: {set(_subjects
 
 
 ### BEGIN HIDDEN TESTS
-import autograder.probe as probe  # noqa: F811 (each hidden region imports it)
+import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
 
 def _probe_split_subjects():
@@ -405,7 +405,7 @@ assert np.allclose(_sigma, 1.0, atol=1e-3), f"mean std of the scaled training wi
 
 
 ### BEGIN HIDDEN TESTS
-import autograder.probe as probe  # noqa: F811 (each hidden region imports it)
+import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
 
 def _probe_compute_scaling():
@@ -778,7 +778,7 @@ else:
 
 
 ### BEGIN HIDDEN TESTS
-import autograder.probe as probe  # noqa: F811 (each hidden region imports it)
+import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
 
 def _probe_derive_config():
@@ -967,7 +967,7 @@ assert np.isclose(_metrics["mae"], 1.0), f"mae is {_metrics['mae']}, expected 1.
 
 
 ### BEGIN HIDDEN TESTS
-import autograder.probe as probe  # noqa: F811 (each hidden region imports it)
+import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
 
 def _probe_compute_metrics():
@@ -1110,7 +1110,7 @@ assert np.isclose(_metrics["walking"]["mae"], 10.0), (
 
 
 ### BEGIN HIDDEN TESTS
-import autograder.probe as probe  # noqa: F811 (each hidden region imports it)
+import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
 
 def _probe_compute_activity_metrics():

@@ -12,23 +12,23 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.blobs import BlobCache, Fetch
-from autograder.confine import Confinement, empty_file, python_folders
-from autograder.evaluation import LABELS_SUFFIX
-from autograder.isolation import COURSE_CONFIG, socket_prefix, worker_config_text
-from autograder.jobs import Job
-from autograder.processes import JOB_ENV, job_token
-from autograder.sandbox import KERNEL_NAME, write_kernelspec
+from autograder.checks.evaluation import LABELS_SUFFIX
+from autograder.execute.blobs import BlobCache, Fetch
+from autograder.execute.isolation import COURSE_CONFIG, socket_prefix, worker_config_text
+from autograder.execute.processes import JOB_ENV, job_token
+from autograder.kernel.confine import Confinement, empty_file, python_folders
+from autograder.kernel.sandbox import KERNEL_NAME, write_kernelspec
+from autograder.records import Job
 from labkit.paths import DATA_ENV, LOG_ENV
 from labkit.training import store
 
-#: The file GuardedExecute writes when no kernel started (see `autograder.execute`).
+#: The file GuardedExecute writes when no kernel started (see `autograder.execute.guarded`).
 FAILURE_FILE = "infrastructure.json"
 
 
 @dataclass(frozen=True)
 class JobInputs:
-    """The verified local copies of the files a job names by digest (see :mod:`autograder.blobs`).
+    """The verified local copies of the files a job names by digest (see :mod:`autograder.execute.blobs`).
 
     Attributes
     ----------

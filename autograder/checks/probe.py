@@ -2,7 +2,7 @@
 
 A hidden test cell of a lab runs a *probe* in the student's kernel: it calls the submission's functions on
 inputs it is given (or its models on evaluation signals whose labels never enter the kernel) and passes
-what came back to `emit`. The grading process decides (:mod:`autograder.checks`): nothing in the kernel
+what came back to `emit`. The grading process decides (:mod:`autograder.checks.steps`): nothing in the kernel
 knows the expected values, so what a submission does to the kernel's names, libraries or objects cannot
 make a check pass.
 
@@ -13,7 +13,7 @@ the check fails with a message naming the type. Nothing is pickled.
 
 Usage, in a hidden-test region (docs/grading.md, "Writing a hidden check")::
 
-    import autograder.probe as probe
+    import autograder.checks.probe as probe
 
     probe.emit("mean of [1, 2]", mean_value([1, 2]))
 """
@@ -95,7 +95,7 @@ def inputs(name: str) -> Any:
     """Return the probe input ``name`` (a numpy array, e.g. a lab's evaluation signals) given by the grader.
 
     Outside grading (an instructor running the source notebook in the course), the course's own inputs are
-    built and used, as ``PrepareHiddenChecks`` would (:mod:`autograder.evaluation`).
+    built and used, as ``PrepareHiddenChecks`` would (:mod:`autograder.checks.evaluation`).
 
     Raises
     ------
@@ -108,7 +108,7 @@ def inputs(name: str) -> Any:
     if not folder or not path.is_file():
         raise FileNotFoundError(
             f"probe input {name!r} not found in {folder or '$' + INPUTS_ENV}: the grader prepares it "
-            "(autograder.checks.PrepareHiddenChecks in nbgrader_config.py)"
+            "(autograder.checks.steps.PrepareHiddenChecks in nbgrader_config.py)"
         )
     return np.load(path, allow_pickle=False)
 
@@ -120,8 +120,8 @@ def _course_inputs(lab: str) -> str:
     root = find_course_root()
     if root is None:
         return ""
+    from autograder.checks.evaluation import ensure_inputs
     from autograder.config import load_config
-    from autograder.evaluation import ensure_inputs
 
     held_out = dict(load_config(root).evaluation_files)
     return str(ensure_inputs(root, lab, held_out[lab])) if lab in held_out else ""

@@ -16,8 +16,8 @@ import platform
 from collections.abc import Mapping
 from pathlib import Path
 
-from autograder.given import imported_modules
-from autograder.jobs import InfrastructureError
+from autograder.kernel.given import imported_modules
+from autograder.records import InfrastructureError
 
 #: Distributions every graded run uses, whatever the notebook imports (nbgrader and the kernel it starts).
 GRADING_STACK = (

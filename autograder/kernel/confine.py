@@ -119,7 +119,7 @@ def bwrap_argv(confinement: Confinement) -> list[str]:
 def python_folders() -> tuple[str, ...]:
     """Return the folders the kernel's Python needs: the environment, ``labkit`` and ``autograder``.
 
-    ``autograder`` holds the guarded kernel (:mod:`autograder.guard_kernel`); it carries no hidden test.
+    ``autograder`` holds the guarded kernel (:mod:`autograder.kernel.guard`); it carries no hidden test.
     """
     import autograder
     import labkit

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from autograder import CourseError
+from autograder.build.sync import sync
 from autograder.cells import (
     BEGIN_HIDDEN,
     BEGIN_SOLUTION,
@@ -20,7 +21,6 @@ from autograder.cells import (
 )
 from autograder.cells import secret_lines as source_secrets
 from autograder.config import CourseConfig, run_nbgrader
-from autograder.sync import sync
 
 MARKERS = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN)
 
@@ -81,9 +81,10 @@ def undecided_hidden_tests(cfg: CourseConfig, lab: str) -> list[str]:
     """Return one line per graded cell whose hidden test has no grader check (it would run in the kernel).
 
     A hidden test is a probe plus a ``### BEGIN GRADER CHECK`` region decided in the grading process
-    (:mod:`autograder.checks`); hidden assertions alone would trust whatever the student's kernel returns.
+    (:mod:`autograder.checks.steps`); hidden assertions alone would trust whatever the student's kernel
+    returns.
     """
-    from autograder.checks import has_check
+    from autograder.checks.steps import has_check
 
     path = cfg.source_notebook(lab)
     return [

@@ -11,8 +11,8 @@ notebook. Two costs dominate it, and both go:
   each submission's nbgrader is a fresh fork of it: a new process, session and environment per submission,
   so isolation is as before, without a cold interpreter each time.
 
-``python -m autograder.nbgrader_cli ARGS`` runs nbgrader's command line the same way (a cold process with
-the import skipped). Plain ``nbgrader`` is untouched.
+``python -m autograder.execute.nbgrader_cli ARGS`` runs nbgrader's command line the same way (a cold process
+with the import skipped). Plain ``nbgrader`` is untouched.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def forked_context() -> multiprocessing.context.BaseContext:
     global _CONTEXT
     if _CONTEXT is None:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["autograder.nbgrader_preload"])
+        context.set_forkserver_preload(["autograder.execute.nbgrader_preload"])
         _CONTEXT = context
     return _CONTEXT
 

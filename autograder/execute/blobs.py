@@ -6,7 +6,7 @@ sha256 digest only. Wherever the job runs, a `BlobCache` holds them, one file pe
 - on the grading host (local workers), the host puts every file in the cache under the work root first;
 - on a Dask worker, the cache lives on the worker's own disk (``$COURSE_GRADE_CACHE``, default
   ``~/.cache/course-grade``); a digest it lacks is fetched through Dask once, checked and kept for every
-  later job and run (:mod:`autograder.cluster`).
+  later job and run (:mod:`autograder.execute.cluster`).
 
 A file is verified (its sha256 recomputed) before its first use in a process and again whenever its inode,
 size or change time differs; a file that fails is deleted and fetched again. The data a kernel reads is a
@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from autograder.jobs import InfrastructureError
+from autograder.records import InfrastructureError
 
 #: Environment variable naming a worker's cache folder (default ``~/.cache/course-grade``).
 CACHE_ENV = "COURSE_GRADE_CACHE"

@@ -1,12 +1,12 @@
 """Grade ONE submission in its own directory: runs where the work runs (a local process or a Dask worker).
 
-A `Job` carries the submission by value and every other file by digest (:mod:`autograder.blobs`), so a
+A `Job` carries the submission by value and every other file by digest (:mod:`autograder.execute.blobs`), so a
 remote worker needs no access to the course. `run_job` checks the worker's environment
-(:mod:`autograder.requirements`), gathers the job's verified files, builds the worker directory
-(:mod:`autograder.workdir`), runs ``nbgrader autograde`` in a fresh process (a fork of a warm nbgrader, a new
-interpreter in a Dask worker; :mod:`autograder.nbgrader_cli`) with a minimal environment and the sandboxed
-kernel, and returns a `Result` with the autograded notebook and the scores nbgrader saved in the private
-gradebook.
+(:mod:`autograder.execute.requirements`), gathers the job's verified files, builds the worker directory
+(:mod:`autograder.execute.workdir`), runs ``nbgrader autograde`` in a fresh process (a fork of a warm
+nbgrader, a new interpreter in a Dask worker; :mod:`autograder.execute.nbgrader_cli`) with a minimal
+environment and the sandboxed kernel, and returns a `Result` with the autograded notebook and the scores
+nbgrader saved in the private gradebook.
 
 What the submission causes is graded (a syntax error, a kernel its code kills, the time limit). What the
 machine causes raises `InfrastructureError` instead, so it never becomes a grade: an environment that differs
@@ -31,14 +31,21 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import requirements
-from autograder.blobs import BlobCache, Fetch
 from autograder.cells import grade_id
-from autograder.jobs import Grade, InfrastructureError, Job, Result
-from autograder.nbgrader_cli import forked_context, run_forked
-from autograder.processes import JOB_ENV, kill_job_processes
-from autograder.sandbox import kernel_uid
-from autograder.workdir import FAILURE_FILE, JobInputs, environment, gather_inputs, make_dirs, write_config
+from autograder.execute import requirements
+from autograder.execute.blobs import BlobCache, Fetch
+from autograder.execute.nbgrader_cli import forked_context, run_forked
+from autograder.execute.processes import JOB_ENV, kill_job_processes
+from autograder.execute.workdir import (
+    FAILURE_FILE,
+    JobInputs,
+    environment,
+    gather_inputs,
+    make_dirs,
+    write_config,
+)
+from autograder.kernel.sandbox import kernel_uid
+from autograder.records import Grade, InfrastructureError, Job, Result
 
 
 def _run_forked(argv: list[str], work: Path, env: dict[str, str], log: Path, limit: float) -> int | None:
@@ -57,7 +64,7 @@ def _run_forked(argv: list[str], work: Path, env: dict[str, str], log: Path, lim
 
 def _run_cold(argv: list[str], work: Path, env: dict[str, str], log: Path, limit: float) -> int | None:
     """Run nbgrader in a new interpreter (where a worker may not fork: a daemonic Dask worker)."""
-    cmd = [sys.executable, "-m", "autograder.nbgrader_cli", *argv]
+    cmd = [sys.executable, "-m", "autograder.execute.nbgrader_cli", *argv]
     with open(log, "w") as out:
         proc = subprocess.Popen(
             cmd, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -243,7 +250,8 @@ def run_job(job: Job, cache: BlobCache, fetch: Fetch | None = None) -> Result:
     cache
         Where the job's files are (or are put once fetched).
     fetch
-        Fetches the files ``cache`` lacks (a Dask worker's, :mod:`autograder.cluster`); None: all present.
+        Fetches the files ``cache`` lacks (a Dask worker's, :mod:`autograder.execute.cluster`); None: all
+        present.
 
     Raises
     ------

@@ -1,8 +1,8 @@
 """The records a grading run passes between the course and its workers: `Settings`, `Job`, `Grade`, `Result`.
 
 Plain frozen values (or a mutable result), pickled as they are to local processes and Dask workers. A job
-carries its submission by value and every other file by sha256 (:mod:`autograder.blobs`): a worker needs
-nothing of the course and no path of the grading host.
+carries its submission by value and every other file by sha256 (:mod:`autograder.execute.blobs`): a worker
+needs nothing of the course and no path of the grading host.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from autograder.sandbox import Limits
+from autograder.kernel.sandbox import Limits
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,8 @@ class Settings:
     keep
         Keep the worker directory after grading (debugging).
     course_root
-        The course folder, hidden from confined kernels where it exists (see :mod:`autograder.confine`).
+        The course folder, hidden from confined kernels where it exists (see
+        :mod:`autograder.kernel.confine`).
     wants_gpu
         The job asks a Dask cluster for a worker with a ``GPU`` resource (one job per GPU).
     """
@@ -55,15 +56,15 @@ class Job:
 
     ``kit_gradebook`` and ``kit_files`` (path in the lab's source folder to digest) are the lab's grading
     kit; ``data_files`` (file name to digest) the course data the kernel reads. ``course_config`` is the
-    course's ``nbgrader_config.py`` (the worker loads it unchanged, see :mod:`autograder.isolation`);
+    course's ``nbgrader_config.py`` (the worker loads it unchanged, see :mod:`autograder.execute.isolation`);
     ``duedate`` the lab's due date in the course gradebook (ISO, or None). ``train_store`` is the lab's
     recorded training store (file name to digest; read-only in the kernel) and ``train_manifest`` the digest
     its manifest must have; ``train_record`` names the given model classes when this job is the reference run
     that records the store (see :mod:`autograder.reuse`). ``probe_files`` are the lab's probe inputs
-    (:mod:`autograder.evaluation`: the evaluation signals the kernel may read and their labels, which it may
-    not). ``work_root`` is the worker folders' root on the grading host (a Dask worker uses its own);
+    (:mod:`autograder.checks.evaluation`: the evaluation signals the kernel may read and their labels, which
+    it may not). ``work_root`` is the worker folders' root on the grading host (a Dask worker uses its own);
     ``requirements`` the distributions and code digests the worker's environment must match
-    (:mod:`autograder.requirements`).
+    (:mod:`autograder.execute.requirements`).
     """
 
     student: str

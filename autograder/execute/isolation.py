@@ -3,7 +3,7 @@
 The course configuration is the single source of truth (preprocessors, ignore list, late penalties, limits):
 a grading worker loads it unchanged and overrides only what isolation needs: the course root (the worker
 folder), the sandboxed kernel and its transport (IPC sockets, so kernels run without a network), and the
-execution guard (`autograder.execute.GuardedExecute` in place of nbgrader's ``Execute``).
+execution guard (`autograder.execute.guarded.GuardedExecute` in place of nbgrader's ``Execute``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def worker_config_text(overrides: dict[str, Any]) -> str:
         [
             "c = get_config()  # noqa: F821",
             f"load_subconfig({COURSE_CONFIG!r})  # noqa: F821 (the course's nbgrader_config.py, unchanged)",
-            "from autograder.isolation import isolate",
+            "from autograder.execute.isolation import isolate",
             f"isolate(c, {json.dumps(overrides, sort_keys=True)!r})",
             "",
         ]
@@ -61,7 +61,7 @@ def isolate(c: Config, overrides_json: str) -> None:
         ``sockets`` (IPC socket path prefix), ``probe_dir`` (the probe inputs the job carries, optional)
         and the ``guard`` traits of `GuardedExecute`.
     """
-    from autograder.execute import GuardedExecute
+    from autograder.execute.guarded import GuardedExecute
 
     o = json.loads(overrides_json)
     c.CourseDirectory.root = o["root"]
@@ -95,7 +95,7 @@ def with_hidden_checks(steps: list) -> list:
     A course configuration without them would send the grader-check code into the kernel; the grader
     never runs such a configuration as it is.
     """
-    from autograder.checks import DecideHiddenChecks, PrepareHiddenChecks
+    from autograder.checks.steps import DecideHiddenChecks, PrepareHiddenChecks
 
     if any(_named(s, PrepareHiddenChecks) for s in steps) and any(
         _named(s, DecideHiddenChecks) for s in steps

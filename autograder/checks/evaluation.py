@@ -2,8 +2,8 @@
 
 A lab listed in ``PrepareHiddenChecks.evaluation_files`` (the course's ``nbgrader_config.py``) gets a
 folder with two files per lab: ``<lab>.npy``, the signals (float32, the lab's data contract), which the
-kernel reads through :func:`autograder.probe.inputs`, and ``<lab>.labels.npy``, the class index of every
-signal in sorted label order, which only the grading process reads (masked from confined kernels).
+kernel reads through :func:`autograder.checks.probe.inputs`, and ``<lab>.labels.npy``, the class index of
+every signal in sorted label order, which only the grading process reads (masked from confined kernels).
 
 Where the signals come from:
 

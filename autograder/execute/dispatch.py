@@ -1,10 +1,10 @@
 """Run grading jobs on local worker processes, retry what the machine failed, and report what stays ungraded.
 
-A runner (`LocalRunner` here, `autograder.cluster.DaskRunner` for a Dask cluster) takes jobs and yields one
-`Attempt` per try: a `Result`, or the cause of an infrastructure failure (`InfrastructureError` from the
-worker, a worker process that died, any exception outside the graded kernel). `Retries` decides: an attempt
-that failed is tried again, on another worker where the cluster has one, up to `MAX_ATTEMPTS`; after that
-the submission is left ungraded with every cause, never given a grade.
+A runner (`LocalRunner` here, `autograder.execute.cluster.DaskRunner` for a Dask cluster) takes jobs and
+yields one `Attempt` per try: a `Result`, or the cause of an infrastructure failure (`InfrastructureError`
+from the worker, a worker process that died, any exception outside the graded kernel). `Retries` decides: an
+attempt that failed is tried again, on another worker where the cluster has one, up to `MAX_ATTEMPTS`; after
+that the submission is left ungraded with every cause, never given a grade.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.blobs import BlobCache
-from autograder.jobs import Job, Result
-from autograder.processes import job_token, kill_job_processes
-from autograder.worker import run_job
+from autograder.execute.blobs import BlobCache
+from autograder.execute.processes import job_token, kill_job_processes
+from autograder.execute.worker import run_job
+from autograder.records import Job, Result
 
 #: Tries per submission before it is left ungraded (the first run and two retries).
 MAX_ATTEMPTS = 3
@@ -95,7 +95,7 @@ class LocalRunner:
     workers
         The number of processes.
     cache
-        The grading host's file cache every job reads (:mod:`autograder.blobs`).
+        The grading host's file cache every job reads (:mod:`autograder.execute.blobs`).
     """
 
     def __init__(self, workers: int, cache: BlobCache) -> None:

@@ -6,7 +6,7 @@ import os
 
 import psutil
 
-from autograder.jobs import Job
+from autograder.records import Job
 
 #: Environment variable whose value marks the processes of one job (``<lab>/<student>/<key>/<run id>``).
 JOB_ENV = "COURSE_GRADE_JOB"

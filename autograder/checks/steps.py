@@ -3,7 +3,7 @@
 A hidden-test region holds two parts (docs/grading.md, "Writing a hidden check"):
 
 - the probe, run in the student's kernel, which calls the submission's code and passes the raw results
-  to :func:`autograder.probe.emit`;
+  to :func:`autograder.checks.probe.emit`;
 - a ``### BEGIN GRADER CHECK`` / ``### END GRADER CHECK`` region, which never reaches the kernel: it
   defines a ``check_<name>(results)`` function that runs in the grading process on ``results`` (name ->
   what the probe emitted) and raises ``AssertionError`` with the message the student sees when the
@@ -13,7 +13,7 @@ Two nbgrader preprocessors, configured around ``Execute`` in ``Autograde.autogra
 course's ``nbgrader_config.py``, so plain ``nbgrader autograde`` and ``course-grade grade`` decide alike):
 
 - `PrepareHiddenChecks` takes the check regions out of the test cells before execution and makes the
-  probe inputs (a lab's evaluation signals, :mod:`autograder.evaluation`) readable by the kernel;
+  probe inputs (a lab's evaluation signals, :mod:`autograder.checks.evaluation`) readable by the kernel;
 - `DecideHiddenChecks` reads each test cell's probe outputs, removes them, runs its check and, when the
   check fails, adds the error output that makes nbgrader's ``SaveAutoGrades`` score the cell zero.
 """
@@ -32,8 +32,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Dict, Unicode
 
 from autograder.cells import nbgrader_meta, split_regions
-from autograder.evaluation import labels_reader
-from autograder.probe import ARRAY, INPUTS_ENV, MIME, NOT_PLAIN
+from autograder.checks.evaluation import labels_reader
+from autograder.checks.probe import ARRAY, INPUTS_ENV, MIME, NOT_PLAIN
 
 BEGIN_CHECK = re.compile(r"^\s*#+\s*BEGIN GRADER CHECK")
 END_CHECK = re.compile(r"^\s*#+\s*END GRADER CHECK")
@@ -173,7 +173,7 @@ class PrepareHiddenChecks(NbGraderPreprocessor):
 
     def _inputs(self, resources: dict[str, Any]) -> Path | None:
         """Return the folder of this lab's probe inputs (built when missing), or None when it has none."""
-        from autograder.evaluation import ensure_inputs
+        from autograder.checks.evaluation import ensure_inputs
 
         lab = resources.get("nbgrader", {}).get("assignment")
         if lab not in self.evaluation_files:
@@ -250,7 +250,7 @@ def run_checks(checks: list[Any] | str, arguments: dict[str, Any]) -> str | None
     """Call each check with the arguments it names; return the failure message (None: passed).
 
     The arguments are ``results`` (what the cell's probe emitted) and ``evaluation_labels`` (a function
-    returning the labels of the lab's evaluation signals, `autograder.evaluation`).
+    returning the labels of the lab's evaluation signals, `autograder.checks.evaluation`).
     """
     if isinstance(checks, str):
         return checks

@@ -1,13 +1,13 @@
 """``GuardedExecute``: nbgrader's Execute with time limits, graded kernel deaths and tamper evidence.
 
 Configured into ``Autograde.autograde_preprocessors`` by the grading worker (see
-:mod:`autograder.isolation`). When the kernel dies (out of memory, ``os._exit``, killed by the notebook
-time limit), the cells it could not run get an error output, so nbgrader's own ``SaveAutoGrades`` scores
-their tests zero, and a note is written to ``notes_file`` for the grader's report. A kernel that never
-starts (twice) ran no submitted code: that cause goes to ``failure_file`` and the grader treats the run as
-the machine's failure, never as a grade.
+:mod:`autograder.execute.isolation`). When the kernel dies (out of memory, ``os._exit``, killed by the
+notebook time limit), the cells it could not run get an error output, so nbgrader's own ``SaveAutoGrades``
+scores their tests zero, and a note is written to ``notes_file`` for the grader's report. A kernel that never
+starts (twice) ran no submitted code: that cause goes to ``failure_file`` and the grader treats the run as the
+machine's failure, never as a grade.
 
-With ``guard`` on (the kernel is :mod:`autograder.guard_kernel`), every locked or test cell is sent with a
+With ``guard`` on (the kernel is :mod:`autograder.kernel.guard`), every locked or test cell is sent with a
 one-time nonce: the kernel restores IPython's pristine execution path before running it and signs the
 outcome with a key written for this kernel only. A missing or wrong proof, or a restored hook, is kernel
 tampering: that cell and every later test cell get a ``KernelTampering`` error (scored zero) and the note
@@ -30,9 +30,9 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
 from autograder.cells import grade_id, nbgrader_meta
-from autograder.given import PRELOAD_ENV, imported_modules
-from autograder.probe import MIME
-from autograder.processes import JOB_ENV, kill_job_processes
+from autograder.checks.probe import MIME
+from autograder.execute.processes import JOB_ENV, kill_job_processes
+from autograder.kernel.given import PRELOAD_ENV, imported_modules
 
 TIMEOUT_NAMES = {"CellTimeoutError", "KeyboardInterrupt"}
 
@@ -60,7 +60,7 @@ class GuardedExecute(Execute):
         -1, help="Unprivileged uid the sandboxed kernel runs as (owns its cwd); -1: same."
     ).tag(config=True)
     guard = Bool(
-        False, help="The kernel is autograder.guard_kernel: prove every instructor cell ran untampered."
+        False, help="The kernel is autograder.kernel.guard: prove every instructor cell ran untampered."
     ).tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources=None, km=None):
@@ -73,7 +73,7 @@ class GuardedExecute(Execute):
             sources = [
                 cell.source for cell in nb.cells if cell.cell_type == "code" and _instructor_cell(cell)
             ]
-            os.environ[PRELOAD_ENV] = ",".join(["autograder.probe", *imported_modules(sources)])
+            os.environ[PRELOAD_ENV] = ",".join(["autograder.checks.probe", *imported_modules(sources)])
         self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout else None
         cwd = (resources or {}).get("metadata", {}).get("path")
         if self.kernel_uid >= 0 and cwd:
@@ -121,7 +121,7 @@ class GuardedExecute(Execute):
 
     def _new_guard_key(self) -> None:
         """Write a fresh key for the next kernel to read at start-up (the file is gone before cell 1)."""
-        from autograder.guard_kernel import KEY_ENV
+        from autograder.kernel.guard import KEY_ENV
 
         self._guard_key = b""
         if not self.guard:
@@ -162,7 +162,7 @@ class GuardedExecute(Execute):
         self._reply = None
         try:
             if guarded:
-                from autograder.guard_kernel import GRADED_FLAG, MARKER
+                from autograder.kernel.guard import GRADED_FLAG, MARKER
 
                 flag = f" {GRADED_FLAG}" if nbgrader_meta(cell).get("grade") else ""
                 cell.source = f"{MARKER}{nonce}{flag}\n{source}"
@@ -189,7 +189,7 @@ class GuardedExecute(Execute):
 
     def _check_proof(self, cell: NotebookNode, index: int, nonce: str) -> None:
         """Score the cell zero when the kernel cannot prove it ran the cell untampered (see module doc)."""
-        from autograder.guard_kernel import verify
+        from autograder.kernel.guard import verify
 
         content = (self._reply or {}).get("content", {})
         valid, restored = verify(self._guard_key, nonce, content)

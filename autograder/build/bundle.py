@@ -5,7 +5,7 @@ course (generators included, so ``labkit data synth`` makes the default data off
 (``constraints.txt``), a student ``environment.yml``, a student ``nbgrader_config.py`` (marks the course
 folder for labkit's ``data/`` and ``logs/``), a ``jupyter_server_config.py`` and a README. Nothing of
 ``source/``, ``bench/``, ``tests/``, ``autograder/`` or the gradebook is copied; the leak check of
-`autograder.build.leaks` then runs over every file, each text file read as a one-cell notebook.
+`autograder.build.release.leaks` then runs over every file, each text file read as a one-cell notebook.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import NamedTuple
 import nbformat
 
 from autograder import CourseError
-from autograder.build import kit_dir, leaks
+from autograder.build.release import kit_dir, leaks
 from autograder.config import CourseConfig
 from labkit.datasets.ecg import RHYTHMS
 
@@ -231,8 +231,8 @@ def bundle_leaks(cfg: CourseConfig, folder: Path) -> list[str]:
     """Return one line per leak in the hand-out ``folder``: every file, wheel and zip members included.
 
     Notebooks are checked as they are and every other text file as a one-cell notebook, with
-    `autograder.build.leaks` against every lab's source. Binary files (other than wheels) and instructor
-    paths (``source/``, ``autograder/``, ...) are reported too.
+    `autograder.build.release.leaks` against every lab's source. Binary files (other than wheels) and
+    instructor paths (``source/``, ``autograder/``, ...) are reported too.
     """
     labs = list(cfg.labs_with_source)
     found: list[str] = []

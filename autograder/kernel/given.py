@@ -1,6 +1,6 @@
 """What the instructor gave a notebook, kept as given: the globals locked cells bound and the libraries.
 
-Runs inside the grading kernel (:mod:`autograder.guard_kernel`). A submitted cell can rebind a name a test
+Runs inside the grading kernel (:mod:`autograder.kernel.guard`). A submitted cell can rebind a name a test
 or given code uses (``def check_accuracy(*a, **k): return None``), replace a library function
 (``numpy.isclose = lambda *a, **k: True``, or its ``__code__``), swap a module in ``sys.modules`` or change
 a module's class. `Given` snapshots, before the first submitted cell:

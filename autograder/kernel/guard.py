@@ -13,9 +13,10 @@ callbacks...). This kernel closes that family of routes and makes what it cannot
 - a request marked by the grader (`MARKER` and a one-time nonce) restores that snapshot *before* IPython
   sees the cell, so the cell is parsed, run and reported by pristine code;
 - the reply carries a proof: an HMAC, with a key only the grader and this kernel know (read from a file that
-  the grader deletes before the first cell runs), of the nonce, the execution status and what was
-  restored. A kernel whose execute path was replaced cannot produce it, and the grader
-  (`autograder.execute.GuardedExecute`) scores such a cell zero with the note "kernel tampering detected".
+  the grader deletes before the first cell runs), of the nonce, the execution status and what was restored. A
+  kernel whose execute path was replaced cannot produce it, and the grader
+  (`autograder.execute.guarded.GuardedExecute`) scores such a cell zero with the note "kernel tampering
+  detected".
 
 No in-process defence is complete: code in the same process can read memory, so a submission that finds
 the key in memory and rebuilds the proof is not stopped. docs/grading.md lists what is and is not covered.
@@ -36,7 +37,7 @@ from typing import Any
 
 from ipykernel.ipkernel import IPythonKernel
 
-from autograder.given import PRELOAD_ENV, Given, preload
+from autograder.kernel.given import PRELOAD_ENV, Given, preload
 
 MARKER = "#@course-guard "
 #: Flag after the nonce of a graded test cell: the libraries are checked before it.
@@ -405,7 +406,7 @@ def verify(key: bytes, nonce: str, reply_content: dict) -> tuple[bool, list[str]
 
 
 def main() -> None:
-    """Start the guarded kernel (``python -m autograder.guard_kernel -f CONNECTION_FILE``)."""
+    """Start the guarded kernel (``python -m autograder.kernel.guard -f CONNECTION_FILE``)."""
     from ipykernel.kernelapp import IPKernelApp
 
     IPKernelApp.launch_instance(kernel_class=GuardedKernel)

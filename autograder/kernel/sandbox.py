@@ -1,9 +1,9 @@
 """Kernel launcher that confines a student's kernel before it starts, and the kernelspec that uses it.
 
-Run as ``python -m autograder.sandbox [limits] -- -f CONNECTION_FILE``: it starts a new session (so the
+Run as ``python -m autograder.kernel.sandbox [limits] -- -f CONNECTION_FILE``: it starts a new session (so the
 whole process group can be killed), sets resource limits (address space or data segment, file size,
 process count, core dumps), drops to an unprivileged user when started as root, then replaces itself
-with ``python -m autograder.guard_kernel`` (the tamper-evident IPython kernel). See docs/grading.md
+with ``python -m autograder.kernel.guard`` (the tamper-evident IPython kernel). See docs/grading.md
 for what this does and does not prevent.
 """
 
@@ -18,7 +18,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from autograder.confine import Confinement, bwrap_argv, bwrap_available
+from autograder.kernel.confine import Confinement, bwrap_argv, bwrap_available
 
 KERNEL_NAME = "course-sandbox"
 NOBODY_UID = 65534
@@ -70,9 +70,9 @@ def write_kernelspec(jupyter_dir: Path, limits: Limits, confinement: Confinement
     """Write the sandboxed kernelspec under ``jupyter_dir/kernels/`` and return its folder.
 
     With a ``confinement`` and a working ``bwrap``, the kernel also runs in its own mount and PID
-    namespace (see :mod:`autograder.confine`).
+    namespace (see :mod:`autograder.kernel.confine`).
     """
-    argv = [sys.executable, "-m", "autograder.sandbox", "--memory-mb", str(limits.memory_mb)]
+    argv = [sys.executable, "-m", "autograder.kernel.sandbox", "--memory-mb", str(limits.memory_mb)]
     argv += ["--fsize-mb", str(limits.fsize_mb), "--nproc", str(limits.nproc), "--uid", str(limits.uid)]
     if confinement is not None:
         argv += ["--confine", json.dumps(asdict(confinement))]
@@ -120,12 +120,12 @@ def drop_privileges(uid: int, connection_file: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Confine this process, then exec the IPython kernel."""
-    parser = argparse.ArgumentParser(prog="python -m autograder.sandbox")
+    parser = argparse.ArgumentParser(prog="python -m autograder.kernel.sandbox")
     parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb)
     parser.add_argument("--fsize-mb", type=int, default=Limits.fsize_mb)
     parser.add_argument("--nproc", type=int, default=Limits.nproc)
     parser.add_argument("--uid", type=int, default=Limits.uid)
-    parser.add_argument("--confine", default="", help="JSON of an autograder.confine.Confinement")
+    parser.add_argument("--confine", default="", help="JSON of an autograder.kernel.confine.Confinement")
     parser.add_argument("kernel_args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     kernel_args = [a for a in args.kernel_args if a != "--"]
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     if uid is not None:
         drop_privileges(uid, kernel_args[kernel_args.index("-f") + 1])
     apply_limits(limits, uid)
-    kernel = [sys.executable, "-m", "autograder.guard_kernel", *kernel_args]
+    kernel = [sys.executable, "-m", "autograder.kernel.guard", *kernel_args]
     if confined:
         # Interrupts are sent to the whole process group: bwrap must survive them (the ignored disposition
         # is inherited), while ipykernel installs its own SIGINT handler around each execution.

@@ -1,16 +1,16 @@
 """Grade on a Dask cluster whose workers share nothing with the grading host but the Python environment.
 
 Host side (`DaskRunner`): before the first job it asks every worker which files its cache holds
-(:mod:`autograder.blobs`); each file some worker lacks is scattered into the cluster once and published
-under a name holding its digest (removed when the run ends). Jobs carry digests and the names of those
-scattered files. A job that wants a GPU asks for a worker started with ``--resources GPU=1`` (one such job
-per GPU at a time).
+(:mod:`autograder.execute.blobs`); each file some worker lacks is scattered into the cluster once and
+published under a name holding its digest (removed when the run ends). Jobs carry digests and the names of
+those scattered files. A job that wants a GPU asks for a worker started with ``--resources GPU=1`` (one such
+job per GPU at a time).
 
 Worker side (`run_remote`): the job's files come from the worker's own cache, and the digests it lacks
 are fetched through Dask from wherever the scattered copy is, verified and kept for every later job and run.
 The worker folders live under the worker's own temporary folder, and a GPU job gets one of the worker's
 GPUs to itself. Every failure outside the graded kernel comes back as an `InfrastructureError` naming
-the worker, so the host retries it elsewhere (:mod:`autograder.dispatch`).
+the worker, so the host retries it elsewhere (:mod:`autograder.execute.dispatch`).
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from autograder import CourseError
-from autograder.blobs import BlobCache, MissingBlobsError, default_root
-from autograder.dispatch import Attempt, describe
-from autograder.gpus import gpu_list
-from autograder.jobs import InfrastructureError, Job, Result
-from autograder.worker import run_job
+from autograder.execute.blobs import BlobCache, MissingBlobsError, default_root
+from autograder.execute.dispatch import Attempt, describe
+from autograder.execute.gpus import gpu_list
+from autograder.execute.worker import run_job
+from autograder.records import InfrastructureError, Job, Result
 
 #: Seconds a worker waits for a scattered file to become available before giving up (the host resends).
 FETCH_TIMEOUT = 120
