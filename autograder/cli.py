@@ -10,6 +10,7 @@ from autograder import CourseError
 from autograder.config import CourseConfig, ensure_tools_on_path, load_config
 from autograder.execute.nbgrader_cli import skip_slow_imports
 from autograder.options import DEMO_MAX_EPOCHS, GradeOptions
+from autograder.plan.ledger import LedgerEntry
 from labkit.exits import run_command
 from labkit.runtime import MAX_EPOCHS_ENV
 
@@ -154,12 +155,15 @@ def _options(args, extra_env: dict | None = None) -> GradeOptions:
     )
 
 
-def _print_results(entries: list[dict]) -> None:
-    for e in sorted(entries, key=lambda e: (e["lab"], e["student"])):
-        note = f"  NOTE: {'; '.join(e['notes'])}" if e["notes"] else ""
-        manual = f" (+{e['manual_max_score']:g} by hand)" if e.get("manual_max_score") else ""
-        score = f"{e['score']:6.1f} / {e['auto_max_score']:5.1f} auto{manual}"
-        print(f"{e['lab']:28s} {e['student']:20s} {score}{note}")
+def _print_results(entries: list[LedgerEntry], notes: dict[tuple[str, str], str] | None = None) -> None:
+    """Print one line per entry (``notes``: one more note by (lab, student), after the entry's own)."""
+    for e in sorted(entries, key=lambda e: (e.lab, e.student)):
+        extra = (notes or {}).get((e.lab, e.student))
+        shown = [*e.notes, *([extra] if extra else [])]
+        note = f"  NOTE: {'; '.join(shown)}" if shown else ""
+        manual = f" (+{e.manual_max_score:g} by hand)" if e.manual_max_score else ""
+        score = f"{e.score:6.1f} / {e.auto_max_score:5.1f} auto{manual}"
+        print(f"{e.lab:28s} {e.student:20s} {score}{note}")
 
 
 #: Exit status of ``course-grade grade`` when some submissions were left ungraded (the machine failed).
@@ -242,14 +246,13 @@ def _cmd_demo(cfg: CourseConfig, args) -> int:
         print(f"collect {o.status}: {o.name}")
     args.force = True
     entries = grade(cfg, None, _options(args, extra))
-    for lab in {e["lab"] for e in entries}:
+    for lab in {e.lab for e in entries}:
         generate_feedback(cfg, lab, force=True)
     victims = cap_invalidated(cfg) if extra else []
-    for e in entries:
-        lost = [f"{v.test} ({v.points:g})" for v in victims if v.lab == e["lab"]]
-        if lost and e["student"] == REFERENCE_STUDENT:
-            e["notes"] = [*e["notes"], f"lost only to the training cap: {', '.join(lost)}"]
-    _print_results(entries)
+    lost: dict[tuple[str, str], list[str]] = {}
+    for v in victims:
+        lost.setdefault((v.lab, REFERENCE_STUDENT), []).append(f"{v.test} ({v.points:g})")
+    _print_results(entries, {k: f"lost only to the training cap: {', '.join(t)}" for k, t in lost.items()})
     stamp = __import__("time").strftime("%Y%m%d-%H%M%S")
     paths = export(cfg, cfg.root / "exports" / f"demo-{stamp}")
     invalid = {(v.lab, v.test) for v in victims}

@@ -20,7 +20,7 @@ from autograder.build.release import build
 from autograder.cells import grade_id, nbgrader_meta, read_notebook
 from autograder.collect import collect
 from autograder.config import CourseConfig, ensure_tools_on_path
-from autograder.reuse import reference_submission
+from autograder.reuse.reference import reference_submission
 
 #: The reference student's id once collected (``demo_reference`` written as ``<lab>_demo-reference.ipynb``).
 REFERENCE_STUDENT = "demo-reference"

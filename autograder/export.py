@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from nbgrader.api import Gradebook
 
 from autograder import CourseError
 from autograder.config import CourseConfig, ensure_tools_on_path, run_nbgrader
+from autograder.plan.ledger import Ledger
 from labkit.files import atomic_write, refuse_overwrite
 
 FILES = ("grades.csv", "pass_rates.csv", "grade_distribution.png", "notes.csv")
@@ -82,13 +82,8 @@ def totals(cfg: CourseConfig) -> dict[str, LabTotals]:
 
 def notes(cfg: CourseConfig) -> list[dict]:
     """Return the execution notes (killed, timed out, failed) recorded in the results ledger."""
-    path = cfg.state_dir / "ledger.json"
-    entries = json.loads(path.read_text()).get("entries", {}) if path.is_file() else {}
-    return [
-        {"lab": e["lab"], "student": e["student"], "note": note}
-        for e in entries.values()
-        for note in e.get("notes", [])
-    ]
+    entries = Ledger(cfg.state_dir / "ledger.json").entries.values()
+    return [{"lab": e.lab, "student": e.student, "note": note} for e in entries for note in e.notes]
 
 
 def _csv_text(rows: list[dict], header: list[str]) -> str:

@@ -51,16 +51,33 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class Training:
+    """A job's part in training reuse (see :mod:`autograder.reuse`): read a recorded store, or record one.
+
+    Attributes
+    ----------
+    store
+        The lab's recorded training store, file name to digest (read-only in the kernel); empty: none.
+    manifest
+        The digest the store's manifest must have (``$LABKIT_TRAIN_STORE_MANIFEST``).
+    record
+        The given model classes, comma-separated, when this job is the reference run that records the store.
+    """
+
+    store: dict[str, str] = field(default_factory=dict)
+    manifest: str = ""
+    record: str = ""
+
+
+@dataclass(frozen=True)
 class Job:
     """One submission to grade: the notebook by value, every other file by sha256 digest.
 
     ``kit_gradebook`` and ``kit_files`` (path in the lab's source folder to digest) are the lab's grading
     kit; ``data_files`` (file name to digest) the course data the kernel reads. ``course_config`` is the
     course's ``nbgrader_config.py`` (the worker loads it unchanged, see :mod:`autograder.execute.isolation`);
-    ``duedate`` the lab's due date in the course gradebook (ISO, or None). ``train_store`` is the lab's
-    recorded training store (file name to digest; read-only in the kernel) and ``train_manifest`` the digest
-    its manifest must have; ``train_record`` names the given model classes when this job is the reference run
-    that records the store (see :mod:`autograder.reuse`). ``probe_files`` are the lab's probe inputs
+    ``duedate`` the lab's due date in the course gradebook (ISO, or None). ``training`` is the job's part in
+    training reuse (`Training`, see :mod:`autograder.reuse`). ``probe_files`` are the lab's probe inputs
     (:mod:`autograder.checks.evaluation`: the evaluation signals the kernel may read and their labels, which
     it may not). ``work_root`` is the worker folders' root on the grading host (a Dask worker uses its own);
     ``requirements`` the distributions and code digests the worker's environment must match
@@ -80,15 +97,13 @@ class Job:
     course_config: bytes = b""
     duedate: str | None = None
     data_files: dict[str, str] = field(default_factory=dict)
-    train_store: dict[str, str] = field(default_factory=dict)
-    train_manifest: str = ""
-    train_record: str = ""
+    training: Training = field(default_factory=lambda: Training())
     probe_files: dict[str, str] = field(default_factory=dict)
     requirements: dict[str, str] = field(default_factory=dict)
 
     def digests(self) -> set[str]:
         """Return the digest of every file this job needs besides the notebook."""
-        groups = (self.kit_files, self.data_files, self.train_store, self.probe_files)
+        groups = (self.kit_files, self.data_files, self.training.store, self.probe_files)
         return {self.kit_gradebook, *(d for group in groups for d in group.values())}
 
 

@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from autograder.cells import grade_id, nbgrader_meta  # noqa: E402
-from labkit.training.store import REUSE_NOTE  # noqa: E402
+from labkit.training.reuse import REUSE_NOTE  # noqa: E402
 
 WRONG_SPLIT = {  # (exercise cell, a wrong answer) per lab
     "ecg_rhythm_classification": (

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import nbformat
@@ -142,7 +143,7 @@ def test_grade_batch_reference_broken_hostile(tmp_path):
     before = tree_hash(root)
     cfg = load_config(root)
     opts = GradeOptions(jobs=2, cell_timeout=6, notebook_timeout=60, memory_mb=1024, fsize_mb=16, quiet=True)
-    entries = {e["student"]: e for e in grade(cfg, ["mini"], opts)}
+    entries = {e.student: asdict(e) for e in grade(cfg, ["mini"], opts)}
     assert tree_hash(root) == before, "grading changed course files"
     assert set(entries) == set(expected)
     for student, score in expected.items():

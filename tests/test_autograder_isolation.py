@@ -93,7 +93,7 @@ def test_confined_kernels_reach_no_host_service_and_resolve_no_name(tmp_path):
     finally:
         listener.close()
     assert listener.received == b"HOST", "the host loopback server was reached from a graded kernel"
-    assert entry["score"] == 5.0, entry  # graded normally: every test passes
+    assert entry.score == 5.0, entry  # graded normally: every test passes
     text = "".join(
         out.get("text", "")
         for cell in read_notebook(root / "autograded" / "network" / "mini" / "mini.ipynb").cells

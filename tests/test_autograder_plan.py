@@ -11,14 +11,16 @@ import shutil
 import nbformat
 from autograder_support import mini_course, tree_hash
 
-from autograder import grade as grading
 from autograder.cells import read_notebook
 from autograder.collect import collect
 from autograder.config import load_config
-from autograder.grade import plan_jobs, prepare
 from autograder.options import GradeOptions
+from autograder.plan import inputs
+from autograder.plan.inputs import prepare
+from autograder.plan.jobs import plan_jobs
 from autograder.plan.ledger import Ledger
 from autograder.records import Grade, Result
+from autograder.reuse.reference import REFERENCE_STUDENT, Schedule, reference_jobs
 
 
 def _snapshot(cfg) -> dict[str, str]:
@@ -41,8 +43,8 @@ def _fake_kit(cfg, lab):
 
 
 def test_plan_jobs_writes_nothing_and_prepare_does_the_writes(tmp_path, monkeypatch):
-    monkeypatch.setattr(grading, "kit_dir", _fake_kit)
-    monkeypatch.setattr(grading, "ensure_assignment", lambda cfg, lab, kit: "2030-01-01T00:00:00")
+    monkeypatch.setattr(inputs, "kit_dir", _fake_kit)
+    monkeypatch.setattr(inputs, "ensure_assignment", lambda cfg, lab, kit: "2030-01-01T00:00:00")
     cfg = load_config(mini_course(tmp_path))
     monkeypatch.setattr(type(cfg), "work_root", property(lambda self: tmp_path / "work"))
     inbox = tmp_path / "inbox"
@@ -77,8 +79,8 @@ def test_result_grades_are_named_and_pickle():
 
 def _reference_setup(tmp_path, monkeypatch, n_students: int):
     """The mini course with a given model class in a locked cell, ``n_students`` collected submissions."""
-    monkeypatch.setattr(grading, "kit_dir", _fake_kit)
-    monkeypatch.setattr(grading, "ensure_assignment", lambda cfg, lab, kit: None)
+    monkeypatch.setattr(inputs, "kit_dir", _fake_kit)
+    monkeypatch.setattr(inputs, "ensure_assignment", lambda cfg, lab, kit: None)
     cfg = load_config(mini_course(tmp_path))
     monkeypatch.setattr(type(cfg), "work_root", property(lambda self: tmp_path / "work"))
     kit = _fake_kit(cfg, "mini")
@@ -98,23 +100,23 @@ def _reference_setup(tmp_path, monkeypatch, n_students: int):
 def test_the_reference_runs_beside_the_first_submissions_and_releases_the_rest(tmp_path, monkeypatch):
     cfg, prepared = _reference_setup(tmp_path, monkeypatch, n_students=4)
     opts = GradeOptions(jobs=3)
-    recording = grading.reference_jobs(cfg, prepared, opts, 3, {"mini"})
+    recording = reference_jobs(cfg, prepared, opts, 3, {"mini"})
     (reference,) = recording.references
-    assert reference.train_record == "Given" and reference.student == grading.REFERENCE_STUDENT
+    assert reference.training.record == "Given" and reference.student == REFERENCE_STUDENT
     jobs = plan_jobs(cfg, prepared, Ledger(cfg.state_dir / "ledger.json"), opts, 3)
-    schedule = grading._Schedule(prepared, recording, jobs, 3, quiet=True)
-    assert [j.student for j in schedule.first] == [grading.REFERENCE_STUDENT, "s0", "s1"]  # 3 workers busy
-    assert not any(j.train_store for j in schedule.first)
+    schedule = Schedule(prepared, recording, jobs, 3, quiet=True)
+    assert [j.student for j in schedule.first] == [REFERENCE_STUDENT, "s0", "s1"]  # 3 workers busy
+    assert not any(j.training.store for j in schedule.first)
     assert schedule.after(Result("s0", "mini", jobs[0].key, None, {}, {}, [], None, 1.0)) == []
     entry = "a" * 64 + ".pt"
-    done = Result(grading.REFERENCE_STUDENT, "mini", reference.key, None, {}, {}, [], None, 9.0, None,
+    done = Result(REFERENCE_STUDENT, "mini", reference.key, None, {}, {}, [], None, 9.0, None,
                   {entry: b"state", "../escape.pt": b"x"})  # fmt: skip
     released = schedule.after(done)
     assert [j.student for j in released] == ["s2", "s3"] and schedule.waiting == []
     store = recording.stores["mini"]
     assert set(store.files) == {entry, "manifest.json"}  # a name that is no key is not kept
     cache = prepared.cache
-    stored = {name: cache.path(digest).read_bytes() for name, digest in released[0].train_store.items()}
-    assert stored == store.files and all(j.train_manifest == store.manifest_digest for j in released)
-    again = grading.reference_jobs(cfg, prepared, opts, 3, {"mini"})  # the next pass: recorded earlier
+    stored = {name: cache.path(digest).read_bytes() for name, digest in released[0].training.store.items()}
+    assert stored == store.files and all(j.training.manifest == store.manifest_digest for j in released)
+    again = reference_jobs(cfg, prepared, opts, 3, {"mini"})  # the next pass: recorded earlier
     assert again.references == [] and again.stores["mini"].files == store.files

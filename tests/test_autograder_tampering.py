@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import asdict
 
 import nbformat
 import pytest
@@ -43,7 +44,7 @@ def _course(tmp_path, name: str):
 def test_tampering_scores_zero_and_says_so_plain_nbgrader_scores_zero_silently(tmp_path):
     root = _course(tmp_path, "guarded")
     opts = GradeOptions(jobs=2, cell_timeout=20, notebook_timeout=90, memory_mb=1024, quiet=True)
-    entries = {e["student"]: e for e in grade(load_config(root), ["mini"], opts)}
+    entries = {e.student: asdict(e) for e in grade(load_config(root), ["mini"], opts)}
     assert entries["untouched"]["score"] == 0 and entries["untouched"]["notes"] == []
     for student in TAMPERING:
         entry = entries[student]

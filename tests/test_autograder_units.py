@@ -18,7 +18,7 @@ from autograder.collect import collect, parse_name
 from autograder.config import load_config
 from autograder.export import LabTotals, _figure, _title
 from autograder.feedback import redact_notebook
-from autograder.plan.ledger import Ledger, job_key
+from autograder.plan.ledger import Ledger, LedgerEntry, job_key
 
 LABS = ("ecg_rhythm_classification", "hr_estimation")
 
@@ -108,7 +108,9 @@ def test_ledger_roundtrip_and_key(tmp_path):
     ledger = Ledger(tmp_path / "ledger.json")
     key = job_key(b"nb", b"release", "{}")
     assert key != job_key(b"nb2", b"release", "{}") and key == job_key(b"nb", b"release", "{}")
-    ledger.record("mini", "alice", {"key": key, "score": 1})
+    ledger.record(
+        LedgerEntry("alice", "mini", key, score=1, max_score=1, auto_max_score=1, manual_max_score=0)
+    )
     assert Ledger(tmp_path / "ledger.json").is_done("mini", "alice", key)
     (tmp_path / "ledger.json").write_text("{broken")
     with pytest.raises(ValueError, match="not valid JSON"):

@@ -17,6 +17,7 @@ import copy
 import html
 import json
 import os
+from dataclasses import asdict
 
 import nbformat
 import pytest
@@ -155,7 +156,7 @@ def test_reference_hostile_and_broken_real_lab(tmp_path, monkeypatch):
     before = tree_hash(course, skip={"autograded", "feedback", "gradebook.db", ".grading", "exports", "logs"})
 
     opts = GradeOptions(jobs=2, cell_timeout=90, quiet=True)
-    entries = {e["student"]: e for e in grade(load_config(course), [LAB], opts)}
+    entries = {e.student: asdict(e) for e in grade(load_config(course), [LAB], opts)}
 
     after = tree_hash(course, skip={"autograded", "feedback", "gradebook.db", ".grading", "exports", "logs"})
     assert after == before, "grading changed course files or another submission"
@@ -232,6 +233,6 @@ def _check_reuse(course, entries: dict, root, own_models) -> None:
     (plain / "data").symlink_to(capped_data_dir(), target_is_directory=True)
     submit(plain, LAB, "own_models", own_models)  # the given CNN reused, the student's own models trained
     opts = GradeOptions(jobs=2, cell_timeout=90, quiet=True, train_reuse=False)
-    without = {e["student"]: e for e in grade(load_config(plain), [LAB], opts)}
+    without = {e.student: asdict(e) for e in grade(load_config(plain), [LAB], opts)}
     assert reused_models(plain, LAB, "own_models") == 0
     assert_same_grading(course, entries, plain, without, LAB, ("comparison",))

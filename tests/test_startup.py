@@ -17,7 +17,8 @@ def _python(code: str, *args: str) -> subprocess.CompletedProcess:
 
 def test_grader_processes_do_not_import_torch_or_lightning():
     code = (
-        "import json, sys; import autograder.grade, autograder.execute.worker, autograder.reuse; "
+        "import json, sys; import autograder.grade, autograder.execute.worker, autograder.reuse.reference; "
+        "import autograder.reuse.store, autograder.reuse.kernel; "
         "print(json.dumps(sorted(m for m in ('torch', 'pytorch_lightning') if m in sys.modules)))"
     )
     proc = _python(code)

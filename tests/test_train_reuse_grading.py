@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+from dataclasses import asdict
 
 import e2e_support as e2e
 import nbformat
@@ -68,7 +69,7 @@ def _batch(lab: str) -> dict[str, nbformat.NotebookNode]:
 def _grade(course, lab: str, reuse: bool) -> dict[str, dict]:
     (course / "data").symlink_to(e2e.capped_data_dir(), target_is_directory=True)
     opts = GradeOptions(jobs=2, cell_timeout=300, quiet=True, train_reuse=reuse)
-    return {e["student"]: e for e in grade(load_config(course), [lab], opts)}
+    return {e.student: asdict(e) for e in grade(load_config(course), [lab], opts)}
 
 
 def test_the_same_batch_grades_identically_with_and_without_reuse(tmp_path, monkeypatch):

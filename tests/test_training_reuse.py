@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from labkit.training import reuse
-from labkit.training.fingerprint import Fingerprinter
+from labkit.training.reuse import Fingerprinter
 
 SCENARIOS = Path(__file__).parent / "fixtures" / "reuse_scenarios.py"
 

@@ -9,6 +9,8 @@ reference; the ECG lab's attacks ride in tests/test_course_grade_labs.py's batch
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import nbformat
 import pytest
 from attack_support import (
@@ -43,7 +45,7 @@ def test_mini_course_attacks_score_their_controls_score(tmp_path):
         target.parent.mkdir(parents=True)
         nbformat.write(nb, str(target))
     opts = GradeOptions(jobs=2, cell_timeout=20, notebook_timeout=90, memory_mb=1024, quiet=True)
-    entries = {e["student"]: e for e in grade(load_config(root), ["mini"], opts)}
+    entries = {e.student: asdict(e) for e in grade(load_config(root), ["mini"], opts)}
     assert entries["reference"]["score"] == 5 and entries["reference"]["notes"] == [], entries["reference"]
     assert entries["control"]["score"] == 0, entries["control"]
     scores = {name: entries[name]["score"] for name in {**MINI_ATTACKS, **MINI_CHANNEL_ATTACKS}}
@@ -70,7 +72,7 @@ def test_hr_lab_attacks_score_their_controls_score(tmp_path, monkeypatch):
     monkeypatch.setenv("LABKIT_MAX_EPOCHS", "1")
     assert main(["--course", str(course), "--quiet", "build"]) == 0
     opts = GradeOptions(jobs=2, cell_timeout=300, quiet=True)
-    entries = {e["student"]: e for e in grade(load_config(course), [lab], opts)}
+    entries = {e.student: asdict(e) for e in grade(load_config(course), [lab], opts)}
     control = entries["control"]["tests"]
     assert control["test_compute_metrics"][0] == control["test_compute_activity_metrics"][0] == 0, control
     assert control["test_extract_windows"][0] == 3, control  # the rest is solved

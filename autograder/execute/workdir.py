@@ -19,8 +19,8 @@ from autograder.execute.processes import JOB_ENV, job_token
 from autograder.kernel.confine import Confinement, empty_file, python_folders
 from autograder.kernel.sandbox import KERNEL_NAME, write_kernelspec
 from autograder.records import Job
+from autograder.reuse.kernel import kernel_environment
 from labkit.paths import DATA_ENV, LOG_ENV
-from labkit.training import store
 
 #: The file GuardedExecute writes when no kernel started (see `autograder.execute.guarded`).
 FAILURE_FILE = "infrastructure.json"
@@ -58,7 +58,7 @@ def gather_inputs(job: Job, cache: BlobCache, fetch: Fetch | None = None) -> Job
         data_dir=cache.folder(job.data_files),
         gradebook=paths[job.kit_gradebook],
         kit={rel: paths[d] for rel, d in job.kit_files.items()},
-        store={name: paths[d] for name, d in job.train_store.items()},
+        store={name: paths[d] for name, d in job.training.store.items()},
         probe={name: paths[d] for name, d in job.probe_files.items()},
     )
 
@@ -217,8 +217,5 @@ def environment(job: Job, inputs: JobInputs, dirs: dict[str, Path], run_id: str)
         JOB_ENV: job_token(job) + run_id,
     }
     env.update(s.extra_env)
-    if job.train_record:  # the reference run: records the given models' states in its own home
-        env.update({store.STORE_ENV: str(dirs["recorded"]), store.RECORD_ENV: job.train_record})
-    elif job.train_store:
-        env.update({store.STORE_ENV: str(dirs["store"]), store.MANIFEST_ENV: job.train_manifest})
+    env.update(kernel_environment(job.training, dirs["store"], dirs["recorded"]))
     return env

@@ -46,6 +46,7 @@ from autograder.execute.workdir import (
 )
 from autograder.kernel.sandbox import kernel_uid
 from autograder.records import Grade, InfrastructureError, Job, Result
+from autograder.reuse.kernel import recorded_states
 
 
 def _run_forked(argv: list[str], work: Path, env: dict[str, str], log: Path, limit: float) -> int | None:
@@ -231,10 +232,9 @@ def _grade_in(job: Job, inputs: JobInputs, work: Path, run_id: str, cells: dict)
             notes.append(_no_notebook(job, code, error))
         if grades is None:
             grades, comments, notebook = _failed_grades(cells), {}, None
-        recorded = {p.name: p.read_bytes() for p in sorted(dirs["recorded"].glob("*.pt"))}
         return Result(
             job.student, job.lab, job.key, notebook, grades, comments, notes, job.timestamp,
-            time.monotonic() - started, penalty, recorded if job.train_record else {},
+            time.monotonic() - started, penalty, recorded_states(job.training, dirs["recorded"]),
         )  # fmt: skip
     finally:
         shutil.rmtree(sockets, ignore_errors=True)

@@ -1,7 +1,7 @@
 """Training plumbing shared by both labs: Lightning modules, tensor batches, training and evaluation.
 
-The names below load on first use (PEP 562), so a process that only needs the torch-free store files
-(``labkit.training.store``, the grader's parent and workers) does not import torch and Lightning.
+The names below load on first use (PEP 562), so a process that only needs the names of training reuse
+(:mod:`labkit.training.reuse`: the grader's parent and workers) does not import torch and Lightning.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from labkit.training import reuse
 from labkit.training.loaders import TensorBatches, as_tensor
 from labkit.training.modules import SupervisedModule
 from labkit.training.progress import EpochProgress, format_metrics
-from labkit.training.store import REUSE_NOTE
+from labkit.training.reuse import REUSE_NOTE
 
 #: Lightning's loggers (both package names): their INFO lines (GPU available, max_epochs reached) are noise.
 LIGHTNING_LOGGERS = ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning")
