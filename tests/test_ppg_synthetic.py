@@ -170,3 +170,14 @@ def test_cadence_stays_within_limits_whatever_the_drift() -> None:
     assert cadence.min() == pytest.approx(low) and cadence.max() <= high  # clipped, not wrapped
     records = generate_ppg_records(seed=2, params=params)
     assert check_records(records) == []  # a valid file even with such drift
+
+
+def test_parameters_are_a_value_that_reaches_the_records(records: list[dict]) -> None:
+    defaults = PpgParameters()
+    with pytest.raises(AttributeError):
+        defaults.gesture_rate = 0.0  # frozen: a variant is a new value
+    still = generate_ppg_records(seed=0, params=replace(defaults, gesture_rate=0.0))  # gestures: sitting only
+    for a, b in zip(records, still, strict=True):
+        same = a["signals"].equals(b["signals"]) and a["hr"].equals(b["hr"])
+        assert same == (a["activity"] == "walking"), (a["subject"], a["activity"])
+    assert PpgParameters() == defaults and hash(PpgParameters()) == hash(defaults)

@@ -343,7 +343,7 @@ def _walking_acc(
     intensity = (cadence / params.reference_cadence) ** params.impact_exponent
     variation = 1.0 + butterworth_noise(n, rng, 0.02, params.gait_variation)
     acc += profile.step_axis * (profile.step_gain * intensity * variation * harmonics)[:, None]
-    axis = _unit(rng.normal(size=3))  # drawn before the tilt, as in version 2.0
+    axis = _unit(rng.normal(size=3))  # drawn before the tilt noise: the order of draws is part of the data
     acc = _rotate(acc, axis, butterworth_noise(n, rng, 0.01, params.walk_tilt))  # wrist posture
     return acc + rng.normal(0.0, 0.01, (n, 3))
 
