@@ -11,43 +11,78 @@ telling the activity, not by removing motion artefacts.
 
     nice -n 10 .venv/bin/python bench/hr_prior_probe.py --seed 2
 
-``--set NAME=VALUE`` (repeatable) overrides a constant of ``labkit.synthetic.ppg`` for this run only, to try a
-generator variant without editing it, e.g. ``--set "COUPLING_GAIN=(5.0, 13.0)" --set INTENSITY_GAIN=60.0``
-(VALUE is a Python literal). The last line gives the acceleration's gain per activity as issue 14 defines
-it: PPG-only minus PPG + acceleration MAE, validation plus test subjects.
+``--set NAME=VALUE`` (repeatable) overrides a field of ``labkit.synthetic.ppg.PpgParameters`` (NAME in any
+case: ``INTENSITY_GAIN`` or ``intensity_gain``) for this run only, to try a generator variant without
+editing it, e.g. ``--set "COUPLING_GAIN=(5.0, 13.0)" --set INTENSITY_GAIN=60.0`` (VALUE is a Python
+literal). The last line gives the acceleration's gain per activity as issue 14 defines it: PPG-only minus
+PPG + acceleration MAE, validation plus test subjects.
 
-About 2 minutes on one CPU thread. See docs/data_ppg.md (fidelity) for what it showed.
+About 2 minutes on one CPU thread. bench/hr_prior_probe.md is the diary of the variants tried with it;
+docs/data_ppg.md (fidelity) describes the default generator.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 
 import numpy as np
 import pandas as pd
 from fidelity_hr import CELLS, execute_on_records
 
+from labkit.synthetic.ppg import PpgParameters, generate_ppg_records
+
 MODELS = {"PPG": ("ppg_cnn", "ppg_windows"), "PPG+ACC": ("ppg_acc_cnn", "ppg_acc_windows")}
+# knobs of earlier variants, off in generator 2.0 and removed; the diary's rows with them ran before this
+REMOVED = ("swing_exponent", "artifact_lowpass", "artifact_order", "coupling_drift", "step_jolt")
+REMOVED_AT = "51cada6"  # the last commit whose generator has them (as module constants: --set NAME=VALUE)
 
 
-def override_generator(assignments: list[str]) -> None:
-    """Set constants of :mod:`labkit.synthetic.ppg` from ``NAME=VALUE`` strings (VALUE a Python literal)."""
-    import labkit.synthetic.ppg as generator
+def _parse_value(assignment: str, default: object) -> object:
+    """Return VALUE of ``NAME=VALUE`` as a Python literal shaped like the field's ``default``."""
+    text = assignment.partition("=")[2]
+    try:
+        value = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError):
+        raise SystemExit(f"--set {assignment}: VALUE {text!r} is not a Python literal") from None
+    if isinstance(default, tuple):
+        if not isinstance(value, tuple | list) or len(value) != len(default) or not all(map(_number, value)):
+            raise SystemExit(f"--set {assignment}: wants a tuple of {len(default)} numbers, like {default}")
+        return tuple(value)
+    if not _number(value):
+        raise SystemExit(f"--set {assignment}: wants a number, like {default}")
+    return value
 
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def generator_parameters(assignments: list[str]) -> PpgParameters:
+    """Return ``PpgParameters`` with the ``NAME=VALUE`` overrides (NAME a field in any case) applied."""
+    defaults = PpgParameters()
+    valid = [field.name for field in dataclasses.fields(PpgParameters)]
+    changes = {}
     for assignment in assignments:
-        name, _, value = assignment.partition("=")
-        if not hasattr(generator, name) or name != name.upper():
-            raise SystemExit(f"--set {assignment}: labkit.synthetic.ppg has no constant {name!r}")
-        setattr(generator, name, ast.literal_eval(value))
+        name = assignment.partition("=")[0].strip().lower()
+        if name not in valid:
+            removed = f" ({name} was removed after commit {REMOVED_AT})" if name in REMOVED else ""
+            raise SystemExit(
+                f"--set {assignment}: PpgParameters has no field {name!r}{removed}; valid: {', '.join(valid)}"
+            )
+        changes[name] = _parse_value(assignment, getattr(defaults, name))
+    return dataclasses.replace(defaults, **changes)
 
 
-def train_first_models(seed: int) -> dict:
-    """Execute the lab's cells up to ``ppg_training`` on data seed ``seed``; return the namespace."""
-    from labkit.synthetic.ppg import generate_ppg_records
+def train_first_models(seed: int, params: PpgParameters | None = None) -> dict:
+    """Execute the lab's cells up to ``ppg_training`` on data seed ``seed``; return the namespace.
 
+    ``params`` configures the generator; None: its defaults (version 2.0).
+    """
     cells = CELLS[: CELLS.index("ppg_training") + 1]
-    return execute_on_records(generate_ppg_records(seed=seed), cells, 1)[0]
+    records = generate_ppg_records(seed=seed, params=params or PpgParameters())
+    return execute_on_records(records, cells, 1)[0]
 
 
 def estimates(ns: dict) -> pd.DataFrame:
@@ -94,11 +129,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0, help="data seed of the synthetic records")
     parser.add_argument(
-        "--set", action="append", default=[], metavar="NAME=VALUE", help="override a generator constant"
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="override a generator parameter"
     )
     args = parser.parse_args()
-    override_generator(args.set)
-    data = estimates(train_first_models(args.seed))
+    params = generator_parameters(args.set)
+    data = estimates(train_first_models(args.seed, params))
     table = per_record(data)
     with pd.option_context("display.max_rows", None):
         print(table)

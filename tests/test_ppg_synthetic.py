@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from labkit.datasets.ppg import FS, SHIFT_SIZE, SUBJECTS, WINDOW_SIZE, check_records
-from labkit.synthetic.ppg import generate_ppg_records, reference_hr
+from labkit.synthetic.ppg import PpgParameters, gait_cadence, generate_ppg_records, make_profile, reference_hr
 
 
 @pytest.fixture(scope="module")
@@ -161,13 +162,22 @@ def test_step_impacts_grow_with_cadence(records: list[dict]) -> None:
     assert np.corrcoef(cadence, amplitude)[0, 1] > 0.3
 
 
-def test_cadence_stays_within_limits_whatever_the_drift(monkeypatch: pytest.MonkeyPatch) -> None:
-    import labkit.synthetic.ppg as generator
-
-    monkeypatch.setattr(generator, "CADENCE_DRIFT", 0.6)  # unclipped, the cadence reaches -7.6 steps/s here
-    profile = generator.make_profile(np.random.default_rng(3))
-    cadence = generator.gait_cadence(profile, 20 * 60 * FS, np.random.default_rng(4))
-    low, high = generator.CADENCE_LIMITS
+def test_cadence_stays_within_limits_whatever_the_drift() -> None:
+    params = replace(PpgParameters(), cadence_drift=0.6)  # unclipped, the cadence reaches -7.6 steps/s here
+    profile = make_profile(np.random.default_rng(3), params)
+    cadence = gait_cadence(profile, 20 * 60 * FS, np.random.default_rng(4), params)
+    low, high = params.cadence_limits
     assert cadence.min() == pytest.approx(low) and cadence.max() <= high  # clipped, not wrapped
-    records = generate_ppg_records(seed=2)
+    records = generate_ppg_records(seed=2, params=params)
     assert check_records(records) == []  # a valid file even with such drift
+
+
+def test_parameters_are_a_value_that_reaches_the_records(records: list[dict]) -> None:
+    defaults = PpgParameters()
+    with pytest.raises(AttributeError):
+        defaults.gesture_rate = 0.0  # frozen: a variant is a new value
+    still = generate_ppg_records(seed=0, params=replace(defaults, gesture_rate=0.0))  # gestures: sitting only
+    for a, b in zip(records, still, strict=True):
+        same = a["signals"].equals(b["signals"]) and a["hr"].equals(b["hr"])
+        assert same == (a["activity"] == "walking"), (a["subject"], a["activity"])
+    assert PpgParameters() == defaults and hash(PpgParameters()) == hash(defaults)
