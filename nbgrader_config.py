@@ -37,7 +37,7 @@ c.Execute.iopub_timeout = 60
 from nbgrader.converters.autograde import Autograde  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = [
-    "autograder.build.preprocessors.RestoreCells" if p.__name__ == "OverwriteCells" else p
+    "autograder.execute.restore.RestoreCells" if p.__name__ == "OverwriteCells" else p
     for p in Autograde.class_traits()["sanitize_preprocessors"].default()
 ]
 c.RestoreCells.add_missing_cells = True
