@@ -28,6 +28,8 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.py"
 c.Execute.timeout = 1200
 c.Execute.startup_timeout = 120
 c.Execute.interrupt_on_timeout = True
+# A whole notebook's wall-clock limit while `course-grade grade` runs it (--timeout-notebook overrides it).
+c.GuardedExecute.notebook_timeout = 3600
 # After a cell's reply, wait this long for its last outputs (nbgrader's 4 s fails a cell on a loaded machine
 # whose kernel is still sending figures or a hidden check's results).
 c.Execute.iopub_timeout = 60

@@ -73,7 +73,7 @@ def _grade_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="regrade everything")
     p.add_argument("--timeout-cell", type=int, help="seconds per cell (default: Execute.timeout)")
     p.add_argument(
-        "--timeout-notebook", type=int, default=GradeOptions.notebook_timeout, help="seconds per notebook"
+        "--timeout-notebook", type=int, help="seconds per notebook (default: GuardedExecute.notebook_timeout)"
     )
     p.add_argument(
         "--memory-mb", type=int, default=GradeOptions.memory_mb, help="memory per kernel (0 = no limit)"

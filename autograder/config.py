@@ -17,6 +17,48 @@ from labkit.paths import COURSE_MARKER, find_course_root
 
 
 @dataclass(frozen=True)
+class Timeouts:
+    """Time limits of a grading run, in seconds: read from the course's ``nbgrader_config.py``.
+
+    Attributes
+    ----------
+    cell
+        Per cell (``Execute.timeout``).
+    startup
+        For the kernel to start (``Execute.startup_timeout``).
+    notebook
+        For the whole notebook (``GuardedExecute.notebook_timeout``; 0 = none).
+    """
+
+    cell: int
+    startup: int
+    notebook: int
+
+    @classmethod
+    def of(cls, config: Config) -> Timeouts:
+        """Return the limits ``config`` sets; what it leaves unset is the trait's own default."""
+        from nbgrader.preprocessors import Execute
+
+        from autograder.execute.guarded import GuardedExecute
+
+        def value(section: str, owner: type, name: str) -> int:
+            configured = config.get(section, {}).get(name)
+            return int(owner.class_traits()[name].default() if configured is None else configured)
+
+        return cls(
+            cell=value("Execute", Execute, "timeout"),
+            startup=value("Execute", Execute, "startup_timeout"),
+            notebook=value("GuardedExecute", GuardedExecute, "notebook_timeout"),
+        )
+
+    def replaced(self, cell: int | None = None, notebook: int | None = None) -> Timeouts:
+        """Return these limits with a run's overrides (None: keep the course's)."""
+        return Timeouts(
+            self.cell if cell is None else cell, self.startup, self.notebook if notebook is None else notebook
+        )
+
+
+@dataclass(frozen=True)
 class CourseConfig:
     """What ``course-grade`` needs to know about a course.
 
@@ -28,10 +70,8 @@ class CourseConfig:
         Lab (nbgrader assignment) ids in teaching order.
     course_id
         nbgrader course id.
-    cell_timeout
-        Per-cell time limit in seconds (``Execute.timeout``).
-    startup_timeout
-        Kernel start-up limit in seconds (``Execute.startup_timeout``).
+    timeouts
+        The course's time limits (`Timeouts`).
     evaluation_files
         Lab -> held-out file whose signals the hidden checks' probes classify ("" = drawn from the
         synthetic generator); labs not listed have no probe inputs (``PrepareHiddenChecks.evaluation_files``).
@@ -40,9 +80,13 @@ class CourseConfig:
     root: Path
     labs: tuple[str, ...]
     course_id: str
-    cell_timeout: int
-    startup_timeout: int
+    timeouts: Timeouts
     evaluation_files: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def cell_timeout(self) -> int:
+        """Return the per-cell time limit in seconds (``Execute.timeout``)."""
+        return self.timeouts.cell
 
     @property
     def gradebook(self) -> Path:
@@ -120,13 +164,11 @@ def load_config(root: str | os.PathLike[str] | None = None) -> CourseConfig:
     labs = namespace.get("LABS")
     if not labs:
         raise CourseError(f"{found / COURSE_MARKER}: defines no LABS list; add LABS = ['lab_id', ...]")
-    execute = config.get("Execute", {})
     return CourseConfig(
         root=found,
         labs=tuple(labs),
         course_id=str(config.get("CourseDirectory", {}).get("course_id", "course")),
-        cell_timeout=int(execute.get("timeout", 1200) or 1200),
-        startup_timeout=int(execute.get("startup_timeout", 120)),
+        timeouts=Timeouts.of(config),
         evaluation_files=tuple(
             (str(lab), str(path or ""))
             for lab, path in dict(config.get("PrepareHiddenChecks", {}).get("evaluation_files", {})).items()

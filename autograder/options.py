@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from autograder.kernel.sandbox import Limits
 from labkit.runtime import MAX_EPOCHS_ENV
 
-#: Seconds one submission may run in all (per cell: the course's ``Execute.timeout``).
-NOTEBOOK_TIMEOUT = 3600
 #: Training cap (epochs) of ``course-grade demo`` unless ``--full``.
 DEMO_MAX_EPOCHS = 2
 #: Variables of the grader's environment handed to every graded kernel (documented test settings only).
@@ -28,7 +26,7 @@ class GradeOptions:
     gpu: bool = False
     force: bool = False
     cell_timeout: int | None = None
-    notebook_timeout: int = NOTEBOOK_TIMEOUT
+    notebook_timeout: int | None = None
     memory_mb: int = Limits.memory_mb
     fsize_mb: int = Limits.fsize_mb
     nproc: int = Limits.nproc

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from autograder.config import Timeouts
 from autograder.kernel.sandbox import Limits
 
 
@@ -19,8 +20,8 @@ class Settings:
 
     Attributes
     ----------
-    cell_timeout, startup_timeout, notebook_timeout
-        Seconds per cell, for kernel start-up and for the whole notebook.
+    timeouts
+        The run's time limits: the course's (its ``nbgrader_config.py``) with the run's overrides.
     limits
         Kernel resource limits.
     threads
@@ -38,9 +39,7 @@ class Settings:
         The job asks a Dask cluster for a worker with a ``GPU`` resource (one job per GPU).
     """
 
-    cell_timeout: int
-    startup_timeout: int
-    notebook_timeout: int
+    timeouts: Timeouts
     limits: Limits
     threads: int
     gpu: str

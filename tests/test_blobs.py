@@ -7,6 +7,7 @@ import pickle
 
 import pytest
 
+from autograder.config import Timeouts
 from autograder.execute.blobs import BlobCache, MissingBlobsError, sha256_bytes
 from autograder.execute.dispatch import MAX_ATTEMPTS, Attempt, Retries
 from autograder.execute.requirements import check, requirements
@@ -72,7 +73,7 @@ def test_the_environment_check_names_every_difference():
 
 
 def _job(student: str, key: str = "same key") -> Job:
-    settings = Settings(1, 1, 1, Limits(), 1, "")
+    settings = Settings(Timeouts(1, 1, 1), Limits(), 1, "")
     return Job(student, "lab", key, "c", b"{}", None, "0" * 64, {}, "/w", settings)
 
 

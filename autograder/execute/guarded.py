@@ -40,9 +40,10 @@ TIMEOUT_NAMES = {"CellTimeoutError", "KeyboardInterrupt"}
 class GuardedExecute(Execute):
     """Execute every cell; survive a dead or runaway kernel and record why."""
 
-    notebook_timeout = Integer(0, help="Wall-clock limit for the whole notebook in seconds (0 = none).").tag(
-        config=True
-    )
+    notebook_timeout = Integer(
+        3600,
+        help="Wall-clock limit for the whole notebook in seconds (0 = none); set it in nbgrader_config.py.",
+    ).tag(config=True)
     notes_file = Unicode("", help="JSON file receiving the notes about this execution.").tag(config=True)
     failure_file = Unicode(
         "",

@@ -49,7 +49,9 @@ from autograder.records import Grade, InfrastructureError, Job, Result
 from autograder.reuse.kernel import recorded_states
 
 
-def _run_forked(argv: list[str], work: Path, env: dict[str, str], log: Path, limit: float) -> int | None:
+def _run_forked(
+    argv: list[str], work: Path, env: dict[str, str], log: Path, limit: float | None
+) -> int | None:
     """Run nbgrader in a fork of the warm fork server; return its exit status (None: killed at ``limit``)."""
     proc = forked_context().Process(target=run_forked, args=(argv, str(work), env, str(log)))
     proc.start()
@@ -63,7 +65,7 @@ def _run_forked(argv: list[str], work: Path, env: dict[str, str], log: Path, lim
     return code
 
 
-def _run_cold(argv: list[str], work: Path, env: dict[str, str], log: Path, limit: float) -> int | None:
+def _run_cold(argv: list[str], work: Path, env: dict[str, str], log: Path, limit: float | None) -> int | None:
     """Run nbgrader in a new interpreter (where a worker may not fork: a daemonic Dask worker)."""
     cmd = [sys.executable, "-m", "autograder.execute.nbgrader_cli", *argv]
     with open(log, "w") as out:
@@ -84,7 +86,8 @@ def _run_autograde(job: Job, work: Path, env: dict[str, str]) -> tuple[int | Non
     Returns its exit status (None: killed at the time limit) and its last error line.
     """
     argv = ["autograde", job.lab, "--student", job.student, "--force"]
-    limit = job.settings.notebook_timeout + job.settings.startup_timeout + 120
+    timeouts = job.settings.timeouts
+    limit = timeouts.notebook + timeouts.startup + 120 if timeouts.notebook else None  # 0: no limit
     log = work / "autograde.log"
     daemonic = multiprocessing.current_process().daemon  # Dask's worker processes may have no children
     code = (_run_cold if daemonic else _run_forked)(argv, work, env, log, limit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from autograder.config import CourseConfig
 from autograder.execute.gpus import gpu_list
@@ -22,9 +22,7 @@ def base_settings(cfg: CourseConfig, opts: GradeOptions, jobs: int) -> Settings:
     env = {name: os.environ[name] for name in PASS_THROUGH_ENV if name in os.environ}
     env.update(opts.extra_env)
     return Settings(
-        cell_timeout=opts.cell_timeout or cfg.cell_timeout,
-        startup_timeout=cfg.startup_timeout,
-        notebook_timeout=opts.notebook_timeout,
+        timeouts=cfg.timeouts.replaced(cell=opts.cell_timeout, notebook=opts.notebook_timeout),
         limits=Limits(opts.memory_mb, opts.fsize_mb, opts.nproc),
         threads=max(1, (os.cpu_count() or 1) // jobs),
         gpu="",
@@ -128,7 +126,7 @@ def make_job(
         kit_gradebook=files.gradebook,
         kit_files=files.kit,
         work_root=str(prepared.work_root),
-        settings=Settings(**{**asdict(base), "limits": base.limits, "gpu": gpu}),
+        settings=replace(base, gpu=gpu),
         course_config=course_config,
         duedate=prepared.duedates[lab],
         data_files=prepared.data_files,
