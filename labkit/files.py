@@ -20,6 +20,12 @@ class DataFileError(ValueError):
     """
 
 
+def summarise_problems(problems: list[str]) -> str:
+    """Return the first problem of a non-empty list, with how many more there are (one line)."""
+    more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+    return f"{problems[0]}{more}"
+
+
 def refuse_overwrite(path: Path, force: bool, command: str) -> None:
     """Raise ``FileExistsError`` when ``path`` exists and ``force`` is false.
 
