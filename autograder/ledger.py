@@ -11,7 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from labkit.files import atomic_write
+from labkit.files import DataFileError, atomic_write
 
 VERSION = 1
 
@@ -34,7 +34,7 @@ class Ledger:
             try:
                 data = json.loads(path.read_text())
             except json.JSONDecodeError as exc:
-                raise ValueError(
+                raise DataFileError(
                     f"{path}: not valid JSON ({exc.msg}); fix: delete it and run `course-grade grade --force`"
                 ) from exc
             self.entries = dict(data.get("entries", {}))
