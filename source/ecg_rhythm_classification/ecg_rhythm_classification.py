@@ -83,7 +83,7 @@ IPython.display.display(count_table(rhythms))
 figure = plot_examples(raw_signals, rhythms, fs, seed=LAB.seed)
 
 # %% [markdown]
-# ### Question 1
+# ### Question 1 (2 points)
 #
 # Looking at the examples, how do the five rhythms differ? Think of the heart rate, the regularity of the
 # beats, and the activity of the atria (P waves or other waves between the QRS complexes).
@@ -467,7 +467,7 @@ cnn, cnn_matrices = train_network(CnnModel(input_shape, output_shape), "cnn", LE
 figure = plot_confusion_matrices(cnn_matrices, labels, model="Given CNN")
 
 # %% [markdown]
-# ## Question 2
+# ### Question 2 (2 points)
 #
 # Look at the loss and accuracy curves in TensorBoard and at the confusion matrices. Does the model
 # overfit? Which rhythms are hard to tell apart, and why could that be, given what the network can see?
@@ -757,7 +757,7 @@ IPython.display.display(
 )
 
 # %% [markdown]
-# ## Question 4
+# ### Question 4 (2 points)
 #
 # How do your two models perform compared with the given CNN? Do they overfit? Which confusions remain,
 # and what would you try next?

@@ -1162,7 +1162,7 @@ held_out = {"val": i_val, "test": i_test}
 activity_rows = evaluate_by_activity(models, targets, held_out, activities, compute_activity_metrics)
 activity_mae = activity_table(activity_rows, "mae")
 IPython.display.display(activity_mae.round(2))
-_figure = plot_activity_errors(activity_mae)
+figure = plot_activity_errors(activity_mae)
 
 # %% [markdown]
 # ### Question 8 (2 points)
