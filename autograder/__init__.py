@@ -24,8 +24,10 @@ named records passed between stages), :mod:`autograder.cells` (reading nbgrader 
 and merge; :mod:`autograder.cli` is the ``course-grade`` command.
 """
 
+from labkit.exits import UserError
+
 __all__ = ["CourseError"]
 
 
-class CourseError(RuntimeError):
+class CourseError(UserError, RuntimeError):
     """A problem the instructor must fix; the message is one line naming what and how."""

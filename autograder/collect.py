@@ -25,7 +25,8 @@ import nbformat
 
 from autograder.cells import grade_ids, read_notebook
 from autograder.config import CourseConfig
-from labkit.files import atomic_write
+from labkit.exits import MissingFileError
+from labkit.files import DataFileError, atomic_write
 
 STUDENT = r"[A-Za-z0-9][A-Za-z0-9.\-]*"
 MIN_OVERLAP = 0.5
@@ -82,7 +83,7 @@ def _zip_inputs(path: Path) -> list[tuple[str, bytes, float]]:
                 if not info.is_dir() and "__MACOSX" not in info.filename
             ]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
-        raise ValueError(
+        raise DataFileError(
             f"{path}: not a readable zip archive ({type(exc).__name__}: {exc}); nothing was imported. "
             "Fix: download the archive again, or unzip it and give the folder"
         ) from exc
@@ -94,7 +95,7 @@ def _inputs(path: Path) -> list[tuple[str, bytes, float]]:
     if path.is_file():
         return [(path.name, path.read_bytes(), path.stat().st_mtime)]
     if not path.is_dir():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"{path}: no such folder or zip file; fix: give the folder or zip of submissions"
         )
     return [

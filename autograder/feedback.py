@@ -22,6 +22,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from autograder.cells import BEGIN_HIDDEN, END_HIDDEN, grade_id, hidden_test_cells, read_notebook
 from autograder.config import CourseConfig, ensure_tools_on_path, run_nbgrader
 from autograder.merge import SECRET_FILE
+from labkit.exits import RefusedOverwriteError
 
 
 def redact_source(source: str, gid: str) -> str:
@@ -92,7 +93,7 @@ def generate_feedback(cfg: CourseConfig, lab: str, force: bool = False) -> list[
         for produced in sorted((scratch / "feedback").glob(f"*/{lab}/*")):
             dest = cfg.root / produced.relative_to(scratch)
             if dest.exists() and not force and dest.read_bytes() != produced.read_bytes():
-                raise FileExistsError(
+                raise RefusedOverwriteError(
                     f"{dest}: already exists; nothing was replaced. Fix: `course-grade feedback --force`"
                 )
             dest.parent.mkdir(parents=True, exist_ok=True)

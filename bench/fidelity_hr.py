@@ -2,7 +2,7 @@
 
 Each run executes the HR lab's own given and reference-solution cells (read from
 ``source/hr_estimation/hr_estimation.py``: windows, subject split, scaling, ``CnnModel``, configurations,
-``train_regressor``; the setup cell seeds torch with 42 as the notebook does) on the records of one data
+``train_network``; the setup cell seeds torch with 42 as the notebook does) on the records of one data
 seed, with ``torch.set_num_threads(THREADS)``, skipping only the figures, TensorBoard and test cells (none
 of which draws random numbers). It reports the MAE of the four models (PPG CNN, PPG ACC CNN, PPG ACC norm
 CNN, PPG ACC norm dropout CNN) on train / val / test, per activity, and checks the targets of issue 14:

@@ -5,7 +5,7 @@ accuracy of at least ``MIN_ACCURACY`` and at least the given CNN's minus ``ACCUR
 (:mod:`labkit.labs.ecg`). A bar is fair when a correct submission
 clears it on every machine a student or a grader uses. Each run executes the lab's own given and reference
 cells (``source/ecg_rhythm_classification/ecg_rhythm_classification.py``: load, split, scaling, encoding,
-the given CNN for 50 epochs, both custom models for the notebook's ``custom_n_epochs``, the notebook's
+the given CNN for 50 epochs, both custom models for the notebook's ``CUSTOM_N_EPOCHS``, the notebook's
 seeds) on the synthetic data of one
 data seed, with ``torch.set_num_threads(THREADS)`` (and on the GPU when one is visible), and records the
 test accuracy of the three models. The table gives, per data seed, each model's accuracy at every thread

@@ -117,7 +117,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 
     try:
         return _download(args)
-    except urllib.error.URLError as error:
+    except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
         raise DataFileError(
             f"cannot download {args.dataset}: {getattr(error, 'reason', error)}. Fix: run `labkit data "
             f"download {args.dataset}` on a machine with internet, copy the folder here, then prepare it."

@@ -3,6 +3,13 @@
 Both ``labkit`` and ``course-grade`` run their subcommands through :func:`run_command`, so a bad input, a
 missing or invalid file, a refused overwrite and Ctrl-C read the same in both: ``PROG: error: WHAT. Fix:
 ...`` (exit 2) or ``PROG: interrupted; ...`` (exit 130). Anything else is a bug and keeps its traceback.
+
+What a user can fix is declared, not guessed from the builtin type: code raises a :class:`UserError`
+(:class:`BadArgumentError`, :class:`MissingFileError`, :class:`RefusedOverwriteError`,
+:class:`UnwritableFileError`, ``labkit.files.DataFileError``, ``autograder.CourseError``), and a plain
+``ValueError`` or ``OSError`` from a bug propagates with its traceback. Each declared class also subclasses
+the builtin it refines (a ``MissingFileError`` is a ``FileNotFoundError``), so ``except FileNotFoundError``
+still catches it.
 """
 
 from __future__ import annotations
@@ -16,9 +23,30 @@ EXIT_PROBLEMS = 1
 EXIT_ERROR = 2
 #: Stopped with Ctrl-C (128 + SIGINT, as shells report it).
 EXIT_INTERRUPTED = 130
-#: The failures every command reports in one line: ``DataFileError`` and bad values are ``ValueError``s,
-#: missing, existing and unreadable files ``OSError``s.
-USER_ERRORS: tuple[type[Exception], ...] = (ValueError, OSError)
+
+
+class UserError(Exception):
+    """A failure the user can fix; the message is one line: the file or value, what is wrong, the fix."""
+
+
+class BadArgumentError(UserError, ValueError):
+    """A command-line option or setting out of range or of the wrong form."""
+
+
+class MissingFileError(UserError, FileNotFoundError):
+    """A file or folder the command needs is not there."""
+
+
+class RefusedOverwriteError(UserError, FileExistsError):
+    """An existing file that the command does not replace without ``--force``."""
+
+
+class UnwritableFileError(UserError, OSError):
+    """A file the command must write cannot be created there (permissions, read-only or full file system)."""
+
+
+#: The failures every command reports in one line: the declared ones only.
+USER_ERRORS: tuple[type[Exception], ...] = (UserError,)
 
 
 def one_line(error: BaseException) -> str:
@@ -42,8 +70,8 @@ def run_command(
     command
         The subcommand; returns its exit code (None = 0).
     errors
-        More exception types that are the user's to fix (e.g. ``autograder.CourseError``), beside
-        :data:`USER_ERRORS`.
+        More exception types that are the user's to fix, beside :data:`USER_ERRORS` (for a class that
+        cannot subclass :class:`UserError`).
     interrupted
         What the line says after Ctrl-C (what was kept, how to go on).
 

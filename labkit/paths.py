@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from labkit.exits import MissingFileError
+
 COURSE_MARKER = "nbgrader_config.py"
 DATA_ENV = "LABKIT_DATA_DIR"
 LOG_ENV = "LABKIT_LOG_DIR"
@@ -16,7 +18,7 @@ ECG_FILE = "ecg_rhythms.npz"
 PPG_FILE = "ppg_dalia.pkl"
 
 
-class CourseNotFoundError(FileNotFoundError):
+class CourseNotFoundError(MissingFileError):
     """Raised when no course root and no environment variable tell where data lives."""
 
 
@@ -77,12 +79,12 @@ def data_file(name: str, start: str | os.PathLike[str] | None = None) -> Path:
 
     Raises
     ------
-    FileNotFoundError
-        With the exact command that creates the file.
+    labkit.exits.MissingFileError
+        A ``FileNotFoundError`` with the exact command that creates the file.
     """
     path = data_dir(start) / name
     if not path.is_file():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"{path}: data file missing. Fix: run `labkit data synth` (offline synthetic default) "
             f"from the course folder, or `labkit data prepare ...` for the real dataset (see README)."
         )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+from labkit.exits import BadArgumentError
+
 MAX_EPOCHS_ENV = "LABKIT_MAX_EPOCHS"
 
 
@@ -53,9 +55,9 @@ def epoch_cap() -> int | None:
     try:
         cap = int(value)
     except ValueError as error:
-        raise ValueError(
+        raise BadArgumentError(
             f"{MAX_EPOCHS_ENV}={value!r} is not a whole number; unset it or use e.g. 2"
         ) from error
     if cap < 1:
-        raise ValueError(f"{MAX_EPOCHS_ENV}={cap} must be at least 1; unset it to train fully")
+        raise BadArgumentError(f"{MAX_EPOCHS_ENV}={cap} must be at least 1; unset it to train fully")
     return cap

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from labkit.exits import EXIT_ERROR, EXIT_INTERRUPTED, run_command
+from autograder import CourseError
+from labkit.exits import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    BadArgumentError,
+    MissingFileError,
+    RefusedOverwriteError,
+    UnwritableFileError,
+    UserError,
+    run_command,
+)
 from labkit.files import DataFileError
 
 
@@ -23,16 +33,44 @@ def _raise(error: BaseException):  # a command that fails with ``error``
     "error",
     [
         DataFileError("x.npz: truncated. Fix: labkit data synth --force"),
-        FileExistsError("x.npz: already exists"),
-        FileNotFoundError("nowhere"),
-        PermissionError("x: read-only"),
-        ValueError("bad value\nsecond line"),
+        RefusedOverwriteError("x.npz: already exists"),
+        MissingFileError("nowhere"),
+        UnwritableFileError("x: read-only"),
+        BadArgumentError("bad value\nsecond line"),
+        CourseError("nbgrader_config.py: no labs. Fix: ..."),
     ],
 )
-def test_user_errors_are_one_line_and_exit_2(error, capsys):
+def test_declared_user_errors_are_one_line_and_exit_2(error, capsys):
+    assert isinstance(error, UserError)
     assert run_command("prog sub", _raise(error)) == EXIT_ERROR
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("prog sub: error: ")
+
+
+@pytest.mark.parametrize(
+    ("declared", "builtin"),
+    [
+        (DataFileError, ValueError),
+        (BadArgumentError, ValueError),
+        (MissingFileError, FileNotFoundError),
+        (RefusedOverwriteError, FileExistsError),
+        (UnwritableFileError, OSError),
+        (CourseError, RuntimeError),
+    ],
+)
+def test_declared_errors_are_still_the_builtin_they_refine(declared, builtin):
+    assert issubclass(declared, UserError) and issubclass(declared, builtin)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ValueError("a bug"), FileNotFoundError("a bug"), PermissionError("a bug"), OSError("a bug")],
+    ids=type,
+)
+def test_plain_value_and_os_errors_are_bugs_that_keep_their_traceback(error, capsys):
+    with pytest.raises(type(error), match="a bug"):
+        run_command("prog", _raise(error))
+    assert capsys.readouterr().err == ""
 
 
 def test_extra_error_types_and_ctrl_c(capsys):

@@ -59,15 +59,15 @@ def split_subjects(subjects):
 # Submissions that edit given code (a locked cell) to train on the test set, for 300 epochs.
 HR_TRAIN_ON_TEST = """i_train = np.concatenate([i_train, i_test])
 N_EPOCHS = 300
-ppg_cnn = train_regressor(ppg_cnn_config, ppg_windows, "ppg_cnn")
-ppg_acc_cnn = train_regressor(ppg_acc_cnn_config, ppg_acc_windows, "ppg_acc_cnn")
+ppg_cnn = train_network(ppg_cnn_config, ppg_windows, "ppg_cnn")
+ppg_acc_cnn = train_network(ppg_acc_cnn_config, ppg_acc_windows, "ppg_acc_cnn")
 """
 ECG_TRAIN_ON_TEST = """input_shape, output_shape = signals.shape[1:], encoded_rhythms.shape[1:]
-n_epochs, batch_size, learning_rate = 300, 100, 1e-4
+N_EPOCHS, BATCH_SIZE, LEARNING_RATE = 300, 100, 1e-4
 i_train = np.concatenate([i_train, i_test])
 splits = {"train": i_train, "val": i_val, "test": i_test}
 cnn = train_model(Classifier(CnnModel(input_shape, output_shape), 1e-2), signals, encoded_rhythms, i_train,
-                  i_val, n_epochs=n_epochs, name="cnn", batch_size=batch_size, log_dir=LAB.log_dir)
+                  i_val, n_epochs=N_EPOCHS, name="cnn", batch_size=BATCH_SIZE, log_dir=LAB.log_dir)
 cnn_matrices = evaluate_classifier(cnn, signals, encoded_rhythms, splits)
 """
 LABS = {

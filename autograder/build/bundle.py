@@ -26,6 +26,7 @@ from autograder import CourseError
 from autograder.build.release import kit_dir, leaks
 from autograder.config import CourseConfig
 from labkit.datasets.ecg import RHYTHMS
+from labkit.exits import RefusedOverwriteError
 
 #: Distribution name of the student wheel (the import name stays ``labkit``).
 WHEEL_NAME = "wearable-cardiac-labkit"
@@ -284,7 +285,7 @@ def write_bundle(cfg: CourseConfig, out: Path, archive: bool = False, force: boo
     zip_path = out.with_name(out.name + ".zip") if archive else None
     for target in (out, zip_path):
         if target is not None and target.exists() and not force:
-            raise FileExistsError(f"{target}: already exists; nothing was written. Fix: add --force")
+            raise RefusedOverwriteError(f"{target}: already exists; nothing was written. Fix: add --force")
     labs = list(cfg.labs_with_source)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))

@@ -62,11 +62,13 @@ def build(course_root: Path, lab: str, held_out: str, folder: Path) -> Path:
 
     Raises
     ------
-    ValueError
-        When the course's data is not synthetic and no held-out file is configured.
+    labkit.exits.BadArgumentError
+        A ``ValueError``: the course's data is not synthetic and no held-out file is configured.
+    labkit.files.DataFileError
+        A ``ValueError``: the held-out file holds labels that are not classes of the course's data.
     """
     from labkit.datasets.ecg import load_ecg, load_ecg_provenance
-    from labkit.files import atomic_write
+    from labkit.files import DataFileError, atomic_write
     from labkit.paths import ECG_FILE
 
     data_file = _data_file(course_root, ECG_FILE)
@@ -79,7 +81,7 @@ def build(course_root: Path, lab: str, held_out: str, folder: Path) -> Path:
         signals, rhythms, about = _draw(course_root, lab, load_ecg_provenance(data_file), data_file)
     unknown = sorted(set(rhythms) - set(classes))
     if unknown:
-        raise ValueError(f"{about['source']}: labels {unknown} are not classes of {data_file}")
+        raise DataFileError(f"{about['source']}: labels {unknown} are not classes of {data_file}")
     folder.mkdir(parents=True, exist_ok=True)
     labels = np.searchsorted(classes, rhythms).astype(np.int64)
     for name, array in ((SIGNALS, signals.astype(np.float32)), (LABELS, labels)):
@@ -100,10 +102,11 @@ def _save(path: Path, array: np.ndarray) -> None:
 def _draw(
     course_root: Path, lab: str, provenance: dict, data_file: Path
 ) -> tuple[np.ndarray, np.ndarray, dict]:
+    from labkit.exits import BadArgumentError
     from labkit.synthetic.ecg import generate_ecg_dataset
 
     if provenance.get("source") != "synthetic":
-        raise ValueError(
+        raise BadArgumentError(
             f"{data_file} is {provenance.get('source')!r} data: the ECG accuracy checks need held-out strips "
             f"whose labels the kernel never sees. Fix: name a held-out file in nbgrader_config.py, "
             f"c.PrepareHiddenChecks.evaluation_files = {{{lab!r}: 'path/to/held_out.npz'}}"

@@ -5,13 +5,15 @@ The file holds ``signals`` float32 (N, 1, 1280) (lead II, mV, 10 s at 128 Hz), `
 'physionet-ecg-arrhythmia'), ``generator``, ``seed``, ``record_ids`` (N,) str, ``label_noise`` and
 ``created``. It is read with ``np.load`` without pickles.
 
-The sibling of :mod:`labkit.datasets.ppg`: the same functions (``save_``, ``load_``, ``check_``), the same
-order of checks (refuse to overwrite, then validate, then write atomically) and one error type,
-:class:`~labkit.files.DataFileError`. Where the two files differ, the format decides: an ``.npz`` holds flat
-arrays, so the provenance is one set of scalar keys for the whole file, read apart from the arrays by
-:func:`load_ecg_provenance`, and ``generator`` is one string "name version" (e.g.
-'labkit.synthetic.ecg 1.0', see :func:`generator_id`); the PPG file is a list of records, each carrying its
-own ``provenance`` dict with ``generator`` and ``version`` apart.
+The sibling of :mod:`labkit.datasets.ppg`, in the same order: constants, helpers of the contract, the checks
+of in-memory data (:func:`check_arrays`), provenance, ``save_``, reading, ``load_``, ``check_``; the same
+order of checks (refuse to overwrite, then validate, then write atomically), one error type,
+:class:`~labkit.files.DataFileError`, and the same messages (``FILE: what is wrong. Fix: command.``).
+Where the two files differ, the format decides: an ``.npz`` holds flat arrays, so the provenance is one set
+of scalar keys for the whole file, read apart from the arrays by :func:`load_ecg_provenance`, and
+``generator`` is one string "name version" (e.g. 'labkit.synthetic.ecg 1.0', see :func:`generator_id`); the
+PPG file is a list of records, each carrying its own ``provenance`` dict with ``generator`` and ``version``
+apart.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from labkit.files import DataFileError, atomic_path, refuse_overwrite
+from labkit.files import DataFileError, atomic_path, refuse_overwrite, summarise_problems
 from labkit.paths import ECG_FILE, data_file
 
 RHYTHMS: tuple[str, ...] = (
@@ -51,8 +53,19 @@ def generator_id(name: str, version: str) -> str:
     return f"{name} {version}"
 
 
-def _validate_arrays(signals: np.ndarray, rhythms: np.ndarray) -> list[str]:
-    """Return the contract violations of in-memory arrays (empty list = valid)."""
+def check_arrays(signals: np.ndarray, rhythms: np.ndarray) -> list[str]:
+    """Return every contract violation of in-memory arrays (empty list = valid).
+
+    Parameters
+    ----------
+    signals, rhythms
+        The arrays to check: float32 (N, 1, 1280) and (N,) str labels from :data:`RHYTHMS`.
+
+    Returns
+    -------
+    list of str
+        One line per problem.
+    """
     problems = []
     if signals.ndim != 3 or signals.shape[1:] != (1, N_SAMPLES):
         problems.append(f"signals has shape {signals.shape}, expected (N, 1, {N_SAMPLES})")
@@ -68,6 +81,39 @@ def _validate_arrays(signals: np.ndarray, rhythms: np.ndarray) -> list[str]:
     if unknown:
         problems.append(f"unknown rhythm labels {unknown[:5]}; allowed: {list(RHYTHMS)}")
     return problems
+
+
+def _check_provenance(prov: dict[str, Any], n: int) -> list[str]:
+    """Return the provenance violations (empty list = valid)."""
+    problems = []
+    if str(prov["source"]) not in SOURCES:
+        problems.append(f"source {str(prov['source'])!r} is not one of {list(SOURCES)}")
+    if np.shape(prov["record_ids"]) != (n,):
+        problems.append(f"record_ids has shape {np.shape(prov['record_ids'])}, expected ({n},)")
+    noise = float(prov["label_noise"])
+    if not 0.0 <= noise <= 1.0:
+        problems.append(f"label_noise {noise} is outside [0, 1]")
+    return problems
+
+
+def _complete_provenance(provenance: dict[str, Any], path: Path) -> dict[str, np.ndarray]:
+    """Fill defaults (label_noise 0, created now) and convert provenance values to plain numpy arrays."""
+    prov = dict(provenance)
+    prov.setdefault("label_noise", 0.0)
+    prov.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+    missing = [key for key in PROVENANCE_KEYS if key not in prov]
+    if missing:
+        raise DataFileError(
+            f"{path}: not written, provenance lacks {missing}; expected keys {list(PROVENANCE_KEYS)}"
+        )
+    return {
+        "source": np.str_(prov["source"]),
+        "generator": np.str_(prov["generator"]),
+        "seed": np.int64(-1 if prov["seed"] is None else prov["seed"]),
+        "record_ids": np.asarray(prov["record_ids"]).astype(str),
+        "label_noise": np.float64(prov["label_noise"]),
+        "created": np.str_(prov["created"]),
+    }
 
 
 def save_ecg(
@@ -113,63 +159,30 @@ def save_ecg(
     signals = np.asarray(signals, dtype=np.float32)
     rhythms = np.asarray(rhythms).astype(str)
     prov = _complete_provenance(provenance, path)
-    problems = _validate_arrays(signals, rhythms) + _validate_provenance(prov, len(rhythms))
+    problems = check_arrays(signals, rhythms) + _check_provenance(prov, len(rhythms))
     if problems:
-        raise DataFileError(f"{path}: not written, arrays break the contract: {'; '.join(problems)}")
+        raise DataFileError(f"{path}: not written, arrays break the contract: {summarise_problems(problems)}")
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
             np.savez(handle, signals=signals, rhythms=rhythms, fs=np.int64(FS), **prov)
     return path
 
 
-def _complete_provenance(provenance: dict[str, Any], path: Path) -> dict[str, np.ndarray]:
-    """Fill defaults (label_noise 0, created now) and convert provenance values to plain numpy arrays."""
-    prov = dict(provenance)
-    prov.setdefault("label_noise", 0.0)
-    prov.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
-    missing = [key for key in PROVENANCE_KEYS if key not in prov]
-    if missing:
-        raise DataFileError(
-            f"{path}: not written, provenance lacks {missing}; expected keys {list(PROVENANCE_KEYS)}"
-        )
-    return {
-        "source": np.str_(prov["source"]),
-        "generator": np.str_(prov["generator"]),
-        "seed": np.int64(-1 if prov["seed"] is None else prov["seed"]),
-        "record_ids": np.asarray(prov["record_ids"]).astype(str),
-        "label_noise": np.float64(prov["label_noise"]),
-        "created": np.str_(prov["created"]),
-    }
-
-
-def _validate_provenance(prov: dict[str, Any], n: int) -> list[str]:
-    """Return the provenance violations (empty list = valid)."""
-    problems = []
-    if str(prov["source"]) not in SOURCES:
-        problems.append(f"source {str(prov['source'])!r} is not one of {list(SOURCES)}")
-    if np.shape(prov["record_ids"]) != (n,):
-        problems.append(f"record_ids has shape {np.shape(prov['record_ids'])}, expected ({n},)")
-    noise = float(prov["label_noise"])
-    if not 0.0 <= noise <= 1.0:
-        problems.append(f"label_noise {noise} is outside [0, 1]")
-    return problems
-
-
 def _default_path(path: PathLike | None) -> Path:
     return Path(path) if path is not None else data_file(ECG_FILE)
 
 
-def _open(path: Path) -> dict[str, np.ndarray]:
+def _read(path: Path) -> dict[str, np.ndarray]:
     """Read every array of the file into memory, turning format errors into one-line DataFileErrors."""
     if not path.is_file():
-        raise DataFileError(f"{path}: ECG file missing. {FIX}.")
+        raise DataFileError(f"{path}: file missing. {FIX}.")
     try:
         with np.load(path, allow_pickle=False) as data:
             return {key: data[key] for key in data.files}
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        reason = str(error).splitlines()[0] if str(error) else ""
         raise DataFileError(
-            f"{path}: not a readable .npz file (truncated or corrupt: {reason}). {FIX}."
+            f"{path}: truncated or corrupt .npz file ({type(error).__name__}: {reason}). {FIX}."
         ) from None
 
 
@@ -196,21 +209,21 @@ def load_ecg(path: PathLike | None = None) -> tuple[np.ndarray, np.ndarray, int]
         When the file is missing, corrupt or breaks the contract.
     """
     path = _default_path(path)
-    arrays = _open(path)
+    arrays = _read(path)
     missing = [key for key in DATA_KEYS if key not in arrays]
     if missing:
         raise DataFileError(f"{path}: lacks arrays {missing}. {FIX}.")
     signals, rhythms = arrays["signals"], arrays["rhythms"]
-    problems = _validate_arrays(signals, rhythms)
+    problems = check_arrays(signals, rhythms)
     if problems:
-        raise DataFileError(f"{path}: {'; '.join(problems)}. {FIX}.")
+        raise DataFileError(f"{path}: {summarise_problems(problems)}. {FIX}.")
     return signals, rhythms, int(arrays["fs"])
 
 
 def load_ecg_provenance(path: PathLike | None = None) -> dict[str, Any]:
     """Return the provenance stored in an ECG file (plain Python values; ``record_ids`` as an array)."""
     path = _default_path(path)
-    arrays = _open(path)
+    arrays = _read(path)
     missing = [key for key in PROVENANCE_KEYS if key not in arrays]
     if missing:
         raise DataFileError(f"{path}: lacks provenance keys {missing}. {FIX}.")
@@ -234,14 +247,14 @@ def check_ecg(path: PathLike | None = None) -> list[str]:
     """
     try:
         path = _default_path(path)
-        arrays = _open(path)
+        arrays = _read(path)
     except (DataFileError, FileNotFoundError) as error:
         return [str(error)]
     missing = [key for key in DATA_KEYS + PROVENANCE_KEYS if key not in arrays]
     if missing:
         return [f"{path}: lacks keys {missing}. {FIX}."]
-    problems = _validate_arrays(arrays["signals"], arrays["rhythms"])
+    problems = check_arrays(arrays["signals"], arrays["rhythms"])
     if arrays["fs"].shape != () or int(arrays["fs"]) != FS:
         problems.append(f"fs is {arrays['fs']!r}, expected {FS}")
-    problems += _validate_provenance(arrays, len(arrays["rhythms"]))
+    problems += _check_provenance(arrays, len(arrays["rhythms"]))
     return [f"{path}: {problem}. {FIX}." for problem in problems]

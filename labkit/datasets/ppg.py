@@ -17,11 +17,14 @@ A file in the original lab's layout (records without ``source`` and ``provenance
 states once that its provenance is unknown and fills in ``source`` :data:`UNKNOWN_SOURCE` and an empty
 ``provenance``, so code that reads ``record['source']`` keeps working.
 
-The sibling of :mod:`labkit.datasets.ecg`: the same functions (``save_``, ``load_``, ``check_``), the same
-order of checks (refuse to overwrite, then validate, then write atomically) and one error type,
-:class:`~labkit.files.DataFileError`. Provenance travels inside each record (``generator`` and ``version``
-apart, written by :mod:`labkit.synthetic.ppg` and :mod:`labkit.converters.dalia`); the ECG file, flat
-arrays, keeps one set for the whole file. The contract's band-pass is :func:`bandpass`, used by every writer.
+The sibling of :mod:`labkit.datasets.ecg`, in the same order: constants, helpers of the contract, the checks
+of in-memory data (:func:`check_records`), provenance, ``save_``, reading, ``load_``, ``check_``; the same
+order of checks (refuse to overwrite, then validate, then write atomically), one error type,
+:class:`~labkit.files.DataFileError`, and the same messages (``FILE: what is wrong. Fix: command.``).
+The amplitude check, beyond the contract, comes last. Provenance travels inside each record (``generator``
+and ``version`` apart, written by :mod:`labkit.synthetic.ppg` and :mod:`labkit.converters.dalia`); the ECG
+file, flat arrays, keeps one set for the whole file. The contract's band-pass is :func:`bandpass`, used by
+every writer.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from labkit.files import DataFileError, atomic_path, refuse_overwrite
+from labkit.files import DataFileError, atomic_path, refuse_overwrite, summarise_problems
 from labkit.paths import PPG_FILE, data_file
 
 FS = 25
@@ -226,6 +229,113 @@ def _fill_provenance(records: list[dict], path: Path) -> list[dict]:
     return records
 
 
+def save_ppg(
+    path: PathLike, records: list[dict], force: bool = False, command: str = "labkit data synth --only ppg"
+) -> Path:
+    """Validate the records and write them atomically with joblib.
+
+    Parameters
+    ----------
+    path
+        Target ``.pkl`` file.
+    records
+        Records in the contract.
+    force
+        Replace an existing file.
+    command
+        The command that writes the file, repeated (with ``--force``) when the file exists.
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Raises
+    ------
+    FileExistsError
+        When the file exists and ``force`` is false (checked first).
+    DataFileError
+        When the records break the contract (nothing is written).
+    """
+    path = Path(path)
+    refuse_overwrite(path, force, command)
+    problems = check_records(records)
+    if problems:
+        raise DataFileError(
+            f"{path}: not written, records break the contract: {summarise_problems(problems)}"
+        )
+    with atomic_path(path) as tmp:
+        joblib.dump(records, tmp)
+    return path
+
+
+def _default_path(path: PathLike | None) -> Path:
+    return Path(path) if path is not None else data_file(PPG_FILE)
+
+
+def _read(path: Path) -> Any:
+    """Unpickle ``path`` and turn any read failure into one :class:`DataFileError` line."""
+    if not path.is_file():
+        raise DataFileError(f"{path}: file missing. {FIX}.")
+    try:
+        return joblib.load(path)
+    except (EOFError, pickle.UnpicklingError, zlib.error, ValueError, KeyError, IndexError,
+            AttributeError, ImportError, TypeError, OSError) as error:  # fmt: skip
+        reason = str(error).splitlines()[0] if str(error) else ""
+        raise DataFileError(
+            f"{path}: truncated or corrupt joblib pickle ({type(error).__name__}: {reason}). {FIX}."
+        ) from None
+
+
+def load_ppg(path: PathLike | None = None) -> list[dict]:
+    """Load and validate the heart-rate records.
+
+    Parameters
+    ----------
+    path
+        The file to read; default ``labkit.paths.data_file(PPG_FILE)``.
+
+    Returns
+    -------
+    list of dict
+        The records, in the contract described in this module's docstring; records without provenance get
+        ``source`` 'unknown' and an empty ``provenance`` (with one :class:`ProvenanceWarning`).
+
+    Raises
+    ------
+    DataFileError
+        One line naming the file, the first problem and the command that fixes it.
+    """
+    path = _default_path(path)
+    records = _read(path)
+    problems = check_records(records)
+    if problems:
+        raise DataFileError(f"{path}: {summarise_problems(problems)}. {FIX}.")
+    return _fill_provenance(records, path)
+
+
+def check_ppg(path: PathLike | None = None) -> list[str]:
+    """Check a records file against its contract.
+
+    Parameters
+    ----------
+    path
+        The ``.pkl`` file; default ``labkit.paths.data_file(PPG_FILE)``.
+
+    Returns
+    -------
+    list of str
+        One line per problem, each prefixed with the file name; empty when the file is valid. A missing,
+        truncated or corrupt file gives one line.
+    """
+    try:
+        path = _default_path(path)
+        records = _read(path)
+    except (DataFileError, FileNotFoundError) as error:
+        return [str(error)]
+    return [f"{path}: {problem}. {FIX}." for problem in check_records(records)]
+
+
 AMPLITUDE_RATIO = 10.0  # a held-out subject this many times above/below the training amplitude: warn
 TRAIN_SUBJECTS: tuple[str, ...] = tuple(f"S{i}" for i in range(1, 10))  # the lab's split
 HELD_OUT_SUBJECTS: tuple[str, ...] = tuple(f"S{i}" for i in range(10, 16))
@@ -280,109 +390,3 @@ def amplitude_mismatch(
                 f"{low:.3g}-{high:.3g}: one global scaling factor does not fit it (scale per record instead)"
             )
     return lines
-
-
-def _read(path: Path) -> Any:
-    """Unpickle ``path`` and turn any read failure into one :class:`DataFileError` line."""
-    if not path.is_file():
-        raise DataFileError(f"{path}: file missing. {FIX}")
-    try:
-        return joblib.load(path)
-    except (EOFError, pickle.UnpicklingError, zlib.error, ValueError, KeyError, IndexError,
-            AttributeError, ImportError, TypeError, OSError) as error:  # fmt: skip
-        raise DataFileError(
-            f"{path}: truncated or corrupt pickle ({type(error).__name__}: {error}). {FIX}"
-        ) from error
-
-
-def _default_path(path: PathLike | None) -> Path:
-    return Path(path) if path is not None else data_file(PPG_FILE)
-
-
-def check_ppg(path: PathLike | None = None) -> list[str]:
-    """Check a records file against its contract.
-
-    Parameters
-    ----------
-    path
-        The ``.pkl`` file; default ``labkit.paths.data_file(PPG_FILE)``.
-
-    Returns
-    -------
-    list of str
-        One line per problem, each prefixed with the file name; empty when the file is valid. A missing,
-        truncated or corrupt file gives one line.
-    """
-    try:
-        path = _default_path(path)
-        records = _read(path)
-    except (DataFileError, FileNotFoundError) as error:
-        return [str(error)]
-    return [f"{path}: {problem}" for problem in check_records(records)]
-
-
-def load_ppg(path: PathLike | None = None) -> list[dict]:
-    """Load and validate the heart-rate records.
-
-    Parameters
-    ----------
-    path
-        The file to read; default ``labkit.paths.data_file(PPG_FILE)``.
-
-    Returns
-    -------
-    list of dict
-        The records, in the contract described in this module's docstring; records without provenance get
-        ``source`` 'unknown' and an empty ``provenance`` (with one :class:`ProvenanceWarning`).
-
-    Raises
-    ------
-    DataFileError
-        One line naming the file, the first problem and the command that fixes it.
-    """
-    path = _default_path(path)
-    records = _read(path)
-    problems = check_records(records)
-    if problems:
-        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
-        raise DataFileError(f"{path}: {problems[0]}{more}. {FIX}")
-    return _fill_provenance(records, path)
-
-
-def save_ppg(
-    path: PathLike, records: list[dict], force: bool = False, command: str = "labkit data synth --only ppg"
-) -> Path:
-    """Validate the records and write them atomically with joblib.
-
-    Parameters
-    ----------
-    path
-        Target ``.pkl`` file.
-    records
-        Records in the contract.
-    force
-        Replace an existing file.
-    command
-        The command that writes the file, repeated (with ``--force``) when the file exists.
-
-    Returns
-    -------
-    Path
-        The written file.
-
-    Raises
-    ------
-    FileExistsError
-        When the file exists and ``force`` is false (checked first).
-    DataFileError
-        When the records break the contract (nothing is written).
-    """
-    path = Path(path)
-    refuse_overwrite(path, force, command)
-    problems = check_records(records)
-    if problems:
-        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
-        raise DataFileError(f"{path}: not written, records break the contract: {problems[0]}{more}")
-    with atomic_path(path) as tmp:
-        joblib.dump(records, tmp)
-    return path

@@ -72,8 +72,8 @@ def encoded_preview(rhythms: np.ndarray, encoded: np.ndarray, n: int = 10) -> pd
     encoded = np.asarray(encoded)
     if encoded.shape != (rhythms.size, labels.size):
         raise ValueError(
-            f"the encoding has shape {encoded.shape}, expected {(rhythms.size, labels.size)}: "
-            "one row per strip and one column per rhythm"
+            f"the encoding has shape {encoded.shape}, expected {(rhythms.size, labels.size)}; "
+            "pass one row per strip and one column per rhythm"
         )
     frame = pd.DataFrame(encoded[:n], columns=labels)
     frame.insert(0, "rhythm", rhythms[:n])

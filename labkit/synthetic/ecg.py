@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from labkit.datasets.ecg import FS, N_SAMPLES, RHYTHMS
+from labkit.exits import BadArgumentError
 from labkit.reproducibility import make_rng
 from labkit.synthetic import ecg_rhythm as rhythm
 
@@ -231,9 +232,9 @@ def generate_ecg_dataset(
     from tqdm.auto import tqdm
 
     if n_per_rhythm < 1:
-        raise ValueError(f"n_per_rhythm must be positive, got {n_per_rhythm} (--n-per-rhythm)")
+        raise BadArgumentError(f"n_per_rhythm must be positive, got {n_per_rhythm} (--n-per-rhythm)")
     if not 0.0 <= label_noise <= 0.5:
-        raise ValueError(f"label_noise={label_noise} is outside [0, 0.5] (--label-noise)")
+        raise BadArgumentError(f"label_noise={label_noise} is outside [0, 0.5] (--label-noise)")
     rng = make_rng(seed)
     parts, labels, ids = [], [], []
     with tqdm(

@@ -83,12 +83,12 @@ IPython.display.display(count_table(rhythms))
 figure = plot_examples(raw_signals, rhythms, fs, seed=LAB.seed)
 
 # %% [markdown]
-# ### Question 1
+# ### Question 1 (2 points)
 #
 # Looking at the examples, how do the five rhythms differ? Think of the heart rate, the regularity of the
 # beats, and the activity of the atria (P waves or other waves between the QRS complexes).
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "question_1", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q1_rhythms", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # ### BEGIN SOLUTION
 # - **Normal sinus rhythm**: regular beats at roughly 60-100 bpm (6 to 17 beats in 10 s); every QRS
 #   complex is preceded by a P wave at a constant PR interval, and the baseline is flat between beats.
@@ -434,13 +434,13 @@ class CnnModel(torch.nn.Module):
 # %% nbgrader={"grade": false, "grade_id": "cnn_training", "locked": true, "schema_version": 3, "solution": false, "task": false}
 input_shape = signals.shape[1:]
 output_shape = encoded_rhythms.shape[1:]
-n_epochs = 50
-batch_size = 100
-learning_rate = 1e-4
+N_EPOCHS = 50
+BATCH_SIZE = 100
+LEARNING_RATE = 1e-4
 splits = {"train": i_train, "val": i_val, "test": i_test}
 
 
-def train_and_evaluate(model, name, learning_rate, n_epochs, schedule=None):
+def train_network(model, name, learning_rate, n_epochs, schedule=None):
     """Train ``model`` on the training strips (validating on the validation strips); return the trained
     classifier and its confusion matrix on every subset. ``schedule``: ``None`` keeps the learning rate
     constant, ``"cosine"`` lowers it to 0 over the epochs."""
@@ -452,13 +452,13 @@ def train_and_evaluate(model, name, learning_rate, n_epochs, schedule=None):
         i_val,
         n_epochs=n_epochs,
         name=name,
-        batch_size=batch_size,
+        batch_size=BATCH_SIZE,
         log_dir=LAB.log_dir,
     )
     return classifier, evaluate_classifier(classifier, signals, encoded_rhythms, splits)
 
 
-cnn, cnn_matrices = train_and_evaluate(CnnModel(input_shape, output_shape), "cnn", learning_rate, n_epochs)
+cnn, cnn_matrices = train_network(CnnModel(input_shape, output_shape), "cnn", LEARNING_RATE, N_EPOCHS)
 
 # %% [markdown]
 # Rows are the true rhythms, columns the predicted ones: the diagonal counts the correct answers.
@@ -467,12 +467,12 @@ cnn, cnn_matrices = train_and_evaluate(CnnModel(input_shape, output_shape), "cnn
 figure = plot_confusion_matrices(cnn_matrices, labels, model="Given CNN")
 
 # %% [markdown]
-# ## Question 2
+# ### Question 2 (2 points)
 #
 # Look at the loss and accuracy curves in TensorBoard and at the confusion matrices. Does the model
 # overfit? Which rhythms are hard to tell apart, and why could that be, given what the network can see?
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "question_2", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q2_overfitting", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # ### BEGIN SOLUTION
 # **Overfitting: no.** Training, validation and test accuracies are close (on the default synthetic data all
 # three between about 0.82 and 0.85, within about 0.03 of each other, over data seeds and thread counts;
@@ -663,29 +663,29 @@ def check_custom_architectures(results):
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Train and evaluate the first custom model. The next cell is yours to edit: `custom_learning_rate`,
-# `custom_n_epochs` and `custom_schedule` are used for both custom models. Networks with residual
+# Train and evaluate the first custom model. The next cell is yours to edit: `CUSTOM_LEARNING_RATE`,
+# `CUSTOM_N_EPOCHS` and `CUSTOM_SCHEDULE` are used for both custom models. Networks with residual
 # connections, dropout or recurrent layers often train well at 1e-3, ten times the given CNN's rate, and
 # then need far fewer epochs: watch the validation loss in TensorBoard and stop near where it stops falling
 # (more epochs cost time and, once the model starts memorising the training strips, accuracy too).
 #
 # At a constant rate of 1e-3 the test accuracy still jumps by a few points from one epoch to the next (now
 # and then by much more), so the final score depends on where the last mini-batches happened to push the
-# weights, and the same notebook ends differently on another machine. `custom_schedule = "cosine"` lowers
-# the learning rate from `custom_learning_rate` to 0 along half a cosine over the epochs: the first epochs
+# weights, and the same notebook ends differently on another machine. `CUSTOM_SCHEDULE = "cosine"` lowers
+# the learning rate from `CUSTOM_LEARNING_RATE` to 0 along half a cosine over the epochs: the first epochs
 # learn fast, the last ones only settle. Set it to `None` to see the difference. Change the values if your
 # models need it, within the time you can afford. The training cells after it are given code (read-only;
 # the grader runs them as written).
 
 # %% tags=["student-free"]
-custom_learning_rate = 1e-3
-custom_n_epochs = 15
-custom_schedule = "cosine"  # or None: a constant learning rate
+CUSTOM_LEARNING_RATE = 1e-3
+CUSTOM_N_EPOCHS = 15
+CUSTOM_SCHEDULE = "cosine"  # or None: a constant learning rate
 
 # %% nbgrader={"grade": false, "grade_id": "custom1_training", "locked": true, "schema_version": 3, "solution": false, "task": false}
 model = CustomModel1(input_shape, output_shape)
-custom1, custom1_matrices = train_and_evaluate(
-    model, "custom1", custom_learning_rate, custom_n_epochs, schedule=custom_schedule
+custom1, custom1_matrices = train_network(
+    model, "custom1", CUSTOM_LEARNING_RATE, CUSTOM_N_EPOCHS, schedule=CUSTOM_SCHEDULE
 )
 figure = plot_confusion_matrices(custom1_matrices, labels, model="Custom model 1")
 
@@ -718,8 +718,8 @@ def check_custom1_accuracy(results, evaluation_labels):
 
 # %% nbgrader={"grade": false, "grade_id": "custom2_training", "locked": true, "schema_version": 3, "solution": false, "task": false}
 model = CustomModel2(input_shape, output_shape)
-custom2, custom2_matrices = train_and_evaluate(
-    model, "custom2", custom_learning_rate, custom_n_epochs, schedule=custom_schedule
+custom2, custom2_matrices = train_network(
+    model, "custom2", CUSTOM_LEARNING_RATE, CUSTOM_N_EPOCHS, schedule=CUSTOM_SCHEDULE
 )
 figure = plot_confusion_matrices(custom2_matrices, labels, model="Custom model 2")
 
@@ -757,12 +757,12 @@ IPython.display.display(
 )
 
 # %% [markdown]
-# ## Question 4
+# ### Question 4 (2 points)
 #
 # How do your two models perform compared with the given CNN? Do they overfit? Which confusions remain,
 # and what would you try next?
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "question_4", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q4_comparison", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # ### BEGIN SOLUTION
 # (Reference models on the default synthetic data, 15 epochs each. The figures are ranges over data seeds
 # and CPU thread counts, measured with `bench/metric_spread.py` (docs/grading.md); a student's own numbers

@@ -562,7 +562,7 @@ class CnnModel(torch.nn.Module):
 # between predicted and reference heart rate with the Adam optimiser, and also reports the **mean absolute
 # error** (MAE, in bpm, easier to read) on the training and validation windows after every epoch.
 # `labkit.training.train_model` runs the epochs (mini-batches of 100 windows, reshuffled every epoch) and
-# writes the curves to TensorBoard. `train_regressor` below builds a network from a configuration and
+# writes the curves to TensorBoard. `train_network` below builds a network from a configuration and
 # trains it on the training subjects, validating on the validation subjects.
 
 # %% nbgrader={"grade": false, "grade_id": "training_settings", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -570,7 +570,7 @@ N_EPOCHS = 30
 BATCH_SIZE = 100
 
 
-def train_regressor(config, windows, name):
+def train_network(config, windows, name):
     """Build a CnnModel from ``config`` and train it on the training windows; return the trained module."""
     model = CnnModel(**config["model"])
     regressor = labkit.training.Regressor(model, learning_rate=config["optimizer"]["lr"])
@@ -624,8 +624,8 @@ print("PPG ACC CNN config")
 IPython.display.display(ppg_acc_cnn_config)
 
 # %% nbgrader={"grade": false, "grade_id": "ppg_training", "locked": true, "schema_version": 3, "solution": false, "task": false}
-ppg_cnn = train_regressor(ppg_cnn_config, ppg_windows, "ppg_cnn")
-ppg_acc_cnn = train_regressor(ppg_acc_cnn_config, ppg_acc_windows, "ppg_acc_cnn")
+ppg_cnn = train_network(ppg_cnn_config, ppg_windows, "ppg_cnn")
+ppg_acc_cnn = train_network(ppg_acc_cnn_config, ppg_acc_windows, "ppg_acc_cnn")
 
 # %% [markdown]
 # ### Question 2 (2 points)
@@ -845,7 +845,7 @@ def check_derive_config(results):
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "norm_training", "locked": true, "schema_version": 3, "solution": false, "task": false}
-ppg_acc_norm_cnn = train_regressor(ppg_acc_norm_cnn_config, ppg_acc_windows, "ppg_acc_norm_cnn")
+ppg_acc_norm_cnn = train_network(ppg_acc_norm_cnn_config, ppg_acc_windows, "ppg_acc_norm_cnn")
 
 # %% [markdown]
 # ### Question 4 (2 points)
@@ -898,7 +898,7 @@ print("PPG ACC norm dropout CNN config")
 IPython.display.display(ppg_acc_norm_dropout_cnn_config)
 
 # %% nbgrader={"grade": false, "grade_id": "dropout_training", "locked": true, "schema_version": 3, "solution": false, "task": false}
-ppg_acc_norm_dropout_cnn = train_regressor(
+ppg_acc_norm_dropout_cnn = train_network(
     ppg_acc_norm_dropout_cnn_config, ppg_acc_windows, "ppg_acc_norm_dropout_cnn"
 )
 
@@ -1162,7 +1162,7 @@ held_out = {"val": i_val, "test": i_test}
 activity_rows = evaluate_by_activity(models, targets, held_out, activities, compute_activity_metrics)
 activity_mae = activity_table(activity_rows, "mae")
 IPython.display.display(activity_mae.round(2))
-_figure = plot_activity_errors(activity_mae)
+figure = plot_activity_errors(activity_mae)
 
 # %% [markdown]
 # ### Question 8 (2 points)
