@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from autograder.records import Result
-from labkit.files import atomic_write
+from labkit.files import DataFileError, atomic_write
 
 VERSION = 1
 
@@ -114,7 +114,7 @@ class Ledger:
             try:
                 data = json.loads(path.read_text())
             except json.JSONDecodeError as exc:
-                raise ValueError(
+                raise DataFileError(
                     f"{path}: not valid JSON ({exc.msg}); fix: delete it and run `course-grade grade --force`"
                 ) from exc
             self.entries = {k: LedgerEntry.from_json(v) for k, v in dict(data.get("entries", {})).items()}
