@@ -178,10 +178,7 @@ def _cmd_grade(cfg: CourseConfig, args) -> int:
     except UngradedError as exc:
         entries, failure = exc.entries, exc
     _print_results(entries)
-    print(
-        f"graded {len(entries)} submission(s); unchanged ones skipped "
-        f"(ledger {cfg.state_dir / 'ledger.json'})"
-    )
+    print(f"graded {len(entries)} submission(s); unchanged ones skipped (ledger {cfg.ledger_path})")
     if failure is not None:
         print(f"course-grade grade: {failure}", file=sys.stderr)
         return EXIT_UNGRADED
@@ -192,7 +189,7 @@ def _cmd_feedback(cfg: CourseConfig, args) -> int:
     from autograder.feedback import generate_feedback
 
     for lab in [cfg.check_lab(args.lab)] if args.lab else cfg.labs:
-        if (cfg.root / "autograded").is_dir():
+        if (cfg.root / cfg.folders.autograded).is_dir():
             print(f"{lab}: {len(generate_feedback(cfg, lab, args.force))} feedback file(s)")
     return 0
 

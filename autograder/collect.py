@@ -142,7 +142,7 @@ def collect_one(
             f"content is lab {found!r} but the name/--lab says {named_lab or lab!r}",
             student,
         )
-    target = cfg.root / "submitted" / student / found / f"{found}.ipynb"
+    target = cfg.submitted_notebook(student, found)
     if target.is_file() and target.read_bytes() != data and not force:
         return Outcome(
             name, "conflict", f"{target} exists and differs; use --force to replace it", student, found

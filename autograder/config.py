@@ -59,6 +59,42 @@ class Timeouts:
 
 
 @dataclass(frozen=True)
+class Folders:
+    """nbgrader's folder names, as the course's ``CourseDirectory.*_directory`` sets them.
+
+    Every path the grader builds inside a course, a grading kit or a worker folder uses these names, so a
+    course that renames a folder in its ``nbgrader_config.py`` is graded the same.
+    """
+
+    source: str
+    release: str
+    submitted: str
+    autograded: str
+    feedback: str
+
+    @classmethod
+    def of(cls, config: Config) -> Folders:
+        """Return the names ``config`` sets; what it leaves unset is nbgrader's own default."""
+        from nbgrader.coursedir import CourseDirectory
+
+        section, traits = config.get("CourseDirectory", {}), CourseDirectory.class_traits()
+
+        def name(kind: str) -> str:
+            return str(section.get(f"{kind}_directory") or traits[f"{kind}_directory"].default())
+
+        return cls(*(name(kind) for kind in ("source", "release", "submitted", "autograded", "feedback")))
+
+    def lab(self, root: Path, kind: str, lab: str, student: str = "") -> Path:
+        """Return ``root/<kind's folder>/[<student>/]<lab>``."""
+        folder = root / getattr(self, kind)
+        return (folder / student if student else folder) / lab
+
+    def notebook(self, root: Path, kind: str, lab: str, student: str = "") -> Path:
+        """Return ``root/<kind's folder>/[<student>/]<lab>/<lab>.ipynb``."""
+        return self.lab(root, kind, lab, student) / f"{lab}.ipynb"
+
+
+@dataclass(frozen=True)
 class CourseConfig:
     """What ``course-grade`` needs to know about a course.
 
@@ -72,6 +108,8 @@ class CourseConfig:
         nbgrader course id.
     timeouts
         The course's time limits (`Timeouts`).
+    folders
+        The course's nbgrader folder names (`Folders`).
     evaluation_files
         Lab -> held-out file whose signals the hidden checks' probes classify ("" = drawn from the
         synthetic generator); labs not listed have no probe inputs (``PrepareHiddenChecks.evaluation_files``).
@@ -81,6 +119,7 @@ class CourseConfig:
     labs: tuple[str, ...]
     course_id: str
     timeouts: Timeouts
+    folders: Folders
     evaluation_files: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -116,15 +155,28 @@ class CourseConfig:
 
     def source_notebook(self, lab: str) -> Path:
         """Return ``source/<lab>/<lab>.ipynb``."""
-        return self.root / "source" / lab / f"{lab}.ipynb"
+        return self.folders.notebook(self.root, "source", lab)
 
     def source_script(self, lab: str) -> Path:
         """Return the jupytext pair ``source/<lab>/<lab>.py``."""
-        return self.root / "source" / lab / f"{lab}.py"
+        return self.source_notebook(lab).with_suffix(".py")
 
     def release_notebook(self, lab: str) -> Path:
         """Return ``release/<lab>/<lab>.ipynb``."""
-        return self.root / "release" / lab / f"{lab}.ipynb"
+        return self.folders.notebook(self.root, "release", lab)
+
+    def submitted_notebook(self, student: str, lab: str) -> Path:
+        """Return ``submitted/<student>/<lab>/<lab>.ipynb``."""
+        return self.folders.notebook(self.root, "submitted", lab, student)
+
+    def autograded_notebook(self, student: str, lab: str) -> Path:
+        """Return ``autograded/<student>/<lab>/<lab>.ipynb``."""
+        return self.folders.notebook(self.root, "autograded", lab, student)
+
+    @property
+    def ledger_path(self) -> Path:
+        """Return the results ledger, ``.grading/ledger.json``."""
+        return self.state_dir / "ledger.json"
 
     def check_lab(self, lab: str) -> str:
         """Return ``lab`` when the course declares it, else raise a one-line `CourseError`."""
@@ -144,6 +196,12 @@ def read_nbgrader_config(path: Path) -> tuple[Config, dict]:
     except Exception as exc:  # noqa: BLE001 (any error in the file is reported in one line)
         raise CourseError(f"{path}: cannot be read ({type(exc).__name__}: {exc}); fix the file") from exc
     return config, namespace
+
+
+def folders_of(root: Path) -> Folders:
+    """Return the folder names of the course at ``root`` (nbgrader's defaults when it has no config)."""
+    path = root / COURSE_MARKER
+    return Folders.of(read_nbgrader_config(path)[0] if path.is_file() else Config())
 
 
 def load_config(root: str | os.PathLike[str] | None = None) -> CourseConfig:
@@ -169,6 +227,7 @@ def load_config(root: str | os.PathLike[str] | None = None) -> CourseConfig:
         labs=tuple(labs),
         course_id=str(config.get("CourseDirectory", {}).get("course_id", "course")),
         timeouts=Timeouts.of(config),
+        folders=Folders.of(config),
         evaluation_files=tuple(
             (str(lab), str(path or ""))
             for lab, path in dict(config.get("PrepareHiddenChecks", {}).get("evaluation_files", {})).items()

@@ -82,7 +82,7 @@ def totals(cfg: CourseConfig) -> dict[str, LabTotals]:
 
 def notes(cfg: CourseConfig) -> list[dict]:
     """Return the execution notes (killed, timed out, failed) recorded in the results ledger."""
-    entries = Ledger(cfg.state_dir / "ledger.json").entries.values()
+    entries = Ledger(cfg.ledger_path).entries.values()
     return [{"lab": e.lab, "student": e.student, "note": note} for e in entries for note in e.notes]
 
 

@@ -82,7 +82,7 @@ def generate_feedback(cfg: CourseConfig, lab: str, force: bool = False) -> list[
         scratch = Path(tmp)
         shutil.copy2(cfg.root / "nbgrader_config.py", scratch / "nbgrader_config.py")
         shutil.copy2(cfg.gradebook, scratch / "gradebook.db")
-        for path in sorted((cfg.root / "autograded").glob(f"*/{lab}/{lab}.ipynb")):
+        for path in sorted((cfg.root / cfg.folders.autograded).glob(f"*/{lab}/{lab}.ipynb")):
             target = scratch / path.relative_to(cfg.root)
             target.parent.mkdir(parents=True)
             nbformat.write(redact_notebook(read_notebook(path), hidden), str(target))
@@ -90,7 +90,7 @@ def generate_feedback(cfg: CourseConfig, lab: str, force: bool = False) -> list[
                 if (path.parent / name).is_file():
                     shutil.copy2(path.parent / name, target.parent / name)
         run_nbgrader(scratch, "generate_feedback", lab, "--force", where=cfg.root)
-        for produced in sorted((scratch / "feedback").glob(f"*/{lab}/*")):
+        for produced in sorted((scratch / cfg.folders.feedback).glob(f"*/{lab}/*")):
             dest = cfg.root / produced.relative_to(scratch)
             if dest.exists() and not force and dest.read_bytes() != produced.read_bytes():
                 raise RefusedOverwriteError(

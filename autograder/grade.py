@@ -80,7 +80,7 @@ def grade(
         if not cfg.source_notebook(cfg.check_lab(lab)).is_file():
             raise CourseError(f"{cfg.source_notebook(lab)}: missing; cannot build the grading kit of {lab}")
     workers = opts.jobs or os.cpu_count() or 1
-    ledger = Ledger(cfg.state_dir / "ledger.json")
+    ledger = Ledger(cfg.ledger_path)
     prepared = prepare(cfg, labs)
     jobs = plan_jobs(cfg, prepared, ledger, opts, workers)
     if not jobs:

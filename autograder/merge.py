@@ -48,14 +48,14 @@ def ensure_assignment(cfg: CourseConfig, lab: str, kit: Path) -> str | None:
 def merge_result(cfg: CourseConfig, result: Result) -> None:
     """Write the autograded notebook and replay the scores into the course gradebook (one at a time)."""
     ensure_tools_on_path()
-    folder = cfg.root / "autograded" / result.student / result.lab
+    folder = cfg.autograded_notebook(result.student, result.lab).parent
     if result.notebook is not None:
         atomic_write(folder / f"{result.lab}.ipynb", lambda tmp: tmp.write_bytes(result.notebook))
     else:
         (folder / f"{result.lab}.ipynb").unlink(missing_ok=True)
     if result.timestamp:
         atomic_write(folder / "timestamp.txt", lambda tmp: tmp.write_text(result.timestamp))
-    secret = cfg.root / "submitted" / result.student / result.lab / SECRET_FILE
+    secret = cfg.submitted_notebook(result.student, result.lab).parent / SECRET_FILE
     if secret.is_file():  # as plain autograde leaves it: release_feedback files feedback by this secret
         atomic_write(folder / SECRET_FILE, lambda tmp: tmp.write_bytes(secret.read_bytes()))
     with Gradebook(cfg.db_url, cfg.course_id) as gb, warnings.catch_warnings():

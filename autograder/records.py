@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from autograder.config import Timeouts
+from autograder.config import Folders, Timeouts
 from autograder.kernel.sandbox import Limits
 
 
@@ -73,8 +73,9 @@ class Job:
     """One submission to grade: the notebook by value, every other file by sha256 digest.
 
     ``kit_gradebook`` and ``kit_files`` (path in the lab's source folder to digest) are the lab's grading
-    kit; ``data_files`` (file name to digest) the course data the kernel reads. ``course_config`` is the
-    course's ``nbgrader_config.py`` (the worker loads it unchanged, see :mod:`autograder.execute.isolation`);
+    kit; ``data_files`` (file name to digest) the course data the kernel reads. ``folders`` are the course's
+    nbgrader folder names (the worker folder uses them too); ``course_config`` is the course's
+    ``nbgrader_config.py`` (the worker loads it unchanged, see :mod:`autograder.execute.isolation`);
     ``duedate`` the lab's due date in the course gradebook (ISO, or None). ``training`` is the job's part in
     training reuse (`Training`, see :mod:`autograder.reuse`). ``probe_files`` are the lab's probe inputs
     (:mod:`autograder.checks.evaluation`: the evaluation signals the kernel may read and their labels, which
@@ -93,6 +94,7 @@ class Job:
     kit_files: dict[str, str]
     work_root: str
     settings: Settings
+    folders: Folders
     course_config: bytes = b""
     duedate: str | None = None
     data_files: dict[str, str] = field(default_factory=dict)

@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from autograder.config import Timeouts
+from autograder.config import Folders, Timeouts
 from autograder.execute.blobs import BlobCache, MissingBlobsError, sha256_bytes
 from autograder.execute.dispatch import MAX_ATTEMPTS, Attempt, Retries
 from autograder.execute.requirements import check, requirements
@@ -74,7 +74,8 @@ def test_the_environment_check_names_every_difference():
 
 def _job(student: str, key: str = "same key") -> Job:
     settings = Settings(Timeouts(1, 1, 1), Limits(), 1, "")
-    return Job(student, "lab", key, "c", b"{}", None, "0" * 64, {}, "/w", settings)
+    folders = Folders("source", "release", "submitted", "autograded", "feedback")
+    return Job(student, "lab", key, "c", b"{}", None, "0" * 64, {}, "/w", settings, folders)
 
 
 def test_a_failed_attempt_is_retried_elsewhere_then_left_ungraded_with_every_cause():

@@ -196,7 +196,7 @@ def assemble(cfg: CourseConfig, labs: list[str], folder: Path) -> list[str]:
     """Write the hand-out of ``labs`` into the empty ``folder``; return its files (relative, sorted)."""
     (folder / "wheels").mkdir(parents=True)
     wheel = build_wheel(cfg, folder / "wheels").name
-    releases = {lab: kit_dir(cfg, lab) / "release" / lab / f"{lab}.ipynb" for lab in labs}
+    releases = {lab: cfg.folders.notebook(kit_dir(cfg, lab), "release", lab) for lab in labs}
     for lab, release in releases.items():
         (folder / lab).mkdir()
         shutil.copy2(release, folder / lab / f"{lab}.ipynb")

@@ -25,15 +25,15 @@ from autograder.config import CourseConfig, run_nbgrader
 MARKERS = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN)
 
 
-def generate_assignment(course_root: Path, lab: str) -> None:
-    """Run ``nbgrader generate_assignment LAB --force`` in ``course_root``.
+def generate_assignment(course_root: Path, lab: str, where: Path) -> None:
+    """Run ``nbgrader generate_assignment LAB --force`` in ``course_root`` (``where``: named in errors).
 
     Raises
     ------
     CourseError
         With nbgrader's last error line when generation fails.
     """
-    run_nbgrader(course_root, "generate_assignment", lab, "--force", where=course_root / "source" / lab)
+    run_nbgrader(course_root, "generate_assignment", lab, "--force", where=where)
 
 
 def leaks(cfg: CourseConfig, lab: str, release_dir: Path | None = None) -> list[str]:
@@ -110,8 +110,8 @@ def regenerate(cfg: CourseConfig, lab: str, into: Path) -> Path:
     """
     into.mkdir(parents=True, exist_ok=True)
     shutil.copy2(cfg.root / "nbgrader_config.py", into / "nbgrader_config.py")
-    shutil.copytree(cfg.source_notebook(lab).parent, into / "source" / lab, dirs_exist_ok=True)
-    generate_assignment(into, lab)
+    shutil.copytree(cfg.source_notebook(lab).parent, cfg.folders.lab(into, "source", lab), dirs_exist_ok=True)
+    generate_assignment(into, lab, where=cfg.source_notebook(lab).parent)
     return into
 
 
@@ -121,7 +121,7 @@ def stale_cells(cfg: CourseConfig, lab: str) -> list[str]:
     if not committed.is_file():
         return [f"{committed}: missing; fix: `course-grade build`"]
     with tempfile.TemporaryDirectory(prefix="course-grade-stale-") as tmp:
-        fresh = read_notebook(regenerate(cfg, lab, Path(tmp)) / "release" / lab / f"{lab}.ipynb")
+        fresh = read_notebook(cfg.folders.notebook(regenerate(cfg, lab, Path(tmp)), "release", lab))
     old = read_notebook(committed)
     if len(old.cells) != len(fresh.cells):
         return [

@@ -43,9 +43,10 @@ def default_folder(course_root: Path, lab: str, held_out: str) -> Path:
 
 
 def _seed_material(course_root: Path, lab: str) -> bytes:
+    from autograder.config import folders_of
     from labkit.paths import ECG_FILE
 
-    source = course_root / "source" / lab / f"{lab}.ipynb"
+    source = folders_of(course_root).notebook(course_root, "source", lab)
     data = _data_file(course_root, ECG_FILE)
     return hashlib.sha256(source.read_bytes()).digest() + hashlib.sha256(data.read_bytes()).digest()
 

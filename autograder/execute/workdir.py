@@ -97,8 +97,8 @@ def make_dirs(job: Job, inputs: JobInputs, work: Path, uid: int | None, sockets:
         "jupyter": work / "jupyter",
         "runtime": work / "runtime",
         "tmp": work / "tmp",
-        "submitted": work / "submitted" / student / lab,
-        "source": work / "source" / lab,
+        "submitted": job.folders.lab(work, "submitted", lab, student),
+        "source": job.folders.lab(work, "source", lab),
         "store": work / "train_store",
         "recorded": work / "home" / "train_store",  # where a reference run records (its own home)
         "probe": work / "probe",

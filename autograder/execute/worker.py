@@ -222,7 +222,7 @@ def _grade_in(job: Job, inputs: JobInputs, work: Path, run_id: str, cells: dict)
         _raise_if_no_kernel(work)  # nbgrader may have written the notebook, but no kernel ever ran it
         notes_path = work / "notes.json"
         notes = json.loads(notes_path.read_text()) if notes_path.is_file() else []
-        out = work / "autograded" / job.student / job.lab / f"{job.lab}.ipynb"
+        out = job.folders.notebook(work, "autograded", job.lab, job.student)
         grades, penalty, comments, notebook = None, None, {}, None
         if out.is_file():
             try:

@@ -98,7 +98,7 @@ class NotebookCache:
 
     def get(self, cfg: CourseConfig, lab: str, student: str, question: str, show: tuple[str, ...]) -> Written:
         """Return what ``student``'s autograded notebook of ``lab`` holds for ``question``."""
-        path = cfg.root / "autograded" / student / lab / f"{lab}.ipynb"
+        path = cfg.autograded_notebook(student, lab)
         stamp = path.stat().st_mtime_ns if path.is_file() else -1.0
         key = (path, question, show)
         cached = self._entries.get(key)

@@ -92,7 +92,7 @@ def prepare(cfg: CourseConfig, labs: list[str]) -> Prepared:
 
 
 def _lab_files(cfg: CourseConfig, lab: str, kit: Path, cache: BlobCache) -> LabFiles:
-    source = kit / "source" / lab
+    source = cfg.folders.lab(kit, "source", lab)
     source_nb = source / f"{lab}.ipynb"
     cells = read_notebook(source_nb).cells if source_nb.is_file() else []
     codes = [c.source for c in cells if c.cell_type == "code"]

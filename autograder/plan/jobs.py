@@ -69,7 +69,9 @@ def plan_jobs(
     for sub in find_submissions(cfg, list(prepared.kits)):
         notebook = sub.path.read_bytes()
         key = job_key(
-            notebook, release_bytes(prepared, sub.lab), _context(prepared, base, opts, sub.lab, course_config)
+            notebook,
+            release_bytes(cfg, prepared, sub.lab),
+            _context(prepared, base, opts, sub.lab, course_config),
         )
         if not opts.force and ledger.is_done(sub.lab, sub.student, key):
             continue
@@ -84,9 +86,9 @@ def plan_jobs(
     return planned
 
 
-def release_bytes(prepared: Prepared, lab: str) -> bytes:
+def release_bytes(cfg: CourseConfig, prepared: Prepared, lab: str) -> bytes:
     """Return the lab's release notebook from its grading kit (part of every job key)."""
-    return (prepared.kits[lab] / "release" / lab / f"{lab}.ipynb").read_bytes()
+    return cfg.folders.notebook(prepared.kits[lab], "release", lab).read_bytes()
 
 
 def _context(prepared: Prepared, base: Settings, opts: GradeOptions, lab: str, course_config: bytes) -> str:
@@ -127,6 +129,7 @@ def make_job(
         kit_files=files.kit,
         work_root=str(prepared.work_root),
         settings=replace(base, gpu=gpu),
+        folders=cfg.folders,
         course_config=course_config,
         duedate=prepared.duedates[lab],
         data_files=prepared.data_files,

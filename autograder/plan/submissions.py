@@ -21,6 +21,6 @@ def find_submissions(cfg: CourseConfig, labs: list[str]) -> list[Submission]:
     """Return ``submitted/<student>/<lab>/<lab>.ipynb`` for the given labs, sorted."""
     found = []
     for lab in labs:
-        for path in sorted((cfg.root / "submitted").glob(f"*/{lab}/{lab}.ipynb")):
+        for path in sorted((cfg.root / cfg.folders.submitted).glob(f"*/{lab}/{lab}.ipynb")):
             found.append(Submission(lab, path.parent.parent.name, path))
     return found

@@ -88,15 +88,15 @@ def reference_jobs(
     course_config = (cfg.root / COURSE_MARKER).read_bytes()
     for lab in sorted(labs):
         kit = prepared.kits[lab]
-        source = read_notebook(kit / "source" / lab / f"{lab}.ipynb")
+        source = read_notebook(cfg.folders.notebook(kit, "source", lab))
         classes = given_classes(source)
         store = load(kit, setting) if classes else None
         if store is not None:
             recording.stores[lab] = store
         elif classes:
-            release = read_notebook(kit / "release" / lab / f"{lab}.ipynb")
+            release = read_notebook(cfg.folders.notebook(kit, "release", lab))
             notebook = json.dumps(reference_submission(source, release)).encode()
-            key = job_key(notebook, release_bytes(prepared, lab), setting)
+            key = job_key(notebook, release_bytes(cfg, prepared, lab), setting)
             recording.references.append(
                 make_job(cfg, prepared, base, lab, REFERENCE_STUDENT, notebook, key, course_config,
                      gpu=gpus[0] if gpus else "", record=",".join(classes))
