@@ -2,19 +2,64 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
+from traitlets.config import Config
 
-BEGIN_SOLUTION = re.compile(r"^\s*#+\s*BEGIN SOLUTION")
-END_SOLUTION = re.compile(r"^\s*#+\s*END SOLUTION")
-BEGIN_HIDDEN = re.compile(r"^\s*#+\s*BEGIN HIDDEN TESTS")
-END_HIDDEN = re.compile(r"^\s*#+\s*END HIDDEN TESTS")
 MIN_SECRET_LINE = 12
 #: Cell tag of a code cell the student may edit that is neither an exercise nor given code.
 FREE_TAG = "student-free"
+
+
+@dataclass(frozen=True)
+class Markers:
+    """The lines that open and close solution and hidden-test regions, as the course configures them.
+
+    nbgrader takes them from ``ClearSolutions.begin_solution_delimeter`` / ``end_solution_delimeter`` and
+    ``ClearHiddenTests.begin_test_delimeter`` / ``end_test_delimeter``; a marker line is a comment holding
+    the delimiter (``### BEGIN SOLUTION``).
+    """
+
+    begin_solution: re.Pattern[str]
+    end_solution: re.Pattern[str]
+    begin_hidden: re.Pattern[str]
+    end_hidden: re.Pattern[str]
+
+    @classmethod
+    def of(cls, config: Config | None = None) -> Markers:
+        """Return the markers ``config`` sets; what it leaves unset is nbgrader's own default."""
+        from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+
+        def line(owner: type, name: str) -> re.Pattern[str]:
+            section = (config or Config()).get(owner.__name__, {})
+            text = section.get(name) or owner.class_traits()[name].default()
+            return re.compile(rf"^\s*#+\s*{re.escape(str(text))}")
+
+        return cls(
+            line(ClearSolutions, "begin_solution_delimeter"),
+            line(ClearSolutions, "end_solution_delimeter"),
+            line(ClearHiddenTests, "begin_test_delimeter"),
+            line(ClearHiddenTests, "end_test_delimeter"),
+        )
+
+    def all(self) -> tuple[re.Pattern[str], ...]:
+        """Return the four marker patterns."""
+        return (self.begin_solution, self.end_solution, self.begin_hidden, self.end_hidden)
+
+    def has_hidden(self, source: str) -> bool:
+        """Return whether ``source`` holds a hidden-test region."""
+        return any(self.begin_hidden.match(line) for line in source.splitlines())
+
+
+@functools.cache
+def default_markers() -> Markers:
+    """Return nbgrader's default markers (a course that configures none)."""
+    return Markers.of()
 
 
 def read_notebook(path: Path) -> NotebookNode:
@@ -76,22 +121,24 @@ def region_lines(source: str, begin: re.Pattern, end: re.Pattern) -> list[str]:
     return split_regions(source, begin, end)[1]
 
 
-def hidden_test_cells(nb: NotebookNode) -> dict[str, list[str]]:
+def hidden_test_cells(nb: NotebookNode, markers: Markers | None = None) -> dict[str, list[str]]:
     """Map the grade id of each cell holding hidden tests to its hidden lines."""
+    m = markers or default_markers()
     return {
-        grade_id(c) or f"cell{i}": region_lines(c.source, BEGIN_HIDDEN, END_HIDDEN)
+        grade_id(c) or f"cell{i}": region_lines(c.source, m.begin_hidden, m.end_hidden)
         for i, c in enumerate(nb.cells)
-        if any(BEGIN_HIDDEN.match(line) for line in c.source.splitlines())
+        if m.has_hidden(c.source)
     }
 
 
-def secret_lines(nb: NotebookNode) -> dict[str, list[str]]:
+def secret_lines(nb: NotebookNode, markers: Markers | None = None) -> dict[str, list[str]]:
     """Map each secret-bearing cell of a source notebook to its secret lines.
 
     Secrets are the lines of solution regions, whole markdown model answers and hidden tests; lines
     shorter than ``MIN_SECRET_LINE`` characters or also present outside secret regions (boilerplate such as
     ``return x``) are left out, so that a match in a release is a real leak.
     """
+    m = markers or default_markers()
     secrets: dict[str, list[str]] = {}
     public: set[str] = set()
     for i, cell in enumerate(nb.cells):
@@ -100,9 +147,9 @@ def secret_lines(nb: NotebookNode) -> dict[str, list[str]]:
         if cell.cell_type == "markdown" and meta.get("solution"):
             lines = cell.source.splitlines()
         else:
-            lines = region_lines(cell.source, BEGIN_SOLUTION, END_SOLUTION)
-            lines += region_lines(cell.source, BEGIN_HIDDEN, END_HIDDEN)
-            public.update(outside_regions(cell.source))
+            lines = region_lines(cell.source, m.begin_solution, m.end_solution)
+            lines += region_lines(cell.source, m.begin_hidden, m.end_hidden)
+            public.update(outside_regions(cell.source, m))
         if lines:
             secrets[key] = lines
     return {
@@ -116,13 +163,14 @@ def secret_lines(nb: NotebookNode) -> dict[str, list[str]]:
     }
 
 
-def outside_regions(source: str) -> set[str]:
+def outside_regions(source: str, markers: Markers | None = None) -> set[str]:
     """Return the stripped lines of ``source`` outside every solution and hidden-test region."""
+    m = markers or default_markers()
     inside, public = False, set()
     for line in source.splitlines():
-        if BEGIN_SOLUTION.match(line) or BEGIN_HIDDEN.match(line):
+        if m.begin_solution.match(line) or m.begin_hidden.match(line):
             inside = True
-        elif END_SOLUTION.match(line) or END_HIDDEN.match(line):
+        elif m.end_solution.match(line) or m.end_hidden.match(line):
             inside = False
         elif not inside:
             public.add(line.strip())

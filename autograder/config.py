@@ -13,6 +13,7 @@ from pathlib import Path
 from traitlets.config import Config
 
 from autograder import CourseError
+from autograder.cells import Markers
 from labkit.paths import COURSE_MARKER, find_course_root
 
 
@@ -110,6 +111,8 @@ class CourseConfig:
         The course's time limits (`Timeouts`).
     folders
         The course's nbgrader folder names (`Folders`).
+    markers
+        The solution and hidden-test region markers (`autograder.cells.Markers`).
     evaluation_files
         Lab -> held-out file whose signals the hidden checks' probes classify ("" = drawn from the
         synthetic generator); labs not listed have no probe inputs (``PrepareHiddenChecks.evaluation_files``).
@@ -120,6 +123,7 @@ class CourseConfig:
     course_id: str
     timeouts: Timeouts
     folders: Folders
+    markers: Markers
     evaluation_files: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -228,6 +232,7 @@ def load_config(root: str | os.PathLike[str] | None = None) -> CourseConfig:
         course_id=str(config.get("CourseDirectory", {}).get("course_id", "course")),
         timeouts=Timeouts.of(config),
         folders=Folders.of(config),
+        markers=Markers.of(config),
         evaluation_files=tuple(
             (str(lab), str(path or ""))
             for lab, path in dict(config.get("PrepareHiddenChecks", {}).get("evaluation_files", {})).items()

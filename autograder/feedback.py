@@ -19,31 +19,30 @@ import nbformat
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from autograder.cells import BEGIN_HIDDEN, END_HIDDEN, grade_id, hidden_test_cells, read_notebook
+from autograder.cells import Markers, default_markers, grade_id, hidden_test_cells, read_notebook
 from autograder.config import CourseConfig, ensure_tools_on_path, run_nbgrader
 from autograder.merge import SECRET_FILE
 from labkit.exits import RefusedOverwriteError
 
 
-def redact_source(source: str, gid: str) -> str:
+def redact_source(source: str, gid: str, markers: Markers | None = None) -> str:
     """Replace every hidden-test region of ``source`` by one placeholder comment."""
+    m = markers or default_markers()
     kept, inside = [], False
     for line in source.splitlines():
-        if BEGIN_HIDDEN.match(line):
+        if m.begin_hidden.match(line):
             inside = True
             kept.append(f"# hidden tests for {gid}: source withheld")
-        elif END_HIDDEN.match(line):
+        elif m.end_hidden.match(line):
             inside = False
         elif not inside:
             kept.append(line)
     return "\n".join(kept)
 
 
-def _has_hidden_region(cell: NotebookNode) -> bool:
-    return any(BEGIN_HIDDEN.match(line) for line in (cell.source or "").splitlines())
-
-
-def redact_notebook(nb: NotebookNode, hidden: set[str] | None = None) -> NotebookNode:
+def redact_notebook(
+    nb: NotebookNode, hidden: set[str] | None = None, markers: Markers | None = None
+) -> NotebookNode:
     """Return ``nb`` with its hidden tests withheld (in place).
 
     Parameters
@@ -53,12 +52,15 @@ def redact_notebook(nb: NotebookNode, hidden: set[str] | None = None) -> Noteboo
     hidden
         Grade ids of the source's hidden-test cells; every cell that holds a hidden region is redacted
         too, so a notebook is redacted whether or not the source is at hand.
+    markers
+        The course's region markers (nbgrader's defaults when None).
     """
+    m = markers or default_markers()
     for cell in nb.cells:
         gid = grade_id(cell)
-        if cell.cell_type != "code" or not (gid in (hidden or set()) or _has_hidden_region(cell)):
+        if cell.cell_type != "code" or not (gid in (hidden or set()) or m.has_hidden(cell.source or "")):
             continue
-        cell.source = redact_source(cell.source, gid or "this cell")
+        cell.source = redact_source(cell.source, gid or "this cell", m)
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 out["traceback"] = [f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"]
@@ -70,13 +72,13 @@ class RedactHiddenTests(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         """Redact ``nb`` in place."""
-        return redact_notebook(nb), resources
+        return redact_notebook(nb, markers=Markers.of(self.config)), resources
 
 
 def generate_feedback(cfg: CourseConfig, lab: str, force: bool = False) -> list[Path]:
     """Write ``feedback/<student>/<lab>/`` for every autograded submission of ``lab``; return the files."""
     ensure_tools_on_path()
-    hidden = set(hidden_test_cells(read_notebook(cfg.source_notebook(lab))))
+    hidden = set(hidden_test_cells(read_notebook(cfg.source_notebook(lab)), cfg.markers))
     written = []
     with tempfile.TemporaryDirectory(prefix="course-grade-feedback-") as tmp:
         scratch = Path(tmp)
@@ -85,7 +87,7 @@ def generate_feedback(cfg: CourseConfig, lab: str, force: bool = False) -> list[
         for path in sorted((cfg.root / cfg.folders.autograded).glob(f"*/{lab}/{lab}.ipynb")):
             target = scratch / path.relative_to(cfg.root)
             target.parent.mkdir(parents=True)
-            nbformat.write(redact_notebook(read_notebook(path), hidden), str(target))
+            nbformat.write(redact_notebook(read_notebook(path), hidden, cfg.markers), str(target))
             for name in ("timestamp.txt", SECRET_FILE):  # nbgrader's release_feedback needs both
                 if (path.parent / name).is_file():
                     shutil.copy2(path.parent / name, target.parent / name)

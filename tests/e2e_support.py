@@ -241,18 +241,16 @@ def hidden_only_lines(notebook: nbformat.NotebookNode, min_length: int = 12) -> 
     or in the instructors' answers (a student who solved the exercise wrote much the same) does not reveal
     a hidden test when it shows up in feedback.
     """
-    from autograder.cells import (
-        BEGIN_SOLUTION,
-        END_SOLUTION,
-        hidden_test_cells,
-        outside_regions,
-        region_lines,
-    )
+    from autograder.cells import default_markers, hidden_test_cells, outside_regions, region_lines
 
+    m = default_markers()
     readable = [
         line
         for cell in notebook.cells
-        for line in [*outside_regions(cell.source), *region_lines(cell.source, BEGIN_SOLUTION, END_SOLUTION)]
+        for line in [
+            *outside_regions(cell.source),
+            *region_lines(cell.source, m.begin_solution, m.end_solution),
+        ]
     ]
     hidden = {line.strip() for lines in hidden_test_cells(notebook).values() for line in lines}
     return sorted(

@@ -10,10 +10,6 @@ from pathlib import Path
 from autograder import CourseError
 from autograder.build.sync import sync
 from autograder.cells import (
-    BEGIN_HIDDEN,
-    BEGIN_SOLUTION,
-    END_HIDDEN,
-    END_SOLUTION,
     FREE_TAG,
     grade_id,
     read_notebook,
@@ -21,8 +17,6 @@ from autograder.cells import (
 )
 from autograder.cells import secret_lines as source_secrets
 from autograder.config import CourseConfig, run_nbgrader
-
-MARKERS = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN)
 
 
 def generate_assignment(course_root: Path, lab: str, where: Path) -> None:
@@ -43,13 +37,16 @@ def leaks(cfg: CourseConfig, lab: str, release_dir: Path | None = None) -> list[
     hidden test of the source notebook appearing in any release notebook.
     """
     folder = release_dir or cfg.release_notebook(lab).parent
-    secrets = source_secrets(read_notebook(cfg.source_notebook(lab)))
+    secrets = source_secrets(read_notebook(cfg.source_notebook(lab)), cfg.markers)
+    markers = cfg.markers.all()
     found = []
     for path in sorted(folder.glob("**/*.ipynb")):
         for index, cell in enumerate(read_notebook(path).cells):
             where = f"{path} cell {index} ({grade_id(cell) or cell.cell_type})"
             found += [
-                f"{where}: nbgrader marker {ln.strip()!r}" for ln in cell.source.splitlines() if _marker(ln)
+                f"{where}: nbgrader marker {ln.strip()!r}"
+                for ln in cell.source.splitlines()
+                if any(pattern.match(ln) for pattern in markers)
             ]
             released = {ln.strip() for ln in cell.source.splitlines()}  # whole lines, not substrings
             found += [
@@ -92,14 +89,8 @@ def undecided_hidden_tests(cfg: CourseConfig, lab: str) -> list[str]:
         "student's kernel would decide it; fix: move the comparison into a '### BEGIN GRADER CHECK' region "
         "(docs/grading.md, 'Writing a hidden check'), then `course-grade build`"
         for index, cell in enumerate(read_notebook(path).cells)
-        if cell.cell_type == "code"
-        and any(BEGIN_HIDDEN.match(line) for line in cell.source.splitlines())
-        and not has_check(cell.source)
+        if cell.cell_type == "code" and cfg.markers.has_hidden(cell.source) and not has_check(cell.source)
     ]
-
-
-def _marker(line: str) -> bool:
-    return any(pattern.match(line) for pattern in MARKERS)
 
 
 def regenerate(cfg: CourseConfig, lab: str, into: Path) -> Path:

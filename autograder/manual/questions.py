@@ -20,8 +20,8 @@ from nbformat import NotebookNode
 
 from autograder import CourseError
 from autograder.cells import (
-    BEGIN_SOLUTION,
-    END_SOLUTION,
+    Markers,
+    default_markers,
     grade_id,
     nbgrader_meta,
     read_notebook,
@@ -63,10 +63,11 @@ def is_written_question(cell: NotebookNode) -> bool:
     return cell.cell_type == "markdown" and bool(meta.get("grade")) and bool(meta.get("solution"))
 
 
-def model_answer(source: str) -> str:
+def model_answer(source: str, markers: Markers | None = None) -> str:
     """Return the solution region of an answer cell's source (the whole text when it has no markers)."""
-    lines = region_lines(source, BEGIN_SOLUTION, END_SOLUTION)
-    has_markers = any(BEGIN_SOLUTION.match(line) for line in source.splitlines())
+    m = markers or default_markers()
+    lines = region_lines(source, m.begin_solution, m.end_solution)
+    has_markers = any(m.begin_solution.match(line) for line in source.splitlines())
     return "\n".join(lines if has_markers else source.splitlines()).strip()
 
 
@@ -127,7 +128,7 @@ def questions(cfg: CourseConfig, lab: str) -> list[Question]:
                 number=len(found) + 1,
                 points=float(nbgrader_meta(cell).get("points", 0)),
                 prompt=prompt_before(nb.cells, index, set(show)),
-                model_answer=model_answer(cell.source),
+                model_answer=model_answer(cell.source, cfg.markers),
                 notes=str(entry.get("notes", "")),
                 show=show,
                 rubric=seeds,
