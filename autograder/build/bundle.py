@@ -142,7 +142,7 @@ os.environ["PATH"] = os.pathsep.join([_bin, os.environ.get("PATH", "")])
 
 #: The students' setup command (one line to copy; ``{wheel}`` is the wheel's file name).
 SETUP_COMMAND = (
-    "python3.11 -m venv .venv && .venv/bin/pip install -c constraints.txt torch==2.13.0 ./wheels/{wheel}"
+    "python3.11 -m venv .venv && .venv/bin/pip install -c constraints.txt torch ./wheels/{wheel}"
     " && .venv/bin/labkit data synth --if-missing"
 )
 #: The command that opens JupyterLab on the labs.
