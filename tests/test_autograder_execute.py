@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 from autograder.execute.guarded import GuardedExecute
+from autograder.execute.outputs import cap_outputs
 
 FLAKY = """import os, sys
 marker = sys.argv[1]
@@ -75,7 +76,7 @@ def test_text_is_cut_but_figures_and_probe_results_are_never_cut():
         nbformat.v4.new_output("display_data", data={MIME: {"name": "x", "value": "v" * 5_000}}),
         nbformat.v4.new_output("stream", name="stdout", text=text),
     ]
-    step._truncate(cell)
+    cap_outputs(cell, step.max_output_chars, step.max_image_chars)
     figure, too_big, html, probe, stream = cell.outputs
     assert figure["data"]["image/png"] == png
     assert "image/png" not in too_big["data"] and "withheld" in too_big["data"]["text/plain"]
