@@ -135,7 +135,7 @@ def build(cfg: CourseConfig, labs: list[str] | None = None) -> list[str]:
         if not cfg.source_notebook(lab).is_file():
             raise CourseError(f"{cfg.source_notebook(lab)}: missing; write the lab's source notebook first")
         found += unlocked_cells(cfg, lab) + undecided_hidden_tests(cfg, lab)
-        generate_assignment(cfg.root, lab)
+        generate_assignment(cfg.root, lab, where=cfg.source_notebook(lab).parent)
         found += leaks(cfg, lab)
     return found
 
