@@ -75,7 +75,7 @@ def test_text_is_cut_but_figures_and_probe_results_are_never_cut():
         nbformat.v4.new_output("display_data", data={MIME: {"name": "x", "value": "v" * 5_000}}),
         nbformat.v4.new_output("stream", name="stdout", text=text),
     ]
-    step._truncate(cell)
+    step.truncate_outputs(cell)
     figure, too_big, html, probe, stream = cell.outputs
     assert figure["data"]["image/png"] == png
     assert "image/png" not in too_big["data"] and "withheld" in too_big["data"]["text/plain"]

@@ -179,7 +179,7 @@ class GuardedExecute(Execute):
         if guarded:
             self._check_proof(cell, index, nonce)
         self._note_timeouts(cell, index)
-        self._truncate(cell)
+        self.truncate_outputs(cell)
         return cell, resources
 
     async def _check_raise_for_error(self, cell, cell_index, exec_reply):
@@ -228,7 +228,7 @@ class GuardedExecute(Execute):
                 f"instructor's cells (first before cell {first}): {shown}"
             )
 
-    def _truncate(self, cell: NotebookNode) -> None:
+    def truncate_outputs(self, cell: NotebookNode) -> None:
         """Cut megabyte text outputs (nbgrader's LimitOutput counts lines, not characters).
 
         Text is cut at ``max_output_chars``; image data is never cut (a cut image is a broken image): an
