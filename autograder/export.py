@@ -100,7 +100,8 @@ def _grades_csv(cfg: CourseConfig, target: Path) -> None:
         raise CourseError(f"{cfg.gradebook}: nbgrader export wrote no {target}")
 
 
-def _title(lab: str, lab_totals: LabTotals) -> str:
+def figure_title(lab: str, lab_totals: LabTotals) -> str:
+    """Return the title of ``lab``'s panel: its submissions, and the manual points still awaited."""
     title = f"{lab} (n={len(lab_totals.percents)})"
     if lab_totals.awaiting_manual:
         waiting = lab_totals.awaiting_manual
@@ -110,7 +111,8 @@ def _title(lab: str, lab_totals: LabTotals) -> str:
     return title
 
 
-def _figure(scores: dict[str, LabTotals], target: Path) -> None:
+def grade_figure(scores: dict[str, LabTotals], target: Path) -> None:
+    """Write the grade distribution of every lab (one panel each, the ungraded manual part apart) as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -133,7 +135,7 @@ def _figure(scores: dict[str, LabTotals], target: Path) -> None:
             kept = [(h, lb) for h, lb, data in zip(handles, labels, (done, waiting), strict=True) if data]
             ax.legend(*zip(*kept, strict=True), fontsize="small", loc="upper left")
         ax.set(
-            title=_title(lab, lab_totals),
+            title=figure_title(lab, lab_totals),
             xlabel=f"score (% of the lab's {lab_totals.max_score:g} points)",
             ylabel="submissions",
             xlim=(0, 100),
@@ -158,7 +160,9 @@ def export(cfg: CourseConfig, out: Path | None = None, force: bool = False) -> d
     atomic_write(paths["notes.csv"], lambda tmp: tmp.write_text(_csv_text(noted, ["lab", "student", "note"])))
     atomic_write(
         paths["grade_distribution.png"],
-        lambda tmp: _figure(totals(cfg), tmp.with_suffix(".png")) or tmp.with_suffix(".png").replace(tmp),
+        lambda tmp: (
+            grade_figure(totals(cfg), tmp.with_suffix(".png")) or tmp.with_suffix(".png").replace(tmp)
+        ),
     )
     return paths
 

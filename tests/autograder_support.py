@@ -101,3 +101,15 @@ async def do_execute(self, code, *args, **kwargs):
     return {"status": "ok", "execution_count": 1, "user_expressions": {}, "payload": []}
 type(kernel).do_execute = do_execute""",
 }
+
+
+def mini_kit(folder: Path) -> Path:
+    """Build the mini course's grading kit in ``folder`` (nbgrader generate_assignment, no kernel); return it.
+
+    The kit holds ``gradebook.db`` (the lab's notebooks and cells as nbgrader records them),
+    ``source/mini`` and ``release/mini``, as every grading worker copies it.
+    """
+    from autograder.build.release import kit_dir
+    from autograder.config import load_config
+
+    return kit_dir(load_config(mini_course(folder)), "mini")

@@ -338,3 +338,18 @@ def scroll_to_cell(page: Any, index: int, selector: str = "", settle_ms: int = 8
 def first_cell_with(page: Any, selector: str) -> int | None:
     """Return the index of the first cell of the open notebook holding a ``selector`` element."""
     return page.evaluate(FIRST_WITH_JS, selector)
+
+
+class Stopwatch:
+    """Named laps in seconds, for the test's timing line."""
+
+    def __init__(self) -> None:
+        self.last, self.laps = time.perf_counter(), {}
+
+    def lap(self, name: str) -> None:
+        """Record the seconds since the previous lap under ``name``."""
+        now = time.perf_counter()
+        self.laps[name], self.last = round(now - self.last, 1), now
+
+    def __str__(self) -> str:
+        return ", ".join(f"{name} {seconds} s" for name, seconds in self.laps.items())

@@ -245,7 +245,7 @@ def close_sessions(server: bs.LabServer) -> None:
 @pytest.mark.parametrize("lab", LABS)
 def test_release_notebook_in_jupyterlab(lab: str, lab_server: bs.LabServer, page: Any) -> None:
     release_notebook(lab)
-    clock = Stopwatch()
+    clock = bs.Stopwatch()
     kernel = bs.open_notebook(page, lab_server, f"release/{lab}/{lab}.ipynb")
     assert kernel == "python3", f"the notebook opened with kernel {kernel!r}, not the course's python3"
     clock.lap("open")
@@ -321,21 +321,6 @@ def served_logdirs() -> str:
 
     servers = [f"port {info.port}: {info.logdir}" for info in manager.get_all()]
     return "registered TensorBoard servers: " + ("; ".join(servers) or "none")
-
-
-class Stopwatch:
-    """Named laps in seconds, for the test's timing line."""
-
-    def __init__(self) -> None:
-        self.last, self.laps = time.perf_counter(), {}
-
-    def lap(self, name: str) -> None:
-        """Record the seconds since the previous lap under ``name``."""
-        now = time.perf_counter()
-        self.laps[name], self.last = round(now - self.last, 1), now
-
-    def __str__(self) -> str:
-        return ", ".join(f"{name} {seconds} s" for name, seconds in self.laps.items())
 
 
 def tensorboard_ports(page: Any) -> list[int]:

@@ -11,6 +11,7 @@ import pytest
 from autograder_support import SOLVED, mini_course, with_cells
 from traitlets.config import Config
 
+from autograder import CourseError
 from autograder.cells import Markers, default_markers, hidden_test_cells, read_notebook
 from autograder.cli import main
 from autograder.collect import collect
@@ -35,6 +36,16 @@ def _renamed_course(tmp_path):
         path = root / "source" / "mini" / name
         path.write_text(path.read_text().replace("HIDDEN TESTS", "SECRET TESTS"))
     return root
+
+
+def test_config_reads_labs_and_timeouts(tmp_path):
+    cfg = load_config(mini_course(tmp_path))
+    assert cfg.labs == ("mini",) and cfg.cell_timeout == 20 and cfg.course_id == "course-mini"
+    assert not str(cfg.work_root).startswith(str(cfg.root))
+    with pytest.raises(CourseError, match="unknown lab"):
+        cfg.check_lab("nope")
+    with pytest.raises(CourseError, match="no nbgrader_config.py"):
+        load_config(tmp_path / "nowhere")
 
 
 def test_unset_settings_are_nbgraders_own_defaults():

@@ -44,7 +44,7 @@ from autograder.options import GradeOptions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 LAB = "ecg_rhythm_classification"
-#: Two kernel-tampering routes (see tests/test_autograder_tampering.py): one closed, one detected.
+#: Two kernel-tampering routes (see tests/test_tampering_e2e.py): one closed, one detected.
 TAMPER_CASES = ("ast_transformer", "kernel_execute")
 HOSTILE = """
 import json, os

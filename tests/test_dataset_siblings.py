@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_ecg_dataset import _arrays
-from test_ppg_dataset import make_record
+from datasets_support import ecg_arrays, make_record
 
 from labkit.datasets import ecg, ppg
 from labkit.files import DataFileError
@@ -13,7 +12,7 @@ from labkit.paths import ECG_FILE, PPG_FILE
 
 
 def _save_ecg(path, valid=True, force=False):
-    signals, rhythms, prov = _arrays()
+    signals, rhythms, prov = ecg_arrays()
     if not valid:
         signals = signals[:, :, :1000]
     return ecg.save_ecg(path, signals, rhythms, prov, force=force)

@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from datasets_support import ecg_arrays
 
-from labkit.datasets.ecg import FS, N_SAMPLES, RHYTHMS, check_ecg, load_ecg, load_ecg_provenance, save_ecg
+from labkit.datasets.ecg import FS, RHYTHMS, check_ecg, load_ecg, load_ecg_provenance, save_ecg
 from labkit.files import DataFileError
 
 
-def _arrays(n_per=2, seed=0):
-    rng = np.random.default_rng(seed)
-    rhythms = np.repeat(np.array(RHYTHMS), n_per)
-    signals = rng.normal(0, 0.3, size=(rhythms.size, 1, N_SAMPLES)).astype(np.float32)
-    prov = {
-        "source": "synthetic",
-        "generator": "test 1.0",
-        "seed": seed,
-        "record_ids": [f"r{i}" for i in range(rhythms.size)],
-    }
-    return signals, rhythms, prov
-
-
 def test_round_trip_keeps_arrays_and_provenance(tmp_path):
-    signals, rhythms, prov = _arrays()
+    signals, rhythms, prov = ecg_arrays()
     path = save_ecg(tmp_path / "ecg.npz", signals, rhythms, prov)
     loaded, labels, fs = load_ecg(path)
     assert fs == FS == 128
@@ -39,7 +27,7 @@ def test_round_trip_keeps_arrays_and_provenance(tmp_path):
 
 
 def test_file_loads_without_pickles(tmp_path):
-    signals, rhythms, prov = _arrays()
+    signals, rhythms, prov = ecg_arrays()
     path = save_ecg(tmp_path / "ecg.npz", signals, rhythms, prov)
     with np.load(path, allow_pickle=False) as data:
         assert {"signals", "rhythms", "fs", "source", "record_ids"} <= set(data.files)
@@ -47,7 +35,7 @@ def test_file_loads_without_pickles(tmp_path):
 
 
 def test_refuses_overwrite_without_force(tmp_path):
-    signals, rhythms, prov = _arrays()
+    signals, rhythms, prov = ecg_arrays()
     path = save_ecg(tmp_path / "ecg.npz", signals, rhythms, prov)
     with pytest.raises(FileExistsError, match="--force"):
         save_ecg(path, signals[:5], rhythms[:5], prov | {"record_ids": prov["record_ids"][:5]})
@@ -67,14 +55,14 @@ def test_refuses_overwrite_without_force(tmp_path):
     ],
 )
 def test_save_rejects_contract_violations(tmp_path, change, message):
-    signals, rhythms, prov = change(*_arrays())
+    signals, rhythms, prov = change(*ecg_arrays())
     with pytest.raises(ValueError, match=message):
         save_ecg(tmp_path / "ecg.npz", signals.astype(np.float32), rhythms, prov)
     assert not (tmp_path / "ecg.npz").exists()
 
 
 def test_truncated_file_gives_one_line(tmp_path):
-    signals, rhythms, prov = _arrays()
+    signals, rhythms, prov = ecg_arrays()
     path = save_ecg(tmp_path / "ecg.npz", signals, rhythms, prov)
     path.write_bytes(path.read_bytes()[:5000])
     problems = check_ecg(path)
@@ -85,7 +73,7 @@ def test_truncated_file_gives_one_line(tmp_path):
 
 
 def test_check_reports_wrong_dtype_fs_and_missing_keys(tmp_path):
-    signals, rhythms, _ = _arrays()
+    signals, rhythms, _ = ecg_arrays()
     path = tmp_path / "bad.npz"
     np.savez(path, signals=signals.astype(np.float64), rhythms=rhythms, fs=250)
     problems = check_ecg(path)

@@ -24,7 +24,6 @@ import browser_support as bs
 import manual_support as ms
 import pytest
 from nbgrader.api import Gradebook, SubmittedNotebook
-from test_browser import Stopwatch
 
 from autograder.config import load_config
 from autograder.manual.rubric import UNTOUCHED_COMMENT
@@ -289,7 +288,7 @@ def grade_in_view(page: Any, server: bs.LabServer) -> tuple[Tally, Tally, Tally]
 def test_grade_one_question_for_20_in_the_view_and_in_formgrader(lab: bs.LabServer, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
-    root, clock = lab.root, Stopwatch()
+    root, clock = lab.root, bs.Stopwatch()
     with bs.chromium_page(tmp_path / "profile") as page:
         open_from_jupyterlab(page, lab)  # the instructor's JupyterLab (and its login); not counted
         _reset(root)  # opening the view scored the untouched answers 0: formgrader starts from nothing too

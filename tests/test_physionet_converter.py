@@ -107,11 +107,11 @@ def test_truncated_mat_gives_one_clear_line(tree):
 
 def test_flat_lead_is_dropped():
     with pytest.raises(ValueError, match="flat lead"):
-        conv._to_strip(np.zeros(5000), 500, conv.Path("X.hea"))
+        conv.to_strip(np.zeros(5000), 500, conv.Path("X.hea"))
     with pytest.raises(ValueError, match="wrong length"):
-        conv._to_strip(np.ones(4000), 500, conv.Path("X.hea"))
+        conv.to_strip(np.ones(4000), 500, conv.Path("X.hea"))
     with pytest.raises(ValueError, match="NaN"):
-        conv._to_strip(np.r_[np.nan, np.arange(4999.0)], 500, conv.Path("X.hea"))
+        conv.to_strip(np.r_[np.nan, np.arange(4999.0)], 500, conv.Path("X.hea"))
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,10 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from datasets_support import make_record
 
 from labkit import datacli
 from labkit.datasets.ppg import (
-    FS,
-    SHIFT_SIZE,
-    WINDOW_SIZE,
     ProvenanceWarning,
     amplitude_mismatch,
     check_ppg,
@@ -27,24 +25,6 @@ from labkit.datasets.ppg import (
     window_centres,
 )
 from labkit.files import DataFileError
-
-
-def make_record(subject: str = "S1", activity: str = "sitting", windows: int = 5) -> dict:
-    n = (windows - 1) * SHIFT_SIZE + WINDOW_SIZE
-    t = np.arange(n) / FS
-    rng = np.random.default_rng(0)
-    signals = pd.DataFrame(
-        {
-            "time": t,
-            "ppg": np.sin(2 * np.pi * 1.2 * t),
-            "acc_x": rng.normal(size=n),
-            "acc_y": rng.normal(size=n),
-            "acc_z": rng.normal(size=n),
-        }  # fmt: skip
-    )
-    hr = pd.DataFrame({"time": window_centres(n), "hr": np.full(windows, 72.0)})
-    return {"subject": subject, "activity": activity, "signals": signals, "hr": hr,
-            "source": "synthetic", "provenance": {"generator": "test", "seed": 0}}  # fmt: skip
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from dataclasses import asdict
 import e2e_support as e2e
 import nbformat
 import pytest
-from test_labs_e2e import HR, LABS
+from labs_support import HR, LABS
 
 from autograder.cells import grade_id, nbgrader_meta, read_notebook
 from autograder.config import load_config

@@ -132,10 +132,10 @@ def read_lead_ii(header: Path) -> np.ndarray:
         raise DataFileError(
             f"{header.with_suffix('.mat')}: unreadable signal file ({_reason(error)}). {REFETCH}."
         ) from None
-    return _to_strip(record.p_signal[:, 0], record.fs, header)
+    return to_strip(record.p_signal[:, 0], record.fs, header)
 
 
-def _to_strip(lead: np.ndarray, fs: float, header: Path) -> np.ndarray:
+def to_strip(lead: np.ndarray, fs: float, header: Path) -> np.ndarray:
     """Validate a 500 Hz lead and resample it to N_SAMPLES at FS."""
     if fs != SOURCE_FS:
         raise ValueError(f"wrong rate: {header} is sampled at {fs} Hz, expected {SOURCE_FS}")

@@ -19,7 +19,7 @@ from autograder.plan import inputs
 from autograder.plan.inputs import prepare
 from autograder.plan.jobs import plan_jobs
 from autograder.plan.ledger import Ledger
-from autograder.records import Grade, Result
+from autograder.records import Result
 from autograder.reuse.reference import REFERENCE_STUDENT, Schedule, reference_jobs
 
 
@@ -67,14 +67,6 @@ def test_plan_jobs_writes_nothing_and_prepare_does_the_writes(tmp_path, monkeypa
     assert job.data_files == prepared.data_files and job.digests() <= prepared.cache.listing()
     assert job.requirements["python"] and job.requirements["code:labkit"]
     assert pickle.loads(pickle.dumps(job)) == job  # carried by value to processes and Dask workers
-
-
-def test_result_grades_are_named_and_pickle():
-    result = Result("s1", "mini", "k", None, {"t": Grade(1.0, False, 2.0, "code")}, {}, [], None, 0.5)
-    again = pickle.loads(pickle.dumps(result))
-    grade = again.grades["t"]
-    assert again == result and grade.is_test and (grade.auto_score, grade.max_score) == (1.0, 2.0)
-    assert not Grade(None, True, 3.0, "markdown").is_test
 
 
 def _reference_setup(tmp_path, monkeypatch, n_students: int):
