@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from autograder.reuse.store import write_manifest
 from labkit.training import reuse
 from labkit.training.reuse import Fingerprinter
 
@@ -33,7 +34,7 @@ def store(tmp_path_factory) -> tuple[Path, dict, str]:
     """A store recorded by a 'reference run' of the scenarios, with the grader's manifest."""
     folder = tmp_path_factory.mktemp("store")
     recorded = _scenarios("record", {reuse.STORE_ENV: str(folder), reuse.RECORD_ENV: "Net,Scaled"})
-    return folder, recorded["results"], reuse.write_manifest(folder)
+    return folder, recorded["results"], write_manifest(folder)
 
 
 @pytest.mark.slow
@@ -74,7 +75,7 @@ def test_a_changed_entry_or_manifest_is_never_loaded(store, tmp_path) -> None:
     assert not any(r["reused"] for r in out["results"].values())
     assert "changed on disk; not used" in out["stderr"]
     assert out["results"]["baseline"]["predictions"] == recorded["baseline"]["predictions"]  # trained again
-    rewritten = reuse.write_manifest(
+    rewritten = write_manifest(
         copy
     )  # a kernel rewriting the manifest does not know the grader's digest
     assert rewritten != manifest
