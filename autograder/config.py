@@ -16,6 +16,9 @@ from autograder import CourseError
 from autograder.cells import Markers
 from labkit.paths import COURSE_MARKER, find_course_root
 
+#: The gradebook file of a course, a grading kit and a worker folder (nbgrader's default ``db_url``).
+GRADEBOOK = "gradebook.db"
+
 
 @dataclass(frozen=True)
 class Timeouts:
@@ -134,7 +137,7 @@ class CourseConfig:
     @property
     def gradebook(self) -> Path:
         """Return the course gradebook path."""
-        return self.root / "gradebook.db"
+        return self.root / GRADEBOOK
 
     @property
     def db_url(self) -> str:

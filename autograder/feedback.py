@@ -20,9 +20,10 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from autograder.cells import Markers, default_markers, grade_id, hidden_test_cells, read_notebook
-from autograder.config import CourseConfig, ensure_tools_on_path, run_nbgrader
+from autograder.config import GRADEBOOK, CourseConfig, ensure_tools_on_path, run_nbgrader
 from autograder.merge import SECRET_FILE
 from labkit.exits import RefusedOverwriteError
+from labkit.paths import COURSE_MARKER
 
 
 def redact_source(source: str, gid: str, markers: Markers | None = None) -> str:
@@ -82,8 +83,8 @@ def generate_feedback(cfg: CourseConfig, lab: str, force: bool = False) -> list[
     written = []
     with tempfile.TemporaryDirectory(prefix="course-grade-feedback-") as tmp:
         scratch = Path(tmp)
-        shutil.copy2(cfg.root / "nbgrader_config.py", scratch / "nbgrader_config.py")
-        shutil.copy2(cfg.gradebook, scratch / "gradebook.db")
+        shutil.copy2(cfg.root / COURSE_MARKER, scratch / COURSE_MARKER)
+        shutil.copy2(cfg.gradebook, scratch / GRADEBOOK)
         for path in sorted((cfg.root / cfg.folders.autograded).glob(f"*/{lab}/{lab}.ipynb")):
             target = scratch / path.relative_to(cfg.root)
             target.parent.mkdir(parents=True)

@@ -24,9 +24,10 @@ import nbformat
 
 from autograder import CourseError
 from autograder.build.release import kit_dir, leaks
-from autograder.config import CourseConfig
+from autograder.config import GRADEBOOK, CourseConfig
 from labkit.datasets.ecg import RHYTHMS
 from labkit.exits import RefusedOverwriteError
+from labkit.paths import COURSE_MARKER
 
 #: Distribution name of the student wheel (the import name stays ``labkit``).
 WHEEL_NAME = "wearable-cardiac-labkit"
@@ -34,10 +35,16 @@ WHEEL_NAME = "wearable-cardiac-labkit"
 INSTRUCTOR_ONLY = {"dask"}
 #: conda-forge names that differ from the PyPI names.
 PIP_TO_CONDA = {"torch": "pytorch"}
-#: Path parts that must never appear in a hand-out (instructor material).
 #: Lines public by contract (the ECG rhythm names, ARCHITECTURE.md), so a hidden test may list them too.
 PUBLIC_LINES = {f"{q}{name}{q}{comma}" for name in RHYTHMS for q in "\"'" for comma in ("", ",")}
-FORBIDDEN_PARTS = {"source", "bench", "tests", "autograder", "gradebook.db", "submitted", "autograded"}
+#: Repository folders that are instructor material whatever the course configures.
+INSTRUCTOR_PARTS = {"bench", "tests", "autograder", GRADEBOOK}
+
+
+def forbidden_parts(cfg: CourseConfig) -> set[str]:
+    """Return the path parts that must never appear in a hand-out (the course's own folder names included)."""
+    folders = cfg.folders
+    return INSTRUCTOR_PARTS | {folders.source, folders.submitted, folders.autograded}
 
 
 class Bundle(NamedTuple):
@@ -202,7 +209,7 @@ def assemble(cfg: CourseConfig, labs: list[str], folder: Path) -> list[str]:
         shutil.copy2(release, folder / lab / f"{lab}.ipynb")
     shutil.copy2(cfg.root / "constraints.txt", folder / "constraints.txt")
     (folder / "environment.yml").write_text(environment_yml(cfg, wheel))
-    (folder / "nbgrader_config.py").write_text(NBGRADER_CONFIG.format(course_id=cfg.course_id))
+    (folder / COURSE_MARKER).write_text(NBGRADER_CONFIG.format(course_id=cfg.course_id))
     (folder / "jupyter_server_config.py").write_text(SERVER_CONFIG)
     lab_list = "\n".join(f"- `{lab}/{lab}.ipynb`: {lab_title(nb)}" for lab, nb in releases.items())
     (folder / "README.md").write_text(
@@ -235,17 +242,15 @@ def bundle_leaks(cfg: CourseConfig, folder: Path) -> list[str]:
     `autograder.build.release.leaks` against every lab's source. Binary files (other than wheels) and
     instructor paths (``source/``, ``autograder/``, ...) are reported too.
     """
-    labs = list(cfg.labs_with_source)
+    labs, forbidden = list(cfg.labs_with_source), forbidden_parts(cfg)
     found: list[str] = []
     with tempfile.TemporaryDirectory(prefix="course-grade-bundle-check-") as tmp:
         mirror, shown_as = Path(tmp), {}
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             for shown, data in _members(path, str(path)):
                 parts = set(re.split(r"[/!]", shown[len(str(folder)) :]))
-                if parts & FORBIDDEN_PARTS:
-                    found.append(
-                        f"{shown}: instructor material ({', '.join(sorted(parts & FORBIDDEN_PARTS))})"
-                    )
+                if parts & forbidden:
+                    found.append(f"{shown}: instructor material ({', '.join(sorted(parts & forbidden))})")
                 copy = mirror / f"{len(shown_as)}.ipynb"
                 if shown.endswith(".ipynb"):
                     copy.write_bytes(data)

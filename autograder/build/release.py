@@ -16,7 +16,8 @@ from autograder.cells import (
     unlocked_code_cells,
 )
 from autograder.cells import secret_lines as source_secrets
-from autograder.config import CourseConfig, run_nbgrader
+from autograder.config import GRADEBOOK, CourseConfig, run_nbgrader
+from labkit.paths import COURSE_MARKER
 
 
 def generate_assignment(course_root: Path, lab: str, where: Path) -> None:
@@ -100,7 +101,7 @@ def regenerate(cfg: CourseConfig, lab: str, into: Path) -> Path:
     grading kit that every worker copies.
     """
     into.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(cfg.root / "nbgrader_config.py", into / "nbgrader_config.py")
+    shutil.copy2(cfg.root / COURSE_MARKER, into / COURSE_MARKER)
     shutil.copytree(cfg.source_notebook(lab).parent, cfg.folders.lab(into, "source", lab), dirs_exist_ok=True)
     generate_assignment(into, lab, where=cfg.source_notebook(lab).parent)
     return into
@@ -143,10 +144,10 @@ def build(cfg: CourseConfig, labs: list[str] | None = None) -> list[str]:
 def kit_dir(cfg: CourseConfig, lab: str) -> Path:
     """Return the cached grading kit of ``lab``, (re)generated when the source notebook or config changed."""
     digest = hashlib.sha256(
-        cfg.source_notebook(lab).read_bytes() + (cfg.root / "nbgrader_config.py").read_bytes()
+        cfg.source_notebook(lab).read_bytes() + (cfg.root / COURSE_MARKER).read_bytes()
     ).hexdigest()[:16]
     kit = cfg.state_dir / "kits" / f"{lab}-{digest}"
-    if not (kit / "gradebook.db").is_file():
+    if not (kit / GRADEBOOK).is_file():
         tmp = Path(tempfile.mkdtemp(prefix=f".{lab}-", dir=kit.parent if kit.parent.exists() else None))
         regenerate(cfg, lab, tmp)
         kit.parent.mkdir(parents=True, exist_ok=True)

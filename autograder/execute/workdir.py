@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.checks.evaluation import LABELS_SUFFIX
+from autograder.config import GRADEBOOK
 from autograder.execute.blobs import BlobCache, Fetch
 from autograder.execute.isolation import COURSE_CONFIG, socket_prefix, worker_config_text
 from autograder.execute.processes import JOB_ENV, job_token
@@ -20,7 +21,7 @@ from autograder.kernel.confine import Confinement, empty_file, python_folders
 from autograder.kernel.sandbox import KERNEL_NAME, write_kernelspec
 from autograder.records import Job
 from autograder.reuse.kernel import kernel_environment
-from labkit.paths import DATA_ENV, LOG_ENV
+from labkit.paths import COURSE_MARKER, DATA_ENV, LOG_ENV
 
 #: The file GuardedExecute writes when no kernel started (see `autograder.execute.guarded`).
 FAILURE_FILE = "infrastructure.json"
@@ -117,9 +118,9 @@ def make_dirs(job: Job, inputs: JobInputs, work: Path, uid: int | None, sockets:
     for name, path in inputs.probe.items():
         _copy_in(path, dirs["probe"] / name, 0o400 if name.endswith(LABELS_SUFFIX) else 0o444)
     os.chmod(dirs["probe"], 0o555)
-    _copy_in(inputs.gradebook, work / "gradebook.db", 0o600)
+    _copy_in(inputs.gradebook, work / GRADEBOOK, 0o600)
     if job.duedate:
-        _set_duedate(work / "gradebook.db", job.lab, job.duedate)
+        _set_duedate(work / GRADEBOOK, job.lab, job.duedate)
     for path in (work, dirs["runtime"], work.parent, work.parent.parent):
         os.chmod(path, 0o711)
     if uid is not None:
@@ -161,7 +162,7 @@ def _confinement(job: Job, inputs: JobInputs, work: Path, sockets: Path) -> Conf
         sockets=str(sockets),
         hide=tuple(path for path in hidden if path and os.path.isdir(path)),
         read_only=(*python_folders(), str(inputs.data_dir), str(work / "train_store")),
-        masked=(str(work / "gradebook.db"), *(str(p) for p in (work / "probe").glob(f"*{LABELS_SUFFIX}"))),
+        masked=(str(work / GRADEBOOK), *(str(p) for p in (work / "probe").glob(f"*{LABELS_SUFFIX}"))),
         gpu=bool(s.gpu),
         mask_with=empty_file(job.work_root),
     )
@@ -186,7 +187,7 @@ def write_config(job: Job, work: Path, uid: int | None, sockets: Path) -> None:
             "kernel_uid": -1 if uid is None else uid,
         },
     }
-    (work / "nbgrader_config.py").write_text(worker_config_text(overrides))
+    (work / COURSE_MARKER).write_text(worker_config_text(overrides))
 
 
 def environment(job: Job, inputs: JobInputs, dirs: dict[str, Path], run_id: str) -> dict[str, str]:

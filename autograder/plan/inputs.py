@@ -13,7 +13,7 @@ from pathlib import Path
 from autograder import CourseError
 from autograder.build.release import kit_dir
 from autograder.cells import read_notebook
-from autograder.config import CourseConfig
+from autograder.config import GRADEBOOK, CourseConfig
 from autograder.execute.blobs import BlobCache
 from autograder.execute.dispatch import host_cache
 from autograder.execute.requirements import requirements
@@ -97,7 +97,7 @@ def _lab_files(cfg: CourseConfig, lab: str, kit: Path, cache: BlobCache) -> LabF
     cells = read_notebook(source_nb).cells if source_nb.is_file() else []
     codes = [c.source for c in cells if c.cell_type == "code"]
     return LabFiles(
-        gradebook=cache.add_file(kit / "gradebook.db"),
+        gradebook=cache.add_file(kit / GRADEBOOK),
         kit={
             str(p.relative_to(source)): cache.add_file(p)
             for p in sorted(source.rglob("*"))
