@@ -112,8 +112,24 @@ class InfrastructureError(RuntimeError):
     """The grading machine failed, not the submission.
 
     A kernel that never started, a worker's environment or disk, a file that could not be fetched. Never a
-    grade: the job is retried, then left ungraded.
+    grade: the job is retried, then left ungraded. ``worker`` names the Dask worker it happened on (empty:
+    a local process); the message names it too.
     """
+
+    def __init__(self, message: str, worker: str = "") -> None:
+        super().__init__(f"{message} (worker {worker})" if worker else message)
+        self.worker = worker
+
+    def __reduce__(self):
+        return (_rebuilt, (type(self), str(self), self.__dict__))
+
+
+def _rebuilt(cls: type, message: str, state: dict) -> InfrastructureError:
+    """Rebuild a pickled `InfrastructureError` (its message already names the worker)."""
+    error = cls.__new__(cls)
+    RuntimeError.__init__(error, message)
+    error.__dict__.update(state)
+    return error
 
 
 class Grade(NamedTuple):

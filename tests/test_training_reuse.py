@@ -75,9 +75,7 @@ def test_a_changed_entry_or_manifest_is_never_loaded(store, tmp_path) -> None:
     assert not any(r["reused"] for r in out["results"].values())
     assert "changed on disk; not used" in out["stderr"]
     assert out["results"]["baseline"]["predictions"] == recorded["baseline"]["predictions"]  # trained again
-    rewritten = write_manifest(
-        copy
-    )  # a kernel rewriting the manifest does not know the grader's digest
+    rewritten = write_manifest(copy)  # a kernel rewriting the manifest does not know the grader's digest
     assert rewritten != manifest
     out = _scenarios("read", {reuse.STORE_ENV: str(copy), reuse.MANIFEST_ENV: manifest})
     assert not any(r["reused"] for r in out["results"].values())

@@ -37,12 +37,9 @@ Fetch = Callable[[list[str]], Mapping[str, bytes]]
 class MissingBlobsError(InfrastructureError):
     """Digests a job needs that this cache lacks and could not fetch (the host sends them again)."""
 
-    def __init__(self, message: str, digests: Iterable[str] = ()) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, digests: Iterable[str] = (), worker: str = "") -> None:
+        super().__init__(message, worker)
         self.digests = sorted(digests)
-
-    def __reduce__(self):
-        return (type(self), (str(self), self.digests))
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -106,7 +106,6 @@ def run_remote(job: Job, keys: Mapping[str, str]) -> Result:
     address = _worker_address()
     work_root = Path(tempfile.gettempdir()) / "course-grade-worker"
     job = replace(job, work_root=str(work_root))
-    where = f" (worker {address})"
     try:
         cache, fetch = BlobCache(default_root()), _fetch_through_dask(keys)
         if job.settings.wants_gpu:
@@ -115,11 +114,11 @@ def run_remote(job: Job, keys: Mapping[str, str]) -> Result:
         else:
             result = run_job(job, cache, fetch)
     except MissingBlobsError as exc:
-        raise MissingBlobsError(f"{exc}{where}", exc.digests) from None
+        raise MissingBlobsError(str(exc), exc.digests, address) from None
     except InfrastructureError as exc:
-        raise InfrastructureError(f"{exc}{where}") from None
+        raise InfrastructureError(str(exc), address) from None
     except Exception as exc:  # noqa: BLE001 (anything outside the graded kernel is the machine's)
-        raise InfrastructureError(f"{describe(exc)}{where}") from None
+        raise InfrastructureError(describe(exc), address) from None
     result.worker = address
     return result
 
@@ -201,9 +200,9 @@ class DaskRunner:
                 result = future.result()
             except MissingBlobsError as exc:
                 self.send(set(exc.digests), again=True)
-                yield Attempt(job, None, describe(exc), _failed_on(exc))
+                yield Attempt(job, None, describe(exc), exc.worker)
             except Exception as exc:  # noqa: BLE001 (a worker's error, a lost worker: never a grade)
-                yield Attempt(job, None, describe(exc), _failed_on(exc))
+                yield Attempt(job, None, describe(exc), getattr(exc, "worker", ""))
             else:
                 yield Attempt(job, result, worker=result.worker)
             if not self._pending:
@@ -259,12 +258,6 @@ def _require_workers(client, address: str, gpu: bool) -> None:
             f"{address}: --gpu, but no worker has a GPU resource; fix: start one per GPU with "
             "`CUDA_VISIBLE_DEVICES=N dask worker ADDRESS --nthreads 1 --resources GPU=1`"
         )
-
-
-def _failed_on(exc: BaseException) -> str:
-    text = str(exc)
-    marker = "(worker "
-    return text.split(marker, 1)[1].split(")", 1)[0] if marker in text else ""
 
 
 __all__ = ["DaskRunner", "cached_digests", "gpu_slot", "run_remote"]
