@@ -1,6 +1,6 @@
 """Settings of a grading run, each default defined once: the `course-grade` flags read them here.
 
-Kernel resource limits default to `autograder.kernel.sandbox.Limits`; the training cap's variable name is
+Kernel resource limits default to `autograder.records.Limits`; the training cap's variable name is
 `labkit.runtime.MAX_EPOCHS_ENV`.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from autograder.kernel.sandbox import Limits
+from autograder.records import Limits
 from labkit.runtime import MAX_EPOCHS_ENV
 
 #: Training cap (epochs) of ``course-grade demo`` unless ``--full``.

@@ -11,7 +11,32 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from autograder.config import Folders, Timeouts
-from autograder.kernel.sandbox import Limits
+
+#: The uid of ``nobody``, whom a kernel runs as when the grader runs as root.
+NOBODY_UID = 65534
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-kernel resource limits (0 = no limit).
+
+    Attributes
+    ----------
+    memory_mb
+        Address-space limit (``RLIMIT_AS``); ``RLIMIT_DATA`` when a GPU is visible, since CUDA reserves
+        huge, unbacked address ranges.
+    fsize_mb
+        Largest file the kernel may write (``RLIMIT_FSIZE``).
+    nproc
+        Extra processes/threads the kernel's user may start (``RLIMIT_NPROC``, fork-bomb guard).
+    uid
+        User to run the kernel as when the grader runs as root (default ``nobody``); -1 keeps the user.
+    """
+
+    memory_mb: int = 4096
+    fsize_mb: int = 256
+    nproc: int = 512
+    uid: int = NOBODY_UID
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from autograder.config import Folders, Timeouts
 from autograder.execute.dispatch import MAX_ATTEMPTS, Attempt, Retries
-from autograder.kernel.sandbox import Limits
-from autograder.records import Job, Settings
+from autograder.records import Job, Limits, Settings
 
 
 def _job(student: str, key: str = "same key") -> Job:

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from autograder.kernel.confine import Confinement
-from autograder.kernel.sandbox import KERNEL_NAME, NOBODY_UID, Limits, write_kernelspec
+from autograder.kernel.sandbox import KERNEL_NAME, write_kernelspec
+from autograder.records import NOBODY_UID, Limits
 
 REPO = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024

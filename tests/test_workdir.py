@@ -16,8 +16,8 @@ from autograder.execute.blobs import BlobCache
 from autograder.execute.isolation import socket_prefix
 from autograder.execute.processes import JOB_ENV
 from autograder.execute.workdir import environment, gather_inputs, make_dirs, write_config
-from autograder.kernel.sandbox import KERNEL_NAME, Limits
-from autograder.records import Job, Settings, Training
+from autograder.kernel.sandbox import KERNEL_NAME
+from autograder.records import Job, Limits, Settings, Training
 from labkit.training.reuse import MANIFEST_ENV, RECORD_ENV, STORE_ENV
 
 NO_PART = Training()  # a job with no part in training reuse

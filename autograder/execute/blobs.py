@@ -42,6 +42,11 @@ class MissingBlobsError(InfrastructureError):
         self.digests = sorted(digests)
 
 
+def host_cache(work_root: Path) -> BlobCache:
+    """Return the grading host's file cache (under the work root, outside the course)."""
+    return BlobCache(work_root / "cache")
+
+
 def sha256_bytes(data: bytes) -> str:
     """Return the hex sha256 of ``data``."""
     return hashlib.sha256(data).hexdigest()

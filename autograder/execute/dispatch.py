@@ -13,7 +13,6 @@ import concurrent.futures as cf
 import multiprocessing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from autograder.execute.blobs import BlobCache
 from autograder.execute.processes import job_token, kill_job_processes
@@ -149,9 +148,4 @@ class LocalRunner:
         self._stop_pool()
 
 
-def host_cache(work_root: Path) -> BlobCache:
-    """Return the grading host's file cache (under the work root, outside the course)."""
-    return BlobCache(work_root / "cache")
-
-
-__all__ = ["MAX_ATTEMPTS", "Attempt", "LocalRunner", "Retries", "Ungraded", "describe", "host_cache"]
+__all__ = ["MAX_ATTEMPTS", "Attempt", "LocalRunner", "Retries", "Ungraded", "describe"]

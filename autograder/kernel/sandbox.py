@@ -15,36 +15,13 @@ import os
 import resource
 import signal
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from autograder.kernel.confine import Confinement, bwrap_argv, bwrap_available
+from autograder.records import Limits
 
 KERNEL_NAME = "course-sandbox"
-NOBODY_UID = 65534
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per-kernel resource limits (0 = no limit).
-
-    Attributes
-    ----------
-    memory_mb
-        Address-space limit (``RLIMIT_AS``); ``RLIMIT_DATA`` when a GPU is visible, since CUDA reserves
-        huge, unbacked address ranges.
-    fsize_mb
-        Largest file the kernel may write (``RLIMIT_FSIZE``).
-    nproc
-        Extra processes/threads the kernel's user may start (``RLIMIT_NPROC``, fork-bomb guard).
-    uid
-        User to run the kernel as when the grader runs as root (default ``nobody``); -1 keeps the user.
-    """
-
-    memory_mb: int = 4096
-    fsize_mb: int = 256
-    nproc: int = 512
-    uid: int = NOBODY_UID
 
 
 def kernel_uid(limits: Limits) -> int | None:

@@ -14,8 +14,7 @@ from autograder import CourseError
 from autograder.build.release import kit_dir
 from autograder.cells import read_notebook
 from autograder.config import GRADEBOOK, CourseConfig
-from autograder.execute.blobs import BlobCache
-from autograder.execute.dispatch import host_cache
+from autograder.execute.blobs import BlobCache, host_cache
 from autograder.execute.requirements import requirements
 from autograder.merge import ensure_assignment
 from labkit.paths import DATA_ENV

@@ -8,12 +8,11 @@ from dataclasses import asdict, replace
 
 from autograder.config import CourseConfig
 from autograder.execute.gpus import gpu_list
-from autograder.kernel.sandbox import Limits
 from autograder.options import PASS_THROUGH_ENV, GradeOptions
 from autograder.plan.inputs import Prepared
 from autograder.plan.ledger import Ledger, job_key
 from autograder.plan.submissions import find_submissions
-from autograder.records import Job, Settings, Training
+from autograder.records import Job, Limits, Settings, Training
 from labkit.paths import COURSE_MARKER
 
 
