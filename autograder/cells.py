@@ -2,64 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
-from traitlets.config import Config
+
+from autograder.config import Markers, default_markers
 
 MIN_SECRET_LINE = 12
 #: Cell tag of a code cell the student may edit that is neither an exercise nor given code.
 FREE_TAG = "student-free"
-
-
-@dataclass(frozen=True)
-class Markers:
-    """The lines that open and close solution and hidden-test regions, as the course configures them.
-
-    nbgrader takes them from ``ClearSolutions.begin_solution_delimeter`` / ``end_solution_delimeter`` and
-    ``ClearHiddenTests.begin_test_delimeter`` / ``end_test_delimeter``; a marker line is a comment holding
-    the delimiter (``### BEGIN SOLUTION``).
-    """
-
-    begin_solution: re.Pattern[str]
-    end_solution: re.Pattern[str]
-    begin_hidden: re.Pattern[str]
-    end_hidden: re.Pattern[str]
-
-    @classmethod
-    def of(cls, config: Config | None = None) -> Markers:
-        """Return the markers ``config`` sets; what it leaves unset is nbgrader's own default."""
-        from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
-
-        def line(owner: type, name: str) -> re.Pattern[str]:
-            section = (config or Config()).get(owner.__name__, {})
-            text = section.get(name) or owner.class_traits()[name].default()
-            return re.compile(rf"^\s*#+\s*{re.escape(str(text))}")
-
-        return cls(
-            line(ClearSolutions, "begin_solution_delimeter"),
-            line(ClearSolutions, "end_solution_delimeter"),
-            line(ClearHiddenTests, "begin_test_delimeter"),
-            line(ClearHiddenTests, "end_test_delimeter"),
-        )
-
-    def all(self) -> tuple[re.Pattern[str], ...]:
-        """Return the four marker patterns."""
-        return (self.begin_solution, self.end_solution, self.begin_hidden, self.end_hidden)
-
-    def has_hidden(self, source: str) -> bool:
-        """Return whether ``source`` holds a hidden-test region."""
-        return any(self.begin_hidden.match(line) for line in source.splitlines())
-
-
-@functools.cache
-def default_markers() -> Markers:
-    """Return nbgrader's default markers (a course that configures none)."""
-    return Markers.of()
 
 
 def read_notebook(path: Path) -> NotebookNode:

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from traitlets.config import Config
 
 from autograder import CourseError
-from autograder.cells import Markers
 from labkit.paths import COURSE_MARKER, find_course_root
 
 #: The gradebook file of a course, a grading kit and a worker folder (nbgrader's default ``db_url``).
 GRADEBOOK = "gradebook.db"
+
+
+def setting(config: Config, owner: type, name: str) -> Any:
+    """Return the trait ``owner.name`` as ``config`` sets it, else the trait's own default."""
+    configured = config.get(owner.__name__, {}).get(name)
+    return owner.class_traits()[name].default() if configured is None else configured
 
 
 @dataclass(frozen=True)
@@ -45,14 +53,10 @@ class Timeouts:
 
         from autograder.execute.guarded import GuardedExecute
 
-        def value(section: str, owner: type, name: str) -> int:
-            configured = config.get(section, {}).get(name)
-            return int(owner.class_traits()[name].default() if configured is None else configured)
-
         return cls(
-            cell=value("Execute", Execute, "timeout"),
-            startup=value("Execute", Execute, "startup_timeout"),
-            notebook=value("GuardedExecute", GuardedExecute, "notebook_timeout"),
+            cell=int(setting(config, Execute, "timeout")),
+            startup=int(setting(config, Execute, "startup_timeout")),
+            notebook=int(setting(config, GuardedExecute, "notebook_timeout")),
         )
 
     def replaced(self, cell: int | None = None, notebook: int | None = None) -> Timeouts:
@@ -81,12 +85,8 @@ class Folders:
         """Return the names ``config`` sets; what it leaves unset is nbgrader's own default."""
         from nbgrader.coursedir import CourseDirectory
 
-        section, traits = config.get("CourseDirectory", {}), CourseDirectory.class_traits()
-
-        def name(kind: str) -> str:
-            return str(section.get(f"{kind}_directory") or traits[f"{kind}_directory"].default())
-
-        return cls(*(name(kind) for kind in ("source", "release", "submitted", "autograded", "feedback")))
+        kinds = ("source", "release", "submitted", "autograded", "feedback")
+        return cls(*(str(setting(config, CourseDirectory, f"{kind}_directory")) for kind in kinds))
 
     def lab(self, root: Path, kind: str, lab: str, student: str = "") -> Path:
         """Return ``root/<kind's folder>/[<student>/]<lab>``."""
@@ -96,6 +96,51 @@ class Folders:
     def notebook(self, root: Path, kind: str, lab: str, student: str = "") -> Path:
         """Return ``root/<kind's folder>/[<student>/]<lab>/<lab>.ipynb``."""
         return self.lab(root, kind, lab, student) / f"{lab}.ipynb"
+
+
+@dataclass(frozen=True)
+class Markers:
+    """The lines that open and close solution and hidden-test regions, as the course configures them.
+
+    nbgrader takes them from ``ClearSolutions.begin_solution_delimeter`` / ``end_solution_delimeter`` and
+    ``ClearHiddenTests.begin_test_delimeter`` / ``end_test_delimeter``; a marker line is a comment holding
+    the delimiter (``### BEGIN SOLUTION``).
+    """
+
+    begin_solution: re.Pattern[str]
+    end_solution: re.Pattern[str]
+    begin_hidden: re.Pattern[str]
+    end_hidden: re.Pattern[str]
+
+    @classmethod
+    def of(cls, config: Config | None = None) -> Markers:
+        """Return the markers ``config`` sets; what it leaves unset is nbgrader's own default."""
+        from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+
+        def line(owner: type, name: str) -> re.Pattern[str]:
+            text = setting(config or Config(), owner, name)
+            return re.compile(rf"^\s*#+\s*{re.escape(str(text))}")
+
+        return cls(
+            line(ClearSolutions, "begin_solution_delimeter"),
+            line(ClearSolutions, "end_solution_delimeter"),
+            line(ClearHiddenTests, "begin_test_delimeter"),
+            line(ClearHiddenTests, "end_test_delimeter"),
+        )
+
+    def all(self) -> tuple[re.Pattern[str], ...]:
+        """Return the four marker patterns."""
+        return (self.begin_solution, self.end_solution, self.begin_hidden, self.end_hidden)
+
+    def has_hidden(self, source: str) -> bool:
+        """Return whether ``source`` holds a hidden-test region."""
+        return any(self.begin_hidden.match(line) for line in source.splitlines())
+
+
+@functools.cache
+def default_markers() -> Markers:
+    """Return nbgrader's default markers (a course that configures none)."""
+    return Markers.of()
 
 
 @dataclass(frozen=True)
@@ -115,7 +160,7 @@ class CourseConfig:
     folders
         The course's nbgrader folder names (`Folders`).
     markers
-        The solution and hidden-test region markers (`autograder.cells.Markers`).
+        The solution and hidden-test region markers (`Markers`).
     evaluation_files
         Lab -> held-out file whose signals the hidden checks' probes classify ("" = drawn from the
         synthetic generator); labs not listed have no probe inputs (``PrepareHiddenChecks.evaluation_files``).
@@ -128,11 +173,6 @@ class CourseConfig:
     folders: Folders
     markers: Markers
     evaluation_files: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def cell_timeout(self) -> int:
-        """Return the per-cell time limit in seconds (``Execute.timeout``)."""
-        return self.timeouts.cell
 
     @property
     def gradebook(self) -> Path:

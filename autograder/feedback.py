@@ -19,8 +19,15 @@ import nbformat
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from autograder.cells import Markers, default_markers, grade_id, hidden_test_cells, read_notebook
-from autograder.config import GRADEBOOK, CourseConfig, ensure_tools_on_path, run_nbgrader
+from autograder.cells import grade_id, hidden_test_cells, read_notebook
+from autograder.config import (
+    GRADEBOOK,
+    CourseConfig,
+    Markers,
+    default_markers,
+    ensure_tools_on_path,
+    run_nbgrader,
+)
 from autograder.merge import SECRET_FILE
 from labkit.exits import RefusedOverwriteError
 from labkit.paths import COURSE_MARKER

@@ -145,17 +145,6 @@ class InfrastructureError(RuntimeError):
         super().__init__(f"{message} (worker {worker})" if worker else message)
         self.worker = worker
 
-    def __reduce__(self):
-        return (_rebuilt, (type(self), str(self), self.__dict__))
-
-
-def _rebuilt(cls: type, message: str, state: dict) -> InfrastructureError:
-    """Rebuild a pickled `InfrastructureError` (its message already names the worker)."""
-    error = cls.__new__(cls)
-    RuntimeError.__init__(error, message)
-    error.__dict__.update(state)
-    return error
-
 
 class Grade(NamedTuple):
     """The score of one grade cell as nbgrader saved it in the private gradebook.

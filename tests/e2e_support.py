@@ -241,7 +241,8 @@ def hidden_only_lines(notebook: nbformat.NotebookNode, min_length: int = 12) -> 
     or in the instructors' answers (a student who solved the exercise wrote much the same) does not reveal
     a hidden test when it shows up in feedback.
     """
-    from autograder.cells import default_markers, hidden_test_cells, outside_regions, region_lines
+    from autograder.cells import hidden_test_cells, outside_regions, region_lines
+    from autograder.config import default_markers
 
     m = default_markers()
     readable = [

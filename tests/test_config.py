@@ -12,10 +12,10 @@ from autograder_support import SOLVED, mini_course, with_cells
 from traitlets.config import Config
 
 from autograder import CourseError
-from autograder.cells import Markers, default_markers, hidden_test_cells, read_notebook
+from autograder.cells import hidden_test_cells, read_notebook
 from autograder.cli import main
 from autograder.collect import collect
-from autograder.config import Folders, Timeouts, load_config
+from autograder.config import Folders, Markers, Timeouts, default_markers, load_config
 from autograder.grade import grade
 from autograder.options import GradeOptions
 
@@ -40,7 +40,7 @@ def _renamed_course(tmp_path):
 
 def test_config_reads_labs_and_timeouts(tmp_path):
     cfg = load_config(mini_course(tmp_path))
-    assert cfg.labs == ("mini",) and cfg.cell_timeout == 20 and cfg.course_id == "course-mini"
+    assert cfg.labs == ("mini",) and cfg.timeouts.cell == 20 and cfg.course_id == "course-mini"
     assert not str(cfg.work_root).startswith(str(cfg.root))
     with pytest.raises(CourseError, match="unknown lab"):
         cfg.check_lab("nope")

@@ -19,15 +19,8 @@ from dataclasses import dataclass, field
 from nbformat import NotebookNode
 
 from autograder import CourseError
-from autograder.cells import (
-    Markers,
-    default_markers,
-    grade_id,
-    nbgrader_meta,
-    read_notebook,
-    region_lines,
-)
-from autograder.config import CourseConfig
+from autograder.cells import grade_id, nbgrader_meta, read_notebook, region_lines
+from autograder.config import CourseConfig, Markers, default_markers
 
 DECLARATION = "manual_grading.toml"
 #: What an answer cell of the release says before the student writes anything.
