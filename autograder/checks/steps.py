@@ -25,7 +25,7 @@ import os
 import re
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -45,6 +45,22 @@ INPUTS_RESOURCE = "course_probe_inputs"
 
 class CheckFailedError(AssertionError):
     """A probe result that cannot be checked (missing, emitted twice, or not plain data)."""
+
+
+class FindingError(AssertionError):
+    """A failed check the instructor should see too: its message also becomes a note of the submission."""
+
+
+#: Exceptions a lab's visible checks raise for a finding (labkit.labs.ecg.NotOwnModelError): a graded cell
+#: that ends with one is noted like a grader-side `FindingError`.
+VISIBLE_FINDINGS = ("NotOwnModelError",)
+
+
+class Failure(NamedTuple):
+    """Why a cell's hidden check failed: the message the student reads, and whether it is a `FindingError`."""
+
+    message: str
+    finding: bool = False
 
 
 def has_check(source: str) -> bool:
@@ -144,6 +160,14 @@ def _error(message: str) -> NotebookNode:
     )
 
 
+def _visible_findings(cell: NotebookNode) -> list[NotebookNode]:
+    return [
+        out
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "error" and out.get("ename") in VISIBLE_FINDINGS
+    ]
+
+
 def _has_error(cell: NotebookNode) -> bool:
     return any(out.get("output_type") == "error" for out in cell.get("outputs", []))
 
@@ -192,11 +216,30 @@ def _course_root(step: NbGraderPreprocessor) -> Path:
 class DecideHiddenChecks(NbGraderPreprocessor):
     """Decide every hidden check from its probe's results, in the grading process."""
 
+    notes_file = Unicode(
+        "",
+        help="JSON list of the run's notes (GuardedExecute's notes file) that findings are appended to; "
+        "'' keeps them in the notebook's error outputs only.",
+    ).tag(config=True)
+
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         """Run the check of every test cell that has one; a failure becomes the cell's error output."""
         lab = resources.get("nbgrader", {}).get("assignment")
-        decide(nb, resources.get(RESOURCE, {}), lab, resources.get(INPUTS_RESOURCE))
+        findings = decide(nb, resources.get(RESOURCE, {}), lab, resources.get(INPUTS_RESOURCE))
+        if findings and self.notes_file:
+            append_notes(Path(self.notes_file), findings)
         return nb, resources
+
+
+def append_notes(path: Path, notes: list[str]) -> None:
+    """Append ``notes`` to the JSON list in ``path`` (created when missing), atomically."""
+    import json
+
+    from labkit.files import atomic_write
+
+    existing = json.loads(path.read_text()) if path.is_file() else []
+    text = json.dumps([*existing, *notes])
+    atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def take_checks(nb: NotebookNode) -> dict[str, str]:
@@ -209,26 +252,35 @@ def take_checks(nb: NotebookNode) -> dict[str, str]:
     return checks
 
 
-def decide(nb: NotebookNode, checks: dict[str, str], lab: str | None, folder: Path | None) -> NotebookNode:
+def decide(nb: NotebookNode, checks: dict[str, str], lab: str | None, folder: Path | None) -> list[str]:
     """Decide the checks of an executed ``nb`` (in place): probe outputs removed, failures as error outputs.
 
     Every check region is defined first, in notebook order and in one namespace, so a region may use a
     helper an earlier region defined; each cell then runs the ``check_*`` functions its own region
     defines. A cell that already failed (its visible test, its probe, or it was not executed) keeps its
     error and its checks are not run.
+
+    Returns
+    -------
+    list of str
+        The findings (failures raised as `FindingError`) as notes: "<test id>: <message>".
     """
     namespace: dict[str, Any] = {"__name__": "grader_checks"}
     defined = {gid: _define(code, namespace, lab) for gid, code in checks.items()}
     arguments = {"evaluation_labels": labels_reader(folder, lab)}
+    findings = []
     for cell in nb.cells:
         emitted, duplicated = _probe_outputs(cell) if cell.cell_type == "code" else ({}, set())
         gid = nbgrader_meta(cell).get("grade_id")
         if gid not in defined or _has_error(cell):
+            findings += [f"{gid}: {out.get('evalue', '')}" for out in _visible_findings(cell)]
             continue
-        message = run_checks(defined[gid], {**arguments, "results": Results(emitted, duplicated)})
-        if message is not None:
-            cell.outputs = [*cell.get("outputs", []), _error(message)]
-    return nb
+        failure = run_checks(defined[gid], {**arguments, "results": Results(emitted, duplicated)})
+        if failure is not None:
+            cell.outputs = [*cell.get("outputs", []), _error(failure.message)]
+            if failure.finding:
+                findings.append(f"{gid}: {failure.message}")
+    return findings
 
 
 def _define(code: str, namespace: dict[str, Any], lab: str | None) -> list[Any] | str:
@@ -246,21 +298,21 @@ def _define(code: str, namespace: dict[str, Any], lab: str | None) -> list[Any] 
     return checks or "hidden check could not decide: the grader-check region defines no check_* function"
 
 
-def run_checks(checks: list[Any] | str, arguments: dict[str, Any]) -> str | None:
-    """Call each check with the arguments it names; return the failure message (None: passed).
+def run_checks(checks: list[Any] | str, arguments: dict[str, Any]) -> Failure | None:
+    """Call each check with the arguments it names; return why it failed (None: passed).
 
     The arguments are ``results`` (what the cell's probe emitted) and ``evaluation_labels`` (a function
     returning the labels of the lab's evaluation signals, `autograder.checks.evaluation`).
     """
     if isinstance(checks, str):
-        return checks
+        return Failure(checks)
     try:
         for check in checks:
             check(**{name: arguments[name] for name in inspect.signature(check).parameters})
     except AssertionError as exc:
-        return str(exc) or "hidden check failed"
+        return Failure(str(exc) or "hidden check failed", isinstance(exc, FindingError))
     except Exception as exc:  # noqa: BLE001 (a check's own bug is reported on the cell, never hidden)
-        return f"hidden check could not decide: {_last_line(exc)}"
+        return Failure(f"hidden check could not decide: {_last_line(exc)}")
     return None
 
 

@@ -82,6 +82,7 @@ def isolate(c: Config, overrides_json: str) -> None:
     c.GuardedExecute.guard = True
     for name, value in o["guard"].items():
         setattr(c.GuardedExecute, name, value)
+    c.DecideHiddenChecks.notes_file = o["guard"].get("notes_file", "")  # findings join the run's notes
 
 
 def _named(step: Any, cls: type) -> bool:

@@ -165,3 +165,62 @@ def check_accuracy(
             f"{name}: {subset} accuracy {acc:.3f} is below the given CNN's {ref:.3f} - {ACCURACY_MARGIN}"
         )
     return acc
+
+
+class NotOwnModelError(AssertionError):
+    """A custom model breaks the lab's own-model rule (the grader notes it for the instructor too)."""
+
+
+def _contains(whole: tuple, part: tuple) -> bool:
+    n = len(part)
+    return n > 0 and any(whole[i : i + n] == part for i in range(len(whole) - n + 1))
+
+
+def check_own_model(
+    trained: torch.nn.Module,
+    built: torch.nn.Module,
+    model_class: type,
+    given: torch.nn.Module,
+    args: tuple,
+) -> None:
+    """Check the part of the own-model rule a notebook can see (the graded test checks more).
+
+    A custom model is a new instance of the student's class, built by the given training cell and trained
+    there from its own initialisation; it may not call, copy or return another model.
+
+    Parameters
+    ----------
+    trained
+        What the training cell returned (its ``model`` is the trained network).
+    built
+        The network the training cell built (``model``).
+    model_class
+        The student's class.
+    given
+        The given CNN (trained), whose layers a new instance must not reuse.
+    args
+        The constructor's arguments, ``(input_shape, output_shape)``.
+
+    Raises
+    ------
+    NotOwnModelError
+        Naming the part of the rule that failed.
+    """
+    name = model_class.__name__
+    network = getattr(trained, "model", trained)
+    if type(network) is not model_class or network is not built:
+        raise NotOwnModelError(
+            f"the training cell trained a {type(network).__name__} object: {name}(input_shape, output_shape) "
+            f"must build and return a new {name}"
+        )
+    with torch.random.fork_rng(devices=[]):
+        fresh = model_class(*args)
+    theirs = {id(m) for m in given.modules()} | {id(p) for p in given.parameters()}
+    mine = {id(m) for m in fresh.modules()} | {id(p) for p in fresh.parameters()}
+    if type(fresh) is not model_class or theirs & mine:
+        raise NotOwnModelError(
+            f"a new {name} reuses layers or parameters of the given CNN: build your own layers in __init__"
+        )
+    given_network = getattr(given, "model", given)
+    if _contains(architecture_signature(fresh), architecture_signature(given_network)):
+        raise NotOwnModelError(f"{name} contains the given CnnModel's whole layer sequence: design your own")

@@ -51,6 +51,7 @@ from labkit.labs.ecg import (
     architecture_signature,
     build_summary,
     check_accuracy,
+    check_own_model,
     count_parameters,
     count_table,
     encoded_preview,
@@ -507,6 +508,13 @@ figure = plot_confusion_matrices(cnn_matrices, labels, model="Given CNN")
 # - each different from the given CNN and from the other: another list of layers or parameter shapes
 #   (`labkit.labs.ecg.architecture_signature` compares them);
 # - at most 500 000 parameters each (`labkit.labs.ecg.count_parameters`);
+# - your own models, trained here: each is a new instance of your class, built by the given training
+#   cell below and trained there from its own random initialisation. A custom model may not call, copy or
+#   return another model (the given CNN, your other custom model, anything trained before): no other
+#   model may run while it predicts, its layers and parameters are its own, and it may not contain the
+#   given CNN's layer sequence. Reusing your own helper functions or base class is fine. The check before
+#   each accuracy line tests the part of this rule a notebook can see; the hidden test checks all of it,
+#   and a custom model that breaks it gets no accuracy points;
 # - trained with the cells below, a test accuracy of at least 0.5 and at least the given CNN's test
 #   accuracy minus 0.10. Beating the given CNN is the goal; the graded bar is 0.10 lower because the same
 #   notebook trained on another machine, thread count or GPU ends up a little different (the reference
@@ -690,26 +698,45 @@ custom1, custom1_matrices = train_network(
 figure = plot_confusion_matrices(custom1_matrices, labels, model="Custom model 1")
 
 # %% nbgrader={"grade": true, "grade_id": "test_custom1_accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# Graded: a test accuracy of at least 0.5 and at least the given CNN's minus 0.10 (the hidden test measures
-# both on held-out strips the grader keeps; the line below measures them on your own test set).
+# Graded: your own model, built and trained by the cell above (the line below checks the part of the rule a
+# notebook can see); a test accuracy of at least 0.5 and at least the given CNN's minus 0.10 (the hidden
+# test measures both on held-out strips the grader keeps; the line after measures them on your test set).
+check_own_model(custom1, model, CustomModel1, cnn, (input_shape, output_shape))
 check_accuracy(custom1_matrices, cnn_matrices, "custom model 1", strict=False)  # your split
 ### BEGIN HIDDEN TESTS
 import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
+import autograder.checks.provenance as provenance
 
-# held-out strips (their labels stay with the grader), scaled as the models were trained; given CNN first
-_x = probe.inputs("ecg_rhythm_classification") * float(alpha)
-probe.emit("given CNN", np.argmax(labkit.training.predict(cnn, _x), axis=1))
-probe.emit("custom model 1", np.argmax(labkit.training.predict(custom1, _x), axis=1))
+
+def _probe_custom(name, trained, model_class, other_class):
+    """Held-out strips (labels stay with the grader), scaled as in training: the given CNN's predictions,
+    a fresh given CNN's signature, then what the custom model is made of and what its predictions use."""
+    x = probe.inputs("ecg_rhythm_classification") * float(alpha)
+    args = (input_shape, output_shape)
+    probe.emit("given CNN", np.argmax(labkit.training.predict(cnn, x), axis=1))
+    probe.emit("given CNN signature", provenance.signature(provenance.build_fresh(CnnModel, args)))
+    others = {"CnnModel": CnnModel, other_class.__name__: other_class}
+    probe.emit(name, provenance.report(trained, model, model_class, args, x, others, labkit.training.predict))
+
+
+_probe_custom("custom model 1", custom1, CustomModel1, CustomModel2)
 ### BEGIN GRADER CHECK
-def check_custom1_accuracy(results, evaluation_labels):
+def custom_accuracy(results, labels, name, class_name):
     import numpy as np
 
-    labels = evaluation_labels()
-    given, own = results["given CNN"], results["custom model 1"]
-    assert own.shape == labels.shape, f"custom model 1 gave {own.shape} predictions for {labels.size} held-out strips"
+    from autograder.checks.ownership import check_own_model
+
+    report = results[name]
+    check_own_model(report, class_name, labels, results["given CNN signature"])
+    given, own = results["given CNN"], np.asarray(report["predictions"])
+    assert own.shape == labels.shape, f"{name} gave {own.shape} predictions for {labels.size} held-out strips"
     acc, ref = float(np.mean(own == labels)), float(np.mean(given == labels))
-    assert acc >= 0.5, f"custom model 1: held-out accuracy {acc:.3f} is below 0.5 (given CNN {ref:.3f})"
-    assert acc >= ref - 0.10, f"custom model 1: held-out accuracy {acc:.3f} is below the given CNN's {ref:.3f} - 0.10"
+    assert acc >= 0.5, f"{name}: held-out accuracy {acc:.3f} is below 0.5 (given CNN {ref:.3f})"
+    assert acc >= ref - 0.10, f"{name}: held-out accuracy {acc:.3f} is below the given CNN's {ref:.3f} - 0.10"
+
+
+def check_custom1_accuracy(results, evaluation_labels):
+    custom_accuracy(results, evaluation_labels(), "custom model 1", "CustomModel1")
 ### END GRADER CHECK
 ### END HIDDEN TESTS
 
@@ -724,25 +751,16 @@ custom2, custom2_matrices = train_network(
 figure = plot_confusion_matrices(custom2_matrices, labels, model="Custom model 2")
 
 # %% nbgrader={"grade": true, "grade_id": "test_custom2_accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# Graded: a test accuracy of at least 0.5 and at least the given CNN's minus 0.10, as for model 1.
+# Graded: your own model, and the accuracy bar, as for model 1.
+check_own_model(custom2, model, CustomModel2, cnn, (input_shape, output_shape))
 check_accuracy(custom2_matrices, cnn_matrices, "custom model 2", strict=False)  # your split
 ### BEGIN HIDDEN TESTS
 import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
-# held-out strips (their labels stay with the grader), scaled as the models were trained; given CNN first
-_x = probe.inputs("ecg_rhythm_classification") * float(alpha)
-probe.emit("given CNN", np.argmax(labkit.training.predict(cnn, _x), axis=1))
-probe.emit("custom model 2", np.argmax(labkit.training.predict(custom2, _x), axis=1))
+_probe_custom("custom model 2", custom2, CustomModel2, CustomModel1)
 ### BEGIN GRADER CHECK
 def check_custom2_accuracy(results, evaluation_labels):
-    import numpy as np
-
-    labels = evaluation_labels()
-    given, own = results["given CNN"], results["custom model 2"]
-    assert own.shape == labels.shape, f"custom model 2 gave {own.shape} predictions for {labels.size} held-out strips"
-    acc, ref = float(np.mean(own == labels)), float(np.mean(given == labels))
-    assert acc >= 0.5, f"custom model 2: held-out accuracy {acc:.3f} is below 0.5 (given CNN {ref:.3f})"
-    assert acc >= ref - 0.10, f"custom model 2: held-out accuracy {acc:.3f} is below the given CNN's {ref:.3f} - 0.10"
+    custom_accuracy(results, evaluation_labels(), "custom model 2", "CustomModel2")
 ### END GRADER CHECK
 ### END HIDDEN TESTS
 
