@@ -92,12 +92,16 @@ def other_models(model: Any) -> dict[int, tuple[str, Any]]:
         alive = [obj for obj in gc.get_objects() if isinstance(obj, base)]
     children = {id(child) for obj in alive for child in base.children(obj)}
     own = {id(m) for _, m in named_modules(model)}
+    own_storage = {_storage(t) for _, t in named_tensors(model)}
     roots = {}
     for obj in alive:
         if id(obj) in children or id(obj) in own:
             continue
         if id(model) in {id(m) for _, m in named_modules(obj)}:
             continue  # a wrapper of the graded model (its training module)
+        tensors = named_tensors(obj)
+        if tensors and all(_storage(t) in own_storage for _, t in tensors) and not _shares_module(obj, model):
+            continue  # a shadow of the graded model's own parameters (torch.jit.script's original module)
         roots[id(obj)] = (_label(obj), obj)
     return roots
 
