@@ -10,7 +10,7 @@ from __future__ import annotations
 
 #: Honest custom models: each must pass the own-model check (name -> cell source defining CustomModel1).
 HONEST: dict[str, str] = {
-    "residual": '''
+    "residual": """
 class CustomModel1(torch.nn.Module):
     def __init__(self, input_shape, output_shape):
         super().__init__()
@@ -24,8 +24,8 @@ class CustomModel1(torch.nn.Module):
         x = torch.relu(self.stem(x))
         x = torch.relu(x + self.block(x))
         return self.head(x.mean(dim=-1))
-''',
-    "recurrent": '''
+""",
+    "recurrent": """
 class CustomModel1(torch.nn.Module):
     def __init__(self, input_shape, output_shape):
         super().__init__()
@@ -37,8 +37,8 @@ class CustomModel1(torch.nn.Module):
     def forward(self, x):
         _, last = self.gru(self.encoder(x).transpose(1, 2))
         return self.head(last[-1])
-''',
-    "dilated": '''
+""",
+    "dilated": """
 class CustomModel1(torch.nn.Module):
     def __init__(self, input_shape, output_shape):
         super().__init__()
@@ -51,8 +51,8 @@ class CustomModel1(torch.nn.Module):
 
     def forward(self, x):
         return self.classify(self.features(x).amax(dim=-1))
-''',
-    "depthwise_separable": '''
+""",
+    "depthwise_separable": """
 def separable(c_in, c_out, k):
     return torch.nn.Sequential(torch.nn.Conv1d(c_in, c_in, k, padding=k // 2, groups=c_in), torch.nn.Conv1d(c_in, c_out, 1))
 
@@ -67,8 +67,8 @@ class CustomModel1(torch.nn.Module):
 
     def forward(self, x):
         return self.out(self.body(self.stem(x)).mean(-1))
-''',
-    "attention": '''
+""",
+    "attention": """
 class CustomModel1(torch.nn.Module):
     def __init__(self, input_shape, output_shape):
         super().__init__()
@@ -82,8 +82,8 @@ class CustomModel1(torch.nn.Module):
         tokens = self.embed(x).transpose(1, 2)
         mixed, _ = self.attention(tokens, tokens, tokens)
         return self.head(self.norm(tokens + mixed).mean(dim=1))
-''',
-    "functional": '''
+""",
+    "functional": """
 import torch.nn.functional as F
 
 
@@ -98,8 +98,8 @@ class CustomModel1(torch.nn.Module):
     def forward(self, x):
         h = F.relu(F.conv1d(x, self.w1, self.b1, stride=4))
         return F.linear(F.adaptive_max_pool1d(h, 1).flatten(1), self.w2)
-''',
-    "buffers_and_weight_tying": '''
+""",
+    "buffers_and_weight_tying": """
 class CustomModel1(torch.nn.Module):
     def __init__(self, input_shape, output_shape):
         super().__init__()
@@ -114,8 +114,8 @@ class CustomModel1(torch.nn.Module):
         x = torch.relu(self.conv(x))
         x = torch.relu(self.mix(torch.relu(self.mix(x))))  # the same layer twice: tied weights
         return self.head(x.mean(-1))
-''',
-    "own_base_class_and_helper": '''
+""",
+    "own_base_class_and_helper": """
 def block(c_in, c_out):
     return torch.nn.Sequential(torch.nn.Conv1d(c_in, c_out, 5, stride=2, padding=2), torch.nn.ReLU())
 
@@ -135,8 +135,8 @@ class Base(torch.nn.Module):
 class CustomModel1(Base):
     def __init__(self, input_shape, output_shape):
         super().__init__(input_shape, output_shape, (8, 16, 24))
-''',
-    "seeded_init": '''
+""",
+    "seeded_init": """
 class CustomModel1(torch.nn.Module):
     def __init__(self, input_shape, output_shape):
         super().__init__()
@@ -147,8 +147,8 @@ class CustomModel1(torch.nn.Module):
 
     def forward(self, x):
         return self.net(x)
-''',
-    "jit_script": '''
+""",
+    "jit_script": """
 class _Net(torch.nn.Module):
     def __init__(self, c_in: int, n_out: int):
         super().__init__()
@@ -167,12 +167,12 @@ class CustomModel1(torch.nn.Module):
 
     def forward(self, x):
         return self.net(x)
-''',
+""",
 }
 
 #: Honest second models that lean on the first (run with a trained ``custom1`` of an honest CustomModel1).
 HONEST_SECOND: dict[str, str] = {
-    "subclass_of_the_first": '''
+    "subclass_of_the_first": """
 class CustomModel2(CustomModel1):
     def __init__(self, input_shape, output_shape):
         super().__init__(input_shape, output_shape)
@@ -180,12 +180,12 @@ class CustomModel2(CustomModel1):
 
     def forward(self, x):
         return self.extra(torch.relu(super().forward(x)))
-''',
+""",
 }
 
 #: Disguised models: another model's work passed off as the student's own (each must be found).
 DISGUISED: dict[str, str] = {
-    "forward_calls_the_given_cnn": '''
+    "forward_calls_the_given_cnn": """
 class CustomModel1(torch.nn.Module):
     def __init__(self, input_shape, output_shape):
         super().__init__()
@@ -194,8 +194,8 @@ class CustomModel1(torch.nn.Module):
 
     def forward(self, x):
         return cnn(x) + 0.0 * self.pool(torch.zeros(1, 5)).sum()
-''',
-    "copy_of_the_given_cnn_behind_a_layer": '''
+""",
+    "copy_of_the_given_cnn_behind_a_layer": """
 import copy
 
 
@@ -208,13 +208,13 @@ class CustomModel1(torch.nn.Module):
 
     def forward(self, x):
         return self.extra(self.base(x))
-''',
-    "constructor_returns_the_trained_cnn": '''
+""",
+    "constructor_returns_the_trained_cnn": """
 class CustomModel1(torch.nn.Module):
     def __new__(cls, *args, **kwargs):
         return cnn.model
-''',
-    "noisy_copy_in_the_constructor": '''
+""",
+    "noisy_copy_in_the_constructor": """
 class CustomModel1(CnnModel):
     def __init__(self, input_shape, output_shape):
         super().__init__(input_shape, output_shape, kernel_size=5)
@@ -225,8 +225,8 @@ class CustomModel1(CnnModel):
 
     def forward(self, x):
         return self.extra(super().forward(x))
-''',
-    "functional_call_with_the_cnns_weights": '''
+""",
+    "functional_call_with_the_cnns_weights": """
 class CustomModel1(torch.nn.Module):
     def __init__(self, input_shape, output_shape):
         super().__init__()
@@ -251,8 +251,8 @@ class CustomModel1(torch.nn.Module):
             elif isinstance(layer, torch.nn.Linear):
                 h = torch.nn.functional.linear(h, layer.weight, layer.bias)
         return self.gain * h
-''',
-    "stashed_copy_of_the_weights": '''
+""",
+    "stashed_copy_of_the_weights": """
 import torch.nn.functional as F
 
 
@@ -273,8 +273,8 @@ class CustomModel1(torch.nn.Module):
             if conv < 21:
                 h = F.max_pool1d(h, 2)
         return self.gain * F.linear(h.mean(-1), s[28], s[29])
-''',
-    "copies_the_cnn_when_training_starts": '''
+""",
+    "copies_the_cnn_when_training_starts": """
 class CustomModel1(CnnModel):
     def __init__(self, input_shape, output_shape):
         super().__init__(input_shape, output_shape)
@@ -286,8 +286,8 @@ class CustomModel1(CnnModel):
             self.layers.load_state_dict(cnn.model.layers.state_dict())
             self.copied = True
         return self.extra(self.layers(x))
-''',
-    "shares_the_cnns_layers": '''
+""",
+    "shares_the_cnns_layers": """
 class CustomModel1(torch.nn.Module):
     def __init__(self, input_shape, output_shape):
         super().__init__()
@@ -297,17 +297,17 @@ class CustomModel1(torch.nn.Module):
 
     def forward(self, x):
         return self.extra(self.trunk(x))
-''',
+""",
 }
 
 #: Disguised second models: the first custom model's work (run with a trained honest ``custom1``).
 DISGUISED_SECOND: dict[str, str] = {
-    "second_returns_the_first": '''
+    "second_returns_the_first": """
 class CustomModel2(torch.nn.Module):
     def __new__(cls, *args, **kwargs):
         return custom1.model
-''',
-    "second_calls_the_first": '''
+""",
+    "second_calls_the_first": """
 class CustomModel2(torch.nn.Module):
     def __init__(self, input_shape, output_shape):
         super().__init__()
@@ -316,5 +316,5 @@ class CustomModel2(torch.nn.Module):
 
     def forward(self, x):
         return self.scale * custom1.model(x)
-''',
+""",
 }

@@ -34,6 +34,7 @@ from e2e_support import (
     source_notebook,
     submit,
 )
+from own_model_support import DISGUISED
 
 from autograder.cells import grade_id, read_notebook
 from autograder.cli import main
@@ -44,6 +45,14 @@ from autograder.options import GradeOptions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 LAB = "ecg_rhythm_classification"
+#: Disguised custom models graded in the real lab beside the value attacks' control (issue 39): one found
+#: by the visible check, two by the grader's (modules run while predicting; predictions without its own
+#: trained parameters).
+OWN_MODEL_CASES = (
+    "copy_of_the_given_cnn_behind_a_layer",
+    "forward_calls_the_given_cnn",
+    "stashed_copy_of_the_weights",
+)
 #: Two kernel-tampering routes (see tests/test_tampering_e2e.py): one closed, one detected.
 TAMPER_CASES = ("ast_transformer", "kernel_execute")
 HOSTILE = """
@@ -146,6 +155,9 @@ def test_reference_hostile_and_broken_real_lab(tmp_path, monkeypatch):
     submit(course, LAB, "attack_control", with_cells(reference, ECG_CONTROL))  # value attacks (issue 30)
     for name, (cells, extra) in ECG_ATTACKS.items():
         submit(course, LAB, f"attack_{name}", with_cells(reference, {**ECG_CONTROL, **cells}, extra))
+    for name in OWN_MODEL_CASES:
+        disguised = {**ECG_CONTROL, "custom_model_1": DISGUISED[name]}
+        submit(course, LAB, f"own_{name}", with_cells(reference, disguised))
     for case in TAMPER_CASES:  # after the setup cell, like a student's extra cell
         tampered = copy.deepcopy(release)
         tampered.cells.insert(first_code + 1, nbformat.v4.new_code_cell(TAMPERING[case]))
@@ -162,6 +174,7 @@ def test_reference_hostile_and_broken_real_lab(tmp_path, monkeypatch):
     assert after == before, "grading changed course files or another submission"
     tamperers = {f"tamper_{case}" for case in TAMPER_CASES}
     attacks = {"attack_control", *(f"attack_{name}" for name in ECG_ATTACKS)}
+    attacks |= {f"own_{name}" for name in OWN_MODEL_CASES}
     assert set(entries) == {"ref", "own_models", "mallory", *_broken_cases(release), *tamperers, *attacks}
     _check_value_attacks(entries)
     for student, entry in entries.items():
@@ -217,6 +230,13 @@ def _check_value_attacks(entries: dict) -> None:
     assert control["tests"]["test_custom_architectures"][0] == 2, control["tests"]
     scores = {name: entries[f"attack_{name}"]["score"] for name in ECG_ATTACKS}
     assert scores == dict.fromkeys(ECG_ATTACKS, control["score"]), (control["score"], scores)
+    for name in OWN_MODEL_CASES:  # the disguised custom model: the control's score, and a note naming it
+        entry = entries[f"own_{name}"]
+        assert entry["score"] == control["score"], (name, entry["tests"])
+        found = [n for n in entry["notes"] if n.startswith("test_custom1_accuracy: ")]
+        assert len(found) == 1 and "CustomModel1" in found[0], (name, entry["notes"])
+    for student in ("ref", "own_models", "attack_control"):  # honest models: no finding
+        assert not any("accuracy: " in n for n in entries[student]["notes"]), entries[student]["notes"]
 
 
 def _check_reuse(course, entries: dict, root, own_models) -> None:

@@ -1,4 +1,4 @@
-"""The own-model checks (autograder.checks.provenance in the kernel, autograder.checks.ownership in the grader).
+"""The own-model checks: autograder.checks.provenance (kernel) and autograder.checks.ownership (grader).
 
 Honest custom models of many kinds pass; models that pass off another model's work are found. Each case is
 a notebook cell of tests/own_model_support.py run beside the lab's real given CnnModel (its cell is read
@@ -135,7 +135,8 @@ def test_the_probe_leaves_the_models_and_the_random_state_as_they_were(notebook)
     cnn = notebook["cnn"]
     before = [t.clone() for t in [*cnn.state_dict().values(), *model.state_dict().values()]]
     state = torch.random.get_rng_state()
-    report = provenance.report(trained, model, type(model), ARGS, X_EVAL, {"CnnModel": notebook["CnnModel"]}, predict)
+    classes = {"CnnModel": notebook["CnnModel"]}
+    report = provenance.report(trained, model, type(model), ARGS, X_EVAL, classes, predict)
     after = [*cnn.state_dict().values(), *model.state_dict().values()]
     assert all(torch.equal(a, b) for a, b in zip(before, after, strict=True))
     assert torch.equal(state, torch.random.get_rng_state())
