@@ -46,12 +46,13 @@ from autograder.options import GradeOptions
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 LAB = "ecg_rhythm_classification"
 #: Disguised custom models graded in the real lab beside the value attacks' control (issue 39): one found
-#: by the visible check, two by the grader's (modules run while predicting; predictions without its own
-#: trained parameters).
+#: by the visible check, two by the grader's (modules run while predicting; layers shared). Under the cap
+#: the given CNN learns little, so the routes found by what a model predicts wait for
+#: tests/test_own_models_e2e.py (real training settings).
 OWN_MODEL_CASES = (
     "copy_of_the_given_cnn_behind_a_layer",
     "forward_calls_the_given_cnn",
-    "stashed_copy_of_the_weights",
+    "shares_the_cnns_layers",
 )
 #: Two kernel-tampering routes (see tests/test_tampering_e2e.py): one closed, one detected.
 TAMPER_CASES = ("ast_transformer", "kernel_execute")

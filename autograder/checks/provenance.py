@@ -89,7 +89,7 @@ def other_models(model: Any) -> dict[int, tuple[str, Any]]:
     gc.collect()
     with warnings.catch_warnings():  # isinstance() on some lazy module attributes warns of deprecations
         warnings.simplefilter("ignore")
-        alive = [obj for obj in gc.get_objects() if isinstance(obj, base)]
+        alive = [obj for obj in gc.get_objects() if issubclass(type(obj), base)]  # not weakref proxies
     children = {id(child) for obj in alive for child in base.children(obj)}
     own = {id(m) for _, m in named_modules(model)}
     own_storage = {_storage(t) for _, t in named_tensors(model)}
@@ -107,9 +107,11 @@ def other_models(model: Any) -> dict[int, tuple[str, Any]]:
 
 
 def _standardised(tensor: Any) -> Any:
+    if tensor.numel() < MIN_ELEMENTS:
+        return None
     values = tensor.detach().to("cpu", dtype=_torch().float64).flatten()
     spread = values.std()
-    if values.numel() < MIN_ELEMENTS or not bool(spread > 0):
+    if not bool(spread > 0):
         return None
     return (values - values.mean()) / spread
 

@@ -1,0 +1,75 @@
+"""Own models at the real training settings: disguises score their controls, honest designs every point.
+
+``course-grade grade`` on the real ECG lab with its real training settings (50 epochs for the given CNN, the
+notebook's 15 for the custom models, no cap) on the smaller capped data file (200 strips per rhythm: the
+given CNN then reaches the accuracy bar, so a custom model that passes off its work would pass it too).
+Training reuse is on, as an instructor grades. Each disguise differs from its control only by its lines:
+the control of a disguised ``CustomModel1`` is the useless model of tests/attack_support.py; the control of
+a constructor that hands back the trained CNN is the same class without that constructor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import pytest
+from attack_support import ECG_CONTROL, USELESS, with_cells
+from e2e_support import capped_data_dir, make_course, source_notebook, submit
+from own_model_support import DISGUISED, HONEST
+
+from autograder.cells import read_notebook
+from autograder.cli import main
+from autograder.config import load_config
+from autograder.grade import grade
+from autograder.options import GradeOptions
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+LAB = "ecg_rhythm_classification"
+#: disguise -> its control's CustomModel1 (None: the useless model of the value attacks' control)
+DISGUISES = {
+    "forward_calls_the_given_cnn": None,
+    "copy_of_the_given_cnn_behind_a_layer": None,
+    "constructor_returns_the_trained_cnn": "class CustomModel1(torch.nn.Module):\n    pass\n",
+    "stashed_copy_of_the_weights": None,
+}
+HONEST_CASES = ("dilated", "own_base_class_and_helper")
+
+
+def test_disguised_models_score_their_controls_and_honest_ones_every_point(tmp_path, monkeypatch):
+    monkeypatch.delenv("LABKIT_MAX_EPOCHS", raising=False)
+    course = make_course(tmp_path, LAB)
+    (course / "data").symlink_to(capped_data_dir(), target_is_directory=True)
+    reference = read_notebook(source_notebook(LAB))
+    submit(course, LAB, "reference", source_notebook(LAB))
+    for name in HONEST_CASES:
+        submit(course, LAB, f"honest_{name}", with_cells(reference, {"custom_model_1": HONEST[name]}))
+    for name, control in DISGUISES.items():
+        own = control or USELESS.format(name="CustomModel1", k=1)
+        submit(course, LAB, f"control_{name}", with_cells(reference, {**ECG_CONTROL, "custom_model_1": own}))
+        submit(
+            course,
+            LAB,
+            f"own_{name}",
+            with_cells(reference, {**ECG_CONTROL, "custom_model_1": DISGUISED[name]}),
+        )
+    assert main(["--course", str(course), "--quiet", "build"]) == 0
+
+    entries = {
+        e.student: asdict(e) for e in grade(load_config(course), [LAB], GradeOptions(jobs=2, quiet=True))
+    }
+
+    full = entries["reference"]["auto_max_score"]
+    for student in ("reference", *(f"honest_{name}" for name in HONEST_CASES)):
+        assert entries[student]["score"] == full, (
+            student,
+            entries[student]["tests"],
+            entries[student]["notes"],
+        )
+        assert not any("accuracy: " in note for note in entries[student]["notes"]), entries[student]["notes"]
+    for name in DISGUISES:
+        attack, control = entries[f"own_{name}"], entries[f"control_{name}"]
+        assert attack["score"] == control["score"], (name, attack["tests"], control["tests"])
+        assert any(n.startswith("test_custom1_accuracy: CustomModel1: ") for n in attack["notes"]), attack[
+            "notes"
+        ]
+        assert not any("accuracy: " in note for note in control["notes"]), control["notes"]
