@@ -169,10 +169,12 @@ def test_no_payload_runs_on_any_grader_page_and_the_honest_content_shows(tmp_pat
     assert catalogue - ins.PASSIVE <= control.ran, (
         f"payloads that did not run unsanitised: {catalogue - control.ran}"
     )
+    failures = {}
     for name, report in {**reports, "grading view": view}.items():
-        assert not report.ran, f"{name}: payloads ran: {sorted(report.ran)}"
-        assert not report.active, f"{name}: active content left in the page: {report.active}"
-    for name, report in reports.items():
-        assert report.honest == NOTEBOOK_PAGE, f"{name}: honest content missing: {report.honest}"
+        if report.ran or report.active:
+            failures[name] = f"ran {sorted(report.ran)}, active in the page {report.active}"
+        elif name in reports and report.honest != NOTEBOOK_PAGE:
+            failures[name] = f"honest content missing: {report.honest}"
+    assert not failures, "\n".join(f"{name}: {what}" for name, what in failures.items())
     assert view.honest["words"] and view.honest["png"], view.honest
     assert str(ins.HONEST_VALUE) in view_text
