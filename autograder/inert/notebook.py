@@ -57,7 +57,10 @@ def inert_bundle(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Return a MIME bundle with only inert content, and the MIME types dropped from it."""
     kept, dropped = {}, []
     for mime, value in data.items():
-        cleaned = value if mime in KEPT else CLEANED[mime](_text(value)) if mime in CLEANED else None
+        if mime in KEPT:
+            cleaned = value
+        else:
+            cleaned = CLEANED[mime](_text(value)) if mime in CLEANED else None
         if cleaned is None:
             dropped.append(mime)
         else:
