@@ -68,7 +68,14 @@ from nbgrader.converters.generate_feedback import GenerateFeedback  # noqa: E402
 c.GenerateFeedback.preprocessors = [
     *GenerateFeedback.class_traits()["preprocessors"].default(),
     "autograder.feedback.RedactHiddenTests",
+    "autograder.inert.MakeInert",
 ]
+
+# Nothing a submission carries runs in a grader's browser (docs/security.md, "Stored script in submissions"):
+# the autograded notebook is stored inert (outputs and written answers; submitted/ keeps the original), the
+# feedback converter above makes it inert again, and so does formgrader's submission page (an HTMLExporter).
+c.Autograde.autograde_preprocessors = [*c.Autograde.autograde_preprocessors, "autograder.inert.MakeInert"]
+c.HTMLExporter.preprocessors = ["autograder.inert.MakeInert"]
 
 # Student notebooks must not stay paired with the instructors' .py sources.
 from nbgrader.converters.generate_assignment import GenerateAssignment  # noqa: E402

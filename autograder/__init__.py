@@ -19,9 +19,10 @@ manual        :mod:`autograder.manual` (written answers, one question across the
 
 Shared by the stages: :mod:`autograder.config` (the course's settings, read from its
 ``nbgrader_config.py``), :mod:`autograder.options` (the run's options), :mod:`autograder.records` (the
-named records passed between stages), :mod:`autograder.cells` (reading nbgrader cells) and
-:mod:`autograder.reuse` (training reuse, the grader's side). :mod:`autograder.grade` runs plan, execute
-and merge; :mod:`autograder.cli` is the ``course-grade`` command.
+named records passed between stages), :mod:`autograder.cells` (reading nbgrader cells),
+:mod:`autograder.reuse` (training reuse, the grader's side) and :mod:`autograder.inert` (a notebook made
+inert before graders' browsers show it: the last autograde step, a feedback and a formgrader step).
+:mod:`autograder.grade` runs plan, execute and merge; :mod:`autograder.cli` is the ``course-grade`` command.
 """
 
 from labkit.exits import UserError

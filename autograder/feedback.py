@@ -7,6 +7,8 @@ its hidden region is replaced by a placeholder comment and error tracebacks are 
 The redaction is a step of nbgrader's own feedback converter, `RedactHiddenTests`, configured in the
 course's ``nbgrader_config.py`` (``GenerateFeedback.preprocessors``): plain ``nbgrader generate_feedback``,
 formgrader's *Generate Feedback* button and ``course-grade feedback`` produce the same redacted pages.
+Likewise every page is made inert (`autograder.inert`: nothing a submission carries runs in the browser that
+opens it), by the course's ``MakeInert`` step and, whatever the configuration, by ``course-grade feedback``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from autograder.config import (
     ensure_tools_on_path,
     run_nbgrader,
 )
+from autograder.inert import make_inert
 from autograder.merge import SECRET_FILE
 from labkit.exits import RefusedOverwriteError
 from labkit.paths import COURSE_MARKER
@@ -95,7 +98,8 @@ def generate_feedback(cfg: CourseConfig, lab: str, force: bool = False) -> list[
         for path in sorted((cfg.root / cfg.folders.autograded).glob(f"*/{lab}/{lab}.ipynb")):
             target = scratch / path.relative_to(cfg.root)
             target.parent.mkdir(parents=True)
-            nbformat.write(redact_notebook(read_notebook(path), hidden, cfg.markers), str(target))
+            feedback = make_inert(redact_notebook(read_notebook(path), hidden, cfg.markers))
+            nbformat.write(feedback, str(target))
             for name in ("timestamp.txt", SECRET_FILE):  # nbgrader's release_feedback needs both
                 if (path.parent / name).is_file():
                     shutil.copy2(path.parent / name, target.parent / name)

@@ -88,3 +88,13 @@ def test_the_socket_prefix_fits_a_unix_socket_path(tmp_path):
     assert socket_prefix(tmp_path) == str(tmp_path / "kernel")
     with pytest.raises(ValueError, match="path too long for kernel IPC sockets; use a shorter TMPDIR"):
         socket_prefix(tmp_path / ("x" * 90))
+
+
+def test_the_course_s_inert_step_stays_last_and_a_course_without_it_gets_it_last(tmp_path):
+    from autograder.inert import MakeInert
+
+    course = [_name(s) for s in _worker_config(tmp_path).Autograde.autograde_preprocessors]
+    assert course[-1] == "autograder.inert.MakeInert" and course.count("autograder.inert.MakeInert") == 1
+    plain = "c = get_config()  # noqa: F821\nc.Execute.timeout = 5\n"
+    steps = _worker_config(tmp_path, plain, {**OVERRIDES, "probe_dir": ""}).Autograde.autograde_preprocessors
+    assert steps[-1] is MakeInert and sum(s is MakeInert for s in steps) == 1

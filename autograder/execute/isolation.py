@@ -3,7 +3,8 @@
 The course configuration is the single source of truth (preprocessors, ignore list, late penalties, limits):
 a grading worker loads it unchanged and overrides only what isolation needs: the course root (the worker
 folder), the sandboxed kernel and its transport (IPC sockets, so kernels run without a network), and the
-execution guard (`autograder.execute.guarded.GuardedExecute` in place of nbgrader's ``Execute``).
+execution guard (`autograder.execute.guarded.GuardedExecute` in place of nbgrader's ``Execute``), and the
+steps the grader never runs without (the hidden checks around it, `autograder.inert.MakeInert` after it).
 """
 
 from __future__ import annotations
@@ -38,15 +39,21 @@ def _autograde_steps(c: Config) -> list:
     return list(Autograde.class_traits()["autograde_preprocessors"].default())
 
 
-def _is_execute(step: Any) -> bool:
-    from nbgrader.preprocessors import Execute
+def _is_a(step: Any, base: type) -> bool:
+    """Return whether the configured ``step`` (a class or its dotted name) is ``base`` or a subclass."""
     from traitlets.utils.importstring import import_item
 
     try:
         cls = import_item(step) if isinstance(step, str) else step
     except ImportError:
         return False  # nbgrader reports the missing preprocessor, as plain nbgrader autograde does
-    return isinstance(cls, type) and issubclass(cls, Execute)
+    return isinstance(cls, type) and issubclass(cls, base)
+
+
+def _is_execute(step: Any) -> bool:
+    from nbgrader.preprocessors import Execute
+
+    return _is_a(step, Execute)
 
 
 def isolate(c: Config, overrides_json: str) -> None:
@@ -74,8 +81,8 @@ def isolate(c: Config, overrides_json: str) -> None:
     steps = _autograde_steps(c)
     if not any(_is_execute(step) for step in steps):
         raise ValueError("the course's Autograde.autograde_preprocessors run no Execute step")
-    c.Autograde.autograde_preprocessors = with_hidden_checks(
-        [GuardedExecute if _is_execute(s) else s for s in steps]
+    c.Autograde.autograde_preprocessors = with_inert_notebook(
+        with_hidden_checks([GuardedExecute if _is_execute(s) else s for s in steps])
     )
     if o.get("probe_dir"):
         c.PrepareHiddenChecks.evaluation_dir = o["probe_dir"]
@@ -105,6 +112,17 @@ def with_hidden_checks(steps: list) -> list:
     steps = [s for s in steps if not (_named(s, PrepareHiddenChecks) or _named(s, DecideHiddenChecks))]
     at = next(i for i, s in enumerate(steps) if _is_execute(s))
     return [*steps[:at], PrepareHiddenChecks, steps[at], DecideHiddenChecks, *steps[at + 1 :]]
+
+
+def with_inert_notebook(steps: list) -> list:
+    """Return ``steps`` with `autograder.inert.MakeInert` last, unless the course put it somewhere already.
+
+    What a worker stores is opened by graders in their browsers: the grader never stores a notebook that
+    could run a submission's script there, whatever the course configuration says.
+    """
+    from autograder.inert import MakeInert
+
+    return steps if any(_is_a(step, MakeInert) for step in steps) else [*steps, MakeInert]
 
 
 def socket_prefix(folder: Path) -> str:
