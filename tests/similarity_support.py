@@ -117,8 +117,14 @@ def split_body(s: Style) -> str:
     )
     if s.pick(True, False):
         return lines + f"    return {train_expr}, {folds}[3], {folds}[4]\n"
-    a, b, c = (s.name(*pool) for pool in (("i_tr", "train", "tr_idx"), ("i_v", "val", "va_idx"), ("i_te", "test", "te_idx")))
-    return lines + f"    {a} = {train_expr}\n    {b} = {folds}[3]\n    {c} = {folds}[4]\n    return {a}, {b}, {c}\n"
+    a, b, c = (
+        s.name(*pool)
+        for pool in (("i_tr", "train", "tr_idx"), ("i_v", "val", "va_idx"), ("i_te", "test", "te_idx"))
+    )
+    return (
+        lines
+        + f"    {a} = {train_expr}\n    {b} = {folds}[3]\n    {c} = {folds}[4]\n    return {a}, {b}, {c}\n"
+    )
 
 
 # ----------------------------------------------------------------------------------------------- scaling
@@ -146,7 +152,8 @@ def encoding_body(s: Style) -> str:
         lines += f"    {out} = (rhythms[:, None] == {labels}[None, :]).astype({dtype})\n"
     elif how == "eye":
         pos = s.name("positions", "idx", "where", "k")
-        lines += f"    {pos} = np.searchsorted({labels}, rhythms)\n    {out} = np.eye(len({labels}), dtype={dtype})[{pos}]\n"
+        lines += f"    {pos} = np.searchsorted({labels}, rhythms)\n"
+        lines += f"    {out} = np.eye(len({labels}), dtype={dtype})[{pos}]\n"
     elif how == "loop":
         i, lab = s.name("i", "row", "n"), s.name("r", "rhythm", "label", "lab")
         lines += f"    {out} = np.zeros((len(rhythms), len({labels})), dtype={dtype})\n"
@@ -154,7 +161,9 @@ def encoding_body(s: Style) -> str:
         lines += f"        {out}[{i}, list({labels}).index({lab})] = 1\n"
     elif how == "encoder":
         enc = s.name("enc", "encoder", "ohe", "one_hot")
-        lines += f"    {enc} = sklearn.preprocessing.OneHotEncoder(categories=[{labels}], sparse_output=False)\n"
+        lines += (
+            f"    {enc} = sklearn.preprocessing.OneHotEncoder(categories=[{labels}], sparse_output=False)\n"
+        )
         lines += f"    {out} = {enc}.fit_transform(np.asarray(rhythms).reshape(-1, 1)).astype({dtype})\n"
     else:
         col = s.name("column", "col", "c")
@@ -211,13 +220,16 @@ def model_bodies(s: Style) -> tuple[str, str]:
     if head_kind == "linear":
         head_def = f"{nn}Linear({final_in}, output_shape[0])"
     else:
-        head_def = f"{nn}Sequential({nn}Linear({final_in}, {hidden}), {nn}{act}, {nn}Dropout({drop}), {nn}Linear({hidden}, output_shape[0]))"
+        inner = f"{nn}Linear({final_in}, {hidden}), {nn}{act}, {nn}Dropout({drop})"
+        head_def = f"{nn}Sequential({inner}, {nn}Linear({hidden}, output_shape[0]))"
     summarise = {
         "mean": f"        {feat} = {x}.mean(dim=-1)\n",
         "adaptive": f"        {feat} = torch.flatten(self.pool({x}), 1)\n",
         "meanmax": f"        {feat} = torch.cat([{x}.mean(dim=2), {x}.amax(dim=2)], dim=1)\n",
     }[summary]
-    pool_def = f"        self.pool = {nn}Adaptive{s.pick('Avg', 'Max')}Pool1d(1)\n" if summary == "adaptive" else ""
+    pool_def = (
+        f"        self.pool = {nn}Adaptive{s.pick('Avg', 'Max')}Pool1d(1)\n" if summary == "adaptive" else ""
+    )
     if family == "sequential":
         layers = [layer for i in range(count) for layer in block(ins[i], widths[i], kernels[i])]
         init = head + comment + f"        self.features = {nn}Sequential(\n"
@@ -237,8 +249,13 @@ def model_bodies(s: Style) -> tuple[str, str]:
             if norm:
                 init += f"        self.bn{i + 1} = {nn}BatchNorm1d({widths[i]})\n"
             inner = f"self.bn{i + 1}(self.conv{i + 1}({x}))" if norm else f"self.conv{i + 1}({x})"
-            fn = {"ReLU()": "torch.relu", "GELU()": "torch.nn.functional.gelu", "ELU()": "torch.nn.functional.elu",
-                  "SiLU()": "torch.nn.functional.silu", "LeakyReLU(0.1)": "torch.nn.functional.leaky_relu"}[act]
+            fn = {
+                "ReLU()": "torch.relu",
+                "GELU()": "torch.nn.functional.gelu",
+                "ELU()": "torch.nn.functional.elu",
+                "SiLU()": "torch.nn.functional.silu",
+                "LeakyReLU(0.1)": "torch.nn.functional.leaky_relu",
+            }[act]
             step = f"{fn}({inner})"
             if pool != "stride":
                 step = f"torch.nn.functional.{pool[:3].lower()}_pool1d({step}, 2)"
@@ -249,25 +266,38 @@ def model_bodies(s: Style) -> tuple[str, str]:
         bi = s.pick(True, False)
         layers = [layer for i in range(count) for layer in block(ins[i], widths[i], kernels[i])]
         init = head + comment + f"        self.encoder = {nn}Sequential(" + ", ".join(layers) + ")\n"
-        init += f"        self.rnn = {nn}{rnn}({last}, {units}, batch_first=True{', bidirectional=True' if bi else ''})\n"
+        both = ", bidirectional=True" if bi else ""
+        init += f"        self.rnn = {nn}{rnn}({last}, {units}, batch_first=True{both})\n"
         final_in = units * (2 if bi else 1)
         head_def = f"{nn}Linear({final_in}, output_shape[0])"
         pool_def = ""
         seq = s.name("seq", "steps", "sequence", "t")
-        fwd = f"        {seq} = self.encoder(x).permute(0, 2, 1)\n" if s.pick(True, False) else f"        {seq} = self.encoder(x).transpose(1, 2)\n"
+        fwd = (
+            f"        {seq} = self.encoder(x).permute(0, 2, 1)\n"
+            if s.pick(True, False)
+            else f"        {seq} = self.encoder(x).transpose(1, 2)\n"
+        )
         fwd += f"        {x}, _ = self.rnn({seq})\n"
-        summarise = f"        {feat} = {x}[:, -1, :]\n" if s.pick(True, False) else f"        {feat} = {x}.mean(dim=1)\n"
+        summarise = (
+            f"        {feat} = {x}[:, -1, :]\n"
+            if s.pick(True, False)
+            else f"        {feat} = {x}.mean(dim=1)\n"
+        )
     else:
         init = head + comment + f"        self.stem = {conv('input_shape[0]', widths[0], kernels[0])}\n"
-        init += f"        self.convs = {nn}ModuleList([{nn}Conv1d({widths[0]}, {widths[0]}, 3, padding={s.values.choice((1, 2, 4))}, dilation={s.values.choice((1, 2, 4))}) for _ in range({count})])\n"
+        pad, dilation = s.values.choice((1, 2, 4)), s.values.choice((1, 2, 4))
+        layer = f"{nn}Conv1d({widths[0]}, {widths[0]}, 3, padding={pad}, dilation={dilation})"
+        init += f"        self.convs = {nn}ModuleList([{layer} for _ in range({count})])\n"
         if norm:
-            init += f"        self.norms = {nn}ModuleList([{nn}BatchNorm1d({widths[0]}) for _ in range({count})])\n"
+            norms = f"[{nn}BatchNorm1d({widths[0]}) for _ in range({count})]"
+            init += f"        self.norms = {nn}ModuleList({norms})\n"
         final_in = 2 * widths[0] if summary == "meanmax" else widths[0]
         if head_kind == "linear":
             head_def = f"{nn}Linear({final_in}, output_shape[0])"
         fwd = f"        {x} = self.stem(x)\n"
         if norm:
-            fwd += f"        for conv, bn in zip(self.convs, self.norms):\n            {x} = {x} + torch.relu(bn(conv({x})))\n"
+            fwd += "        for conv, bn in zip(self.convs, self.norms):\n"
+            fwd += f"            {x} = {x} + torch.relu(bn(conv({x})))\n"
         else:
             fwd += f"        for conv in self.convs:\n            {x} = torch.relu({x} + conv({x}))\n"
     init += pool_def
@@ -277,7 +307,11 @@ def model_bodies(s: Style) -> tuple[str, str]:
     else:
         final = f"self.head({feat})"
     init += f"        self.head = {head_def}\n"
-    fwd += summarise + s.comment("        ", "logits, no softmax", "one score per rhythm") + f"        return {final}\n"
+    fwd += (
+        summarise
+        + s.comment("        ", "logits, no softmax", "one score per rhythm")
+        + f"        return {final}\n"
+    )
     return init, fwd
 
 
@@ -285,9 +319,11 @@ def model_bodies(s: Style) -> tuple[str, str]:
 Q1 = [
     [
         "Normal sinus rhythm is regular at {lo} to {hi} bpm, with a P wave before every QRS complex.",
-        "In normal sinus rhythm the beats come regularly, between {lo} and {hi} beats per minute, each after a P wave.",
+        "In normal sinus rhythm the beats come regularly, between {lo} and {hi} beats per minute, each "
+        "after a P wave.",
         "The normal strips show a steady rate of about {mid} bpm and a P wave in front of each QRS.",
-        "A normal rhythm has evenly spaced beats and a visible P wave; its rate stays between {lo} and {hi} bpm.",
+        "A normal rhythm has evenly spaced beats and a visible P wave; its rate stays between {lo} and "
+        "{hi} bpm.",
     ],
     [
         "Bradycardia looks the same but slower, under {lo} bpm, so there are long flat gaps between beats.",
@@ -298,33 +334,46 @@ Q1 = [
     [
         "Tachycardia is the fast version, above {hi} bpm, and the T wave runs into the next P wave.",
         "Sinus tachycardia is regular too but quick: more than {hi} beats per minute.",
-        "In the tachycardia example there are around {many} beats in the strip, the beats are crowded together.",
+        "In the tachycardia example there are around {many} beats in the strip, the beats are crowded "
+        "together.",
         "Fast sinus rhythm means over {hi} bpm with normal looking complexes.",
     ],
     [
-        "Atrial fibrillation is irregularly irregular: the RR intervals all differ and there is no P wave, just a wavy baseline.",
-        "In AF the spacing between beats changes all the time and the P waves are replaced by small fibrillation waves.",
-        "The fibrillation strip has no clear P waves and completely random intervals between the QRS complexes.",
-        "Fibrillation shows chaotic atrial activity, a noisy baseline and beats that never repeat at the same interval.",
+        "Atrial fibrillation is irregularly irregular: the RR intervals all differ and there is no P "
+        "wave, just a wavy baseline.",
+        "In AF the spacing between beats changes all the time and the P waves are replaced by small "
+        "fibrillation waves.",
+        "The fibrillation strip has no clear P waves and completely random intervals between the QRS "
+        "complexes.",
+        "Fibrillation shows chaotic atrial activity, a noisy baseline and beats that never repeat at "
+        "the same interval.",
     ],
     [
-        "Atrial flutter shows a sawtooth pattern of F waves at about {flutter} per minute between the QRS complexes.",
-        "Flutter has regular saw-tooth waves instead of P waves, and the ventricles follow every second or third one.",
-        "In flutter the baseline oscillates like a saw blade and the rhythm can be regular when the block is fixed.",
-        "The flutter example has fast regular atrial waves and QRS complexes that come after a fixed number of them.",
+        "Atrial flutter shows a sawtooth pattern of F waves at about {flutter} per minute between the "
+        "QRS complexes.",
+        "Flutter has regular saw-tooth waves instead of P waves, and the ventricles follow every "
+        "second or third one.",
+        "In flutter the baseline oscillates like a saw blade and the rhythm can be regular when the "
+        "block is fixed.",
+        "The flutter example has fast regular atrial waves and QRS complexes that come after a fixed "
+        "number of them.",
     ],
     [
-        "So the rate separates the sinus rhythms and the regularity and atrial waves separate AF from flutter.",
-        "Overall, heart rate tells the three sinus rhythms apart, while P waves and regularity identify the atrial ones.",
+        "So the rate separates the sinus rhythms and the regularity and atrial waves separate AF from "
+        "flutter.",
+        "Overall, heart rate tells the three sinus rhythms apart, while P waves and regularity "
+        "identify the atrial ones.",
         "The sinus rhythms only differ in rate; the two atrial rhythms differ in how regular the beats are.",
-        "To summarise, counting beats is enough for the sinus rhythms but the atrial ones need the shape between beats.",
+        "To summarise, counting beats is enough for the sinus rhythms but the atrial ones need the "
+        "shape between beats.",
     ],
 ]
 Q2 = [
     [
         "The model does not overfit: training accuracy is {tr} and validation accuracy is {va}, very close.",
         "I see no overfitting since the train ({tr}) and validation ({va}) accuracies are almost the same.",
-        "Training and validation accuracy end at {tr} and {va}, so the gap is small and there is no overfitting.",
+        "Training and validation accuracy end at {tr} and {va}, so the gap is small and there is no "
+        "overfitting.",
         "There is hardly any gap between training ({tr}) and validation ({va}), which means it generalises.",
     ],
     [
@@ -348,7 +397,8 @@ Q2 = [
     [
         "Fibrillation and flutter are also confused since both lack P waves.",
         "AF and flutter get swapped, flutter with variable block is irregular too.",
-        "The atrial fibrillation and flutter classes overlap because the network cannot see the atrial waves well.",
+        "The atrial fibrillation and flutter classes overlap because the network cannot see the atrial "
+        "waves well.",
         "Flutter is often called fibrillation, both have no P waves and irregular beats.",
     ],
     [
@@ -394,30 +444,61 @@ QUESTIONS = {"q1_rhythms": Q1, "q2_overfitting": Q2, "q4_comparison": Q4}
 OPENERS = ("", "", "I think ", "From my results, ", "In my run, ", "Looking at my plots, ")
 #: Interchangeable words: every honest student picks one per occurrence; a copier swaps some of them.
 ALTERNATIVES = [
-    ["model", "network", "net", "classifier"], ["because", "since", "as"],
-    ["about", "around", "roughly", "approximately"], ["shows", "has", "displays"],
-    ["beats", "heartbeats", "cycles"], ["errors", "mistakes", "misclassifications"],
-    ["confused", "mixed up", "swapped"], ["fast", "quick", "rapid"], ["would", "could", "might"],
-    ["the given CNN", "the baseline", "the provided CNN", "the reference CNN"], ["very", "quite", "really"],
-    ["regular", "steady", "even"], ["strip", "recording", "example", "trace"], ["shape", "form", "morphology"],
-    ["curves", "plots", "graphs"], ["goes down", "decreases", "drops", "falls"], ["keeps", "continues"],
-    ["hard", "difficult", "tricky"], ["small", "little", "minor"], ["overfit", "overfitting"],
-    ["so", "therefore", "hence"], ["waves", "deflections", "oscillations"], ["only", "just", "merely"],
-    ["gets", "reaches", "achieves"], ["more", "additional", "extra"], ["also", "as well"],
-    ["see", "notice", "observe"], ["go up", "increase", "rise"], ["slow", "slower", "low"],
-    ["try", "test", "experiment with"], ["because of", "due to", "owing to"], ["the", "the", "this"],
+    ["model", "network", "net", "classifier"],
+    ["because", "since", "as"],
+    ["about", "around", "roughly", "approximately"],
+    ["shows", "has", "displays"],
+    ["beats", "heartbeats", "cycles"],
+    ["errors", "mistakes", "misclassifications"],
+    ["confused", "mixed up", "swapped"],
+    ["fast", "quick", "rapid"],
+    ["would", "could", "might"],
+    ["the given CNN", "the baseline", "the provided CNN", "the reference CNN"],
+    ["very", "quite", "really"],
+    ["regular", "steady", "even"],
+    ["strip", "recording", "example", "trace"],
+    ["shape", "form", "morphology"],
+    ["curves", "plots", "graphs"],
+    ["goes down", "decreases", "drops", "falls"],
+    ["keeps", "continues"],
+    ["hard", "difficult", "tricky"],
+    ["small", "little", "minor"],
+    ["overfit", "overfitting"],
+    ["so", "therefore", "hence"],
+    ["waves", "deflections", "oscillations"],
+    ["only", "just", "merely"],
+    ["gets", "reaches", "achieves"],
+    ["more", "additional", "extra"],
+    ["also", "as well"],
+    ["see", "notice", "observe"],
+    ["go up", "increase", "rise"],
+    ["slow", "slower", "low"],
+    ["try", "test", "experiment with"],
+    ["because of", "due to", "owing to"],
+    ["the", "the", "this"],
 ]
 _ALTERNATIVE = {word.lower(): group for group in ALTERNATIVES for word in group}
-_PHRASE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _ALTERNATIVE), key=len, reverse=True)) + r")\b", re.I)
+_PHRASE = re.compile(
+    r"\b(" + "|".join(sorted(map(re.escape, _ALTERNATIVE), key=len, reverse=True)) + r")\b", re.I
+)
 
 
 def _numbers(s: Style) -> dict[str, str]:
     v = s.values
     return {
-        "lo": "60", "hi": "100", "mid": str(v.randint(65, 90)), "few": str(v.randint(6, 9)),
-        "many": str(v.randint(17, 24)), "flutter": str(v.randint(250, 330)), "ep": str(v.choice((15, 20, 30, 50))),
-        "tr": f"{v.uniform(0.78, 0.97):.2f}", "va": f"{v.uniform(0.75, 0.92):.2f}", "pct": str(v.randint(8, 30)),
-        "a1": f"{v.uniform(0.84, 0.93):.3f}", "a2": f"{v.uniform(0.83, 0.93):.3f}", "base": f"{v.uniform(0.79, 0.86):.2f}",
+        "lo": "60",
+        "hi": "100",
+        "mid": str(v.randint(65, 90)),
+        "few": str(v.randint(6, 9)),
+        "many": str(v.randint(17, 24)),
+        "flutter": str(v.randint(250, 330)),
+        "ep": str(v.choice((15, 20, 30, 50))),
+        "tr": f"{v.uniform(0.78, 0.97):.2f}",
+        "va": f"{v.uniform(0.75, 0.92):.2f}",
+        "pct": str(v.randint(8, 30)),
+        "a1": f"{v.uniform(0.84, 0.93):.3f}",
+        "a2": f"{v.uniform(0.83, 0.93):.3f}",
+        "base": f"{v.uniform(0.79, 0.86):.2f}",
     }
 
 

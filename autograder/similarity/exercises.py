@@ -75,7 +75,7 @@ def given_text(release: NotebookNode, kind: str) -> str:
 
 
 def own_text(source: str, given: str) -> str:
-    """Return the lines of ``source`` that are not lines of ``given`` (compared stripped), blank ones dropped."""
+    """Return the lines of ``source`` that are not lines of ``given`` (compared stripped), blank lines out."""
     given_lines = {line.strip() for line in given.splitlines()}
     return "\n".join(line for line in source.splitlines() if line.strip() and line.strip() not in given_lines)
 

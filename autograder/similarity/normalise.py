@@ -49,8 +49,10 @@ class Normalised:
 
 
 def bound_names(source: str) -> frozenset[str]:
-    """Return the names ``source`` binds: assigned, loop and comprehension variables, parameters, defined
-    functions and classes, import aliases and attributes assigned on ``self``.
+    """Return the names ``source`` binds, which a copier renames.
+
+    Assigned, loop and comprehension variables, parameters, defined functions and classes, import aliases
+    and attributes assigned on ``self``.
 
     ``source`` is a whole cell as the student handed it in; one that does not parse falls back to the names
     on the left of a plain ``=``.
@@ -120,7 +122,9 @@ class _Builder:
             self.add(char, start + offset, start + offset + 1)
 
     def done(self) -> Normalised:
-        return Normalised("".join(self.parts), np.asarray(self.starts, np.int64), np.asarray(self.ends, np.int64))
+        return Normalised(
+            "".join(self.parts), np.asarray(self.starts, np.int64), np.asarray(self.ends, np.int64)
+        )
 
 
 def answer(text: str) -> Normalised:
@@ -142,7 +146,7 @@ def answer(text: str) -> Normalised:
 
 
 def _word(token: str) -> str:
-    """Return `NUMBER` for a number, else the word in lower case (as is where lower case changes its length)."""
+    """Return `NUMBER` for a number, else the word in lower case (as is where that changes its length)."""
     if token[0].isdigit():
         return NUMBER
     lower = token.lower()

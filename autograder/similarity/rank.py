@@ -77,6 +77,12 @@ def rank_exercise(
 
     Parameters
     ----------
+    exercise
+        The exercise.
+    works
+        Each student's own text of it.
+    given
+        The release's text a student may quote (`~autograder.similarity.exercises.given_text`).
     top
         How many pairs keep their passages for the report.
     advance

@@ -3,10 +3,10 @@
 copydetect (MIT; the winnowing of Schleimer, Wilkerson and Aiken, SIGMOD 2003) hashes the k-grams of a
 text, keeps fingerprints and finds the overlap of two sets and the passages it covers. It reads the texts
 :mod:`~autograder.similarity.normalise` prepares (its own code filter, which renames every name, is not
-used: see there). Two choices here: every k-gram is kept (window 1: exercises are short, and winnowing's choice of k-grams
-would depend on Python's per-process string hash, so a rerun would score differently), and the release's
-fingerprints are dropped after fingerprinting (copydetect 0.5.0's own ``boilerplate`` argument loses the
-repeated k-grams of a document, which CNN code is full of).
+used: see there). Two choices here: every k-gram is kept (window 1: exercises are short, and winnowing's
+choice of k-grams would depend on Python's per-process string hash, so a rerun would score differently),
+and the release's fingerprints are dropped after fingerprinting (copydetect 0.5.0's own ``boilerplate``
+argument loses the repeated k-grams of a document, which CNN code is full of).
 """
 
 from __future__ import annotations
