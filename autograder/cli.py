@@ -52,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("lab", nargs="?", help="this lab only (default: every lab with submissions)")
     p.add_argument("--out", type=Path, help="folder of the report (default: exports/)")
     p.add_argument("--top", type=int, default=10, help="pairs listed per exercise")
+    p.add_argument("--jobs", type=int, default=0, help="processes scoring pairs (default: CPU count)")
     p.add_argument("--force", action="store_true", help="replace an existing report")
     p = sub.add_parser("demo", help="the whole pipeline on sample submissions")
     p.add_argument(
@@ -247,7 +248,7 @@ def _cmd_similarity(cfg: CourseConfig, args) -> int:
             f"{cfg.root / cfg.folders.submitted}: no submissions; run `course-grade collect` first"
         )
     for lab in labs:
-        made = similarity(cfg, lab, args.out, args.force, args.top, args.quiet)
+        made = similarity(cfg, lab, args.out, args.force, args.top, args.quiet, args.jobs)
         print("\n".join(summary_lines(lab, made.results)))
         print(f"wrote {made.html} and {made.csv} (pairs to read first, not findings: docs/similarity.md)")
     return 0

@@ -199,18 +199,24 @@ def model_bodies(s: Style) -> tuple[str, str]:
     last = widths[-1]
     comment = s.comment("        ", "feature extractor", "conv blocks", "my network", "downsample the strip")
 
+    keywords = s.pick(True, False)  # Conv1d(in_channels=..., kernel_size=...) or positional
+    bias = s.pick("", ", bias=False") if norm else ""
+    act_first = s.pick(True, False)  # activation before or after the normalisation
+
     def conv(c_in: str, c_out: int | str, k: int | str) -> str:
         stride = ", stride=2" if pool == "stride" else ""
         pads = [f"padding={k // 2}", f"padding={k}//2"] if isinstance(k, int) else ["padding=k // 2"]
         pad = s.pick(*pads, *([] if stride else ["padding='same'"]))
-        return f"{nn}Conv1d({c_in}, {c_out}, {k}{stride}, {pad})"
+        if keywords:
+            return (
+                f"{nn}Conv1d(in_channels={c_in}, out_channels={c_out}, kernel_size={k}{stride}, {pad}{bias})"
+            )
+        return f"{nn}Conv1d({c_in}, {c_out}, {k}{stride}, {pad}{bias})"
 
     def block(c_in: str, c_out: int | str, k: int | str) -> list[str]:
-        layers = [conv(c_in, c_out, k)]
-        layers += [f"{nn}BatchNorm1d({c_out})"] if norm else []
-        layers += [f"{nn}{act}"]
-        layers += [f"{nn}{pool}"] if pool != "stride" else []
-        return layers
+        after = [f"{nn}BatchNorm1d({c_out})"] if norm else []
+        after = [f"{nn}{act}", *after] if act_first else [*after, f"{nn}{act}"]
+        return [conv(c_in, c_out, k), *after, *([f"{nn}{pool}"] if pool != "stride" else [])]
 
     ins = ["input_shape[0]", *map(str, widths[:-1])]
     summary = s.pick("mean", "adaptive", "meanmax")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 #: A pair is highlighted when it lies at least this many spreads above its exercise's median ...
-HIGHLIGHT_Z = 3.5
+HIGHLIGHT_Z = 3.0
 #: ... the two students share at least this share of their fingerprinted text ...
 HIGHLIGHT_SCORE = 0.7
 #: ... and the exercise does not converge. It converges when this share of its pairs or more ...
@@ -27,7 +27,7 @@ CONVERGED_SHARE = 0.01
 #: ... score at least this (near-identical) ...
 NEAR_IDENTICAL = 0.9
 #: ... or when its median pair shares at least this much.
-CONVERGED_MEDIAN = 0.4
+CONVERGED_MEDIAN = 0.3
 #: The smallest spread used (scores are shares, 0 to 1): a class of near-identical pairs is not a
 #: licence to call a difference of a few characters unusual.
 SPREAD_FLOOR = 0.05

@@ -8,6 +8,9 @@ import math
 from autograder.similarity.calibrate import HIGHLIGHT_SCORE, HIGHLIGHT_Z
 from autograder.similarity.rank import ExerciseResult
 
+#: Pairs marked per panel: the highlighted ones and the top ones, up to this many.
+MARKED = 5
+
 
 def highlight_from(result: ExerciseResult) -> float:
     """Return the lowest score highlighted in ``result``'s exercise (above 1 where none can be)."""
@@ -19,7 +22,7 @@ def distribution_png(results: list[ExerciseResult], title: str) -> bytes:
     """Return the class-wide figure as PNG bytes.
 
     One panel per exercise: the histogram of its pair scores (log counts), the highlight region shaded,
-    each highlighted pair a red mark and the other listed pairs grey marks.
+    the top `MARKED` pairs marked (red: highlighted, grey: not).
     """
     import matplotlib
 
@@ -47,7 +50,7 @@ def _panel(ax, result: ExerciseResult) -> None:
     start = highlight_from(result)
     if start <= 1:
         ax.axvspan(start, 1.0, color="#fdd0a2", alpha=0.6, label=f"highlighted (z >= {HIGHLIGHT_Z:g})")
-    for pair in result.top:
+    for pair in result.top[:MARKED]:
         color = "#d62728" if pair.highlighted else "#555555"
         ax.plot([pair.score], [0.7], marker="v", color=color, markersize=8 if pair.highlighted else 5)
     note = (

@@ -72,6 +72,7 @@ def rank_exercise(
     given: str,
     top: int,
     advance: Callable[[int], object] = lambda n: None,
+    jobs: int = 1,
 ) -> ExerciseResult:
     """Score every pair of ``works`` on ``exercise`` (``given``: the release's text) and rank them.
 
@@ -84,17 +85,20 @@ def rank_exercise(
     given
         The release's text a student may quote (`~autograder.similarity.exercises.given_text`).
     top
-        How many pairs keep their passages for the report.
+        How many pairs keep their passages for the report (every highlighted pair does, too).
     advance
         Progress: called with the number of pairs scored.
+    jobs
+        Processes that score the pairs (`~autograder.similarity.scoring.all_pairs`).
     """
     excluded = given_hashes(given, exercise.kind)
     prepared = [prepare(w, exercise.kind, excluded) for w in sorted(works, key=lambda w: w.student)]
-    matrix = all_pairs(prepared, advance)
+    matrix = all_pairs(prepared, advance, jobs)
     rows, cols = np.triu_indices(len(prepared), k=1)
     scores = matrix[rows, cols]
     calibration = calibrate(scores)
-    order = np.lexsort((cols, rows, -scores))[:top]
+    highlighted = sum(calibration.highlighted(float(s)) for s in scores)
+    order = np.lexsort((cols, rows, -scores))[: max(top, highlighted)]
     pairs = []
     for rank, index in enumerate(order, start=1):
         a, b = prepared[rows[index]], prepared[cols[index]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +35,12 @@ def report_paths(out: Path, lab: str) -> tuple[Path, Path]:
     return out / f"similarity_{lab}.html", out / f"similarity_{lab}.csv"
 
 
-def compare_lab(cfg: CourseConfig, lab: str, top: int = TOP, quiet: bool = False) -> list[ExerciseResult]:
+def compare_lab(
+    cfg: CourseConfig, lab: str, top: int = TOP, quiet: bool = False, jobs: int = 0
+) -> list[ExerciseResult]:
     """Return every exercise of ``lab`` with its pairs ranked (progress on stderr unless ``quiet``).
+
+    ``jobs`` processes score the pairs (0: one per CPU).
 
     Raises
     ------
@@ -56,7 +61,8 @@ def compare_lab(cfg: CourseConfig, lab: str, top: int = TOP, quiet: bool = False
     pairs = sum(len(work[e.grade_id]) * (len(work[e.grade_id]) - 1) // 2 for e in todo)
     given = {kind: given_text(release, kind) for kind in {e.kind for e in todo}}
     with progress(pairs, f"compare {lab}", quiet, unit="pair") as bar:
-        return [rank_exercise(e, work[e.grade_id], given[e.kind], top, bar.update) for e in todo]
+        jobs = jobs or os.cpu_count() or 1
+        return [rank_exercise(e, work[e.grade_id], given[e.kind], top, bar.update, jobs) for e in todo]
 
 
 def similarity(
@@ -66,15 +72,16 @@ def similarity(
     force: bool = False,
     top: int = TOP,
     quiet: bool = False,
+    jobs: int = 0,
 ) -> Report:
     """Write ``lab``'s similarity report (HTML and CSV) into ``out`` (default ``exports/``).
 
-    Nothing is replaced without ``force``; each file is written atomically.
+    Nothing is replaced without ``force``; each file is written atomically. ``jobs``: see `compare_lab`.
     """
     html_path, csv_path = report_paths(out or cfg.root / "exports", lab)
     for path in (html_path, csv_path):
         refuse_overwrite(path, force, "course-grade similarity")
-    results = compare_lab(cfg, lab, top, quiet)
+    results = compare_lab(cfg, lab, top, quiet, jobs)
     figure = distribution_png(results, f"{lab}: pair scores per exercise")
     atomic_write(html_path, lambda tmp: tmp.write_text(html_page(lab, results, figure), encoding="utf-8"))
     atomic_write(csv_path, lambda tmp: tmp.write_text(csv_text(lab, results), encoding="utf-8"))

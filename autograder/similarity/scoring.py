@@ -12,7 +12,8 @@ argument loses the repeated k-grams of a document, which CNN code is full of).
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+import multiprocessing
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,16 +88,49 @@ def pair_score(a: Prepared, b: Prepared) -> float:
     return float(share_a + share_b) / 2
 
 
-def all_pairs(prepared: list[Prepared], advance: Callable[[int], object] = lambda n: None) -> np.ndarray:
+#: Below this many submissions an exercise is scored in this process (starting workers costs more).
+PARALLEL_FROM = 60
+#: The exercise a worker process scores rows of (set once per worker by `_share`).
+_WORKER_CLASS: list[Prepared] = []
+
+
+def _share(prepared: list[Prepared]) -> None:
+    _WORKER_CLASS[:] = prepared
+
+
+def _row(prepared: list[Prepared], i: int) -> np.ndarray:
+    return np.array([pair_score(prepared[i], b) for b in prepared[i + 1 :]])
+
+
+def _worker_row(i: int) -> tuple[int, np.ndarray]:
+    return i, _row(_WORKER_CLASS, i)
+
+
+def all_pairs(
+    prepared: list[Prepared], advance: Callable[[int], object] = lambda n: None, jobs: int = 1
+) -> np.ndarray:
     """Return the score of every pair ``i < j`` as an (n, n) array (zero on and below the diagonal).
 
-    ``advance(k)`` is called after each row with the number of pairs it scored (progress).
+    ``advance(k)`` is called after each row with the number of pairs it scored (progress). With
+    ``jobs`` > 1 and at least `PARALLEL_FROM` submissions, rows are scored by that many forked processes
+    (the fingerprints are made here, so every process matches the same hashes).
     """
-    scores = np.zeros((len(prepared), len(prepared)))
-    for i, a in enumerate(prepared):
-        for j in range(i + 1, len(prepared)):
-            scores[i, j] = pair_score(a, prepared[j])
-        advance(len(prepared) - i - 1)
+    n = len(prepared)
+    scores = np.zeros((n, n))
+    if jobs <= 1 or n < PARALLEL_FROM:
+        rows: Iterable[tuple[int, np.ndarray]] = ((i, _row(prepared, i)) for i in range(n))
+        return _fill(scores, rows, advance)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs, initializer=_share, initargs=(prepared,)) as pool:
+        return _fill(scores, pool.imap_unordered(_worker_row, range(n), chunksize=4), advance)
+
+
+def _fill(
+    scores: np.ndarray, rows: Iterable[tuple[int, np.ndarray]], advance: Callable[[int], object]
+) -> np.ndarray:
+    for i, row in rows:
+        scores[i, i + 1 :] = row
+        advance(row.size)
     return scores
 
 
