@@ -236,3 +236,14 @@ def test_the_report_opens_in_chromium_with_its_figure(report, tmp_path):
         figure.screenshot(path=str(bs.ARTIFACTS / "similarity_figure.png"))
         page.locator("#custom_model_1").scroll_into_view_if_needed()
         bs.screenshot(page, "similarity_custom_model_1")
+
+
+def test_forked_workers_score_every_pair_as_this_process_does(monkeypatch):
+    from autograder.similarity import scoring
+
+    klass = ss.build_class(8)
+    cells = [klass.cells[s]["custom_model_2"] for s in sorted(klass.cells)]
+    prepared = [prepare(Work(str(i), c, c), CODE, frozenset()) for i, c in enumerate(cells)]
+    serial = scoring.all_pairs(prepared)
+    monkeypatch.setattr(scoring, "PARALLEL_FROM", 2)
+    assert np.array_equal(scoring.all_pairs(prepared, jobs=2), serial) and serial[0, 1:].any()
