@@ -249,7 +249,7 @@ def _cmd_similarity(cfg: CourseConfig, args) -> int:
         )
     for lab in labs:
         made = similarity(cfg, lab, args.out, args.force, args.top, args.quiet, args.jobs)
-        print("\n".join(summary_lines(lab, made.results)))
+        print("\n".join([*summary_lines(lab, made.results), *(f"left out: {u}" for u in made.unreadable)]))
         print(f"wrote {made.html} and {made.csv} (pairs to read first, not findings: docs/similarity.md)")
     return 0
 

@@ -247,3 +247,14 @@ def test_forked_workers_score_every_pair_as_this_process_does(monkeypatch):
     serial = scoring.all_pairs(prepared)
     monkeypatch.setattr(scoring, "PARALLEL_FROM", 2)
     assert np.array_equal(scoring.all_pairs(prepared, jobs=2), serial) and serial[0, 1:].any()
+
+
+def test_an_unreadable_notebook_is_named_and_left_out(tmp_path, capsys):
+    root = ss.write_course(ss.build_class(3, copies=0), tmp_path / "course")
+    broken = root / "submitted" / "broken" / ss.LAB / f"{ss.LAB}.ipynb"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{ not json")
+    assert cli.main(["--course", str(root), "--quiet", "similarity", ss.LAB, "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert f"left out: {broken}: not a readable notebook" in printed and "(3 submissions)" in printed
+    assert str(broken) in report_paths(tmp_path, ss.LAB)[0].read_text()

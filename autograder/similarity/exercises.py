@@ -87,12 +87,28 @@ def read_release(path: Path) -> NotebookNode:
     return read_notebook(path)
 
 
+@dataclass(frozen=True)
+class ClassWork:
+    """A lab's submissions, read.
+
+    Attributes
+    ----------
+    work
+        Per exercise grade id, every student's own text (a student without the cell is left out).
+    unreadable
+        ``path: reason`` of each notebook that could not be read (left out of every comparison).
+    """
+
+    work: dict[str, list[Work]]
+    unreadable: tuple[str, ...]
+
+
 def class_work(
     release: NotebookNode,
     submissions: Iterable[tuple[str, Path]],
     advance: Callable[[], object] = lambda: None,
-) -> dict[str, list[Work]]:
-    """Return, per exercise grade id, every student's own text (a student without the cell is left out).
+) -> ClassWork:
+    """Return every student's own text of every exercise of ``release``.
 
     Parameters
     ----------
@@ -105,16 +121,18 @@ def class_work(
     """
     wanted = {e.grade_id: e for e in exercises(release)}
     work: dict[str, list[Work]] = {gid: [] for gid in wanted}
+    unreadable = []
     for student, path in submissions:
+        advance()
         try:
             nb = read_notebook(path)
-        except Exception as exc:  # noqa: BLE001 (any reading error: the file is named)
-            raise CourseError(f"{path}: cannot be read as a notebook ({exc}); re-collect it") from exc
+        except Exception as exc:  # noqa: BLE001 (any reading error: the file is named, the class goes on)
+            unreadable.append(f"{path}: not a readable notebook ({type(exc).__name__}); re-collect it")
+            continue
         for cell in nb.cells:
             gid = grade_id(cell)
             if gid in wanted:
                 text = own_text(cell.source, wanted[gid].given)
                 if text:
                     work[gid].append(Work(student, text, cell.source))
-        advance()
-    return work
+    return ClassWork(work, tuple(unreadable))

@@ -95,6 +95,13 @@ def _exercise(result: ExerciseResult, shown: int) -> str:
     )
 
 
+def _unreadable(lines: tuple[str, ...]) -> str:
+    if not lines:
+        return ""
+    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    return f"<p><strong>Left out ({len(lines)} notebooks could not be read):</strong></p><ul>{items}</ul>"
+
+
 def _summary(results: list[ExerciseResult]) -> str:
     rows = "".join(
         f"<tr><td><a href='#{escape(r.exercise.grade_id)}'>{escape(r.exercise.grade_id)}</a></td>"
@@ -109,7 +116,13 @@ def _summary(results: list[ExerciseResult]) -> str:
     )
 
 
-def html_page(lab: str, results: list[ExerciseResult], figure_png: bytes, shown: int = 3) -> str:
+def html_page(
+    lab: str,
+    results: list[ExerciseResult],
+    figure_png: bytes,
+    shown: int = 3,
+    unreadable: tuple[str, ...] = (),
+) -> str:
     """Return the report page of ``lab``.
 
     Parameters
@@ -122,13 +135,15 @@ def html_page(lab: str, results: list[ExerciseResult], figure_png: bytes, shown:
         The class-wide figure (`~autograder.similarity.figure.distribution_png`), embedded.
     shown
         Passages shown per exercise where none is highlighted (the top pairs).
+    unreadable
+        Notebooks left out because they could not be read (named at the top).
     """
     image = base64.b64encode(figure_png).decode("ascii")
     intro = INTRO.format(score=HIGHLIGHT_SCORE, z=HIGHLIGHT_Z, near=NEAR_IDENTICAL)
     return (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Similarity: {escape(lab)}</title>"
         f"<style>{STYLE}</style></head><body><h1>Similarity across the class: {escape(lab)}</h1>"
-        f"<p>{intro}</p>{_summary(results)}"
+        f"<p>{intro}</p>{_unreadable(unreadable)}{_summary(results)}"
         "<h2>How unusual each pair is, per exercise</h2>"
         "<img id='distribution' alt='pair scores per exercise' style='max-width:100%' "
         f"src='data:image/png;base64,{image}'>"

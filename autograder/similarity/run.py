@@ -22,12 +22,21 @@ TOP = 10
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """A lab's exercises with their pairs ranked, and the notebooks that could not be read."""
+
+    results: list[ExerciseResult]
+    unreadable: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Report:
-    """What one run wrote: the page, the CSV and the results they show."""
+    """What one run wrote: the page, the CSV and the comparison they show."""
 
     html: Path
     csv: Path
     results: list[ExerciseResult]
+    unreadable: tuple[str, ...] = ()
 
 
 def report_paths(out: Path, lab: str) -> tuple[Path, Path]:
@@ -37,7 +46,7 @@ def report_paths(out: Path, lab: str) -> tuple[Path, Path]:
 
 def compare_lab(
     cfg: CourseConfig, lab: str, top: int = TOP, quiet: bool = False, jobs: int = 0
-) -> list[ExerciseResult]:
+) -> Comparison:
     """Return every exercise of ``lab`` with its pairs ranked (progress on stderr unless ``quiet``).
 
     ``jobs`` processes score the pairs (0: one per CPU).
@@ -56,13 +65,15 @@ def compare_lab(
             f"Fix: `course-grade collect EXPORT --lab {lab}` first"
         )
     with progress(len(found), f"read {lab}", quiet) as bar:
-        work = class_work(release, [(s.student, s.path) for s in found], lambda: bar.update(1))
+        read = class_work(release, [(s.student, s.path) for s in found], lambda: bar.update(1))
+    work = read.work
     todo = [e for e in exercises(release) if len(work[e.grade_id]) >= 2]
     pairs = sum(len(work[e.grade_id]) * (len(work[e.grade_id]) - 1) // 2 for e in todo)
     given = {kind: given_text(release, kind) for kind in {e.kind for e in todo}}
     with progress(pairs, f"compare {lab}", quiet, unit="pair") as bar:
         jobs = jobs or os.cpu_count() or 1
-        return [rank_exercise(e, work[e.grade_id], given[e.kind], top, bar.update, jobs) for e in todo]
+        results = [rank_exercise(e, work[e.grade_id], given[e.kind], top, bar.update, jobs) for e in todo]
+    return Comparison(results, read.unreadable)
 
 
 def similarity(
@@ -81,11 +92,13 @@ def similarity(
     html_path, csv_path = report_paths(out or cfg.root / "exports", lab)
     for path in (html_path, csv_path):
         refuse_overwrite(path, force, "course-grade similarity")
-    results = compare_lab(cfg, lab, top, quiet, jobs)
+    compared = compare_lab(cfg, lab, top, quiet, jobs)
+    results = compared.results
     figure = distribution_png(results, f"{lab}: pair scores per exercise")
-    atomic_write(html_path, lambda tmp: tmp.write_text(html_page(lab, results, figure), encoding="utf-8"))
+    page = html_page(lab, results, figure, unreadable=compared.unreadable)
+    atomic_write(html_path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     atomic_write(csv_path, lambda tmp: tmp.write_text(csv_text(lab, results), encoding="utf-8"))
-    return Report(html_path, csv_path, results)
+    return Report(html_path, csv_path, results, compared.unreadable)
 
 
 def summary_lines(lab: str, results: list[ExerciseResult], shown: int = 3) -> list[str]:
