@@ -80,6 +80,7 @@ def test_the_release_text_links_no_one():
     assert pair_score(_prepared("a", given, given=given), _prepared("b", given, given=given)) == 0.0
 
 
+@pytest.mark.slow
 def test_scores_do_not_depend_on_the_process_hash_seed():
     code = (
         "from autograder.similarity.scoring import pair_score, prepare;"
@@ -249,6 +250,7 @@ def test_forked_workers_score_every_pair_as_this_process_does(monkeypatch):
     assert np.array_equal(scoring.all_pairs(prepared, jobs=2), serial) and serial[0, 1:].any()
 
 
+@pytest.mark.slow
 def test_an_unreadable_notebook_is_named_and_left_out(tmp_path, capsys):
     root = ss.write_course(ss.build_class(3, copies=0), tmp_path / "course")
     broken = root / "submitted" / "broken" / ss.LAB / f"{ss.LAB}.ipynb"
@@ -258,3 +260,21 @@ def test_an_unreadable_notebook_is_named_and_left_out(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert f"left out: {broken}: not a readable notebook" in printed and "(3 submissions)" in printed
     assert str(broken) in report_paths(tmp_path, ss.LAB)[0].read_text()
+
+
+@pytest.mark.parametrize("lab", ["ecg_rhythm_classification", "hr_estimation"])
+def test_what_remains_of_the_reference_solution_is_its_solution_regions(lab):
+    from autograder.cells import grade_id, read_notebook, region_lines
+    from autograder.config import default_markers
+    from autograder.similarity.exercises import exercises
+
+    markers = default_markers()
+    source = {grade_id(c): c.source for c in read_notebook(ss.REPO / "source" / lab / f"{lab}.ipynb").cells}
+    found = exercises(read_notebook(ss.REPO / "release" / lab / f"{lab}.ipynb"))
+    assert len(found) >= 8 and {e.kind for e in found} == {CODE, ANSWER}
+    for exercise in found:
+        solution = {ln.strip() for ln in region_lines(source[exercise.grade_id], *markers.all()[:2])}
+        kept = own_text(source[exercise.grade_id], exercise.given).splitlines()
+        assert kept, exercise.grade_id
+        assert all(line.strip() in solution for line in kept if not markers.begin_solution.match(line)
+                   and not markers.end_solution.match(line)), exercise.grade_id  # fmt: skip
