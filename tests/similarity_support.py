@@ -21,6 +21,7 @@ import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
 LAB = "ecg_rhythm_classification"
+HR_LAB = "hr_estimation"
 RELEASE = REPO / "release" / LAB / f"{LAB}.ipynb"
 STUB = "# YOUR CODE HERE\n{indent}raise NotImplementedError()"
 ANSWER_STUB = "YOUR ANSWER HERE"
@@ -553,19 +554,282 @@ class SyntheticClass:
 
     cells: dict[str, dict[str, str]] = field(default_factory=dict)
     plants: list[Plant] = field(default_factory=list)
+    lab: str = LAB
 
     def copied_pairs(self, exercise: str) -> set[frozenset[str]]:
         """Return the planted pairs of ``exercise``."""
         return {frozenset((p.source, p.copier)) for p in self.plants if p.exercise == exercise}
 
 
-CODE_EXERCISES = ("split", "scaling", "encoding", "custom_model_1", "custom_model_2")
-#: Exercises where a copy can be told apart from honest work (the scaling one-liner cannot: it converges).
-PLANTED_IN = ("split", "encoding", "custom_model_1", "custom_model_2", *QUESTIONS)
+# ------------------------------------------------------------------------------------------ the HR lab
+def windows_body(s: Style) -> str:
+    """Return a body of ``extract_windows(record)``."""
+    x = s.name("x", "data", "sig", "values", "arr", "channels")
+    w = s.name("windows", "wins", "segments", "frames", "chunks")
+    t = s.name("targets", "hr", "y", "labels", "rates")
+    cols = s.pick('["ppg", "acc_x", "acc_y", "acc_z"]', "CHANNELS")
+    lines = f"    CHANNELS = {cols}\n" if cols == "CHANNELS" else ""
+    lines += s.comment("    ", "4 channels, time along the rows", "channels first later")
+    get = s.pick(
+        f'record["signals"][{cols}].to_numpy()',
+        f'record["signals"][{cols}].values',
+        f'np.column_stack([record["signals"][c] for c in {cols}])',
+        f'record["signals"].loc[:, {cols}].to_numpy()',
+    )
+    lines += f"    {x} = {get}\n"
+    how = s.pick("comprehension", "loop", "strides", "count")
+    flip = s.pick(".T", ".transpose()", "swap")
+
+    def piece(start: str) -> str:
+        cut = f"{x}[{start}:{start} + WINDOW_SIZE]"
+        return f"np.swapaxes({cut}, 0, 1)" if flip == "swap" else cut + flip
+
+    if how == "comprehension":
+        i = s.name("i", "start", "k", "pos")
+        lines += (
+            f"    {w} = np.stack([{piece(i)} for {i} in range(0, len({x}) - WINDOW_SIZE + 1, SHIFT_SIZE)])\n"
+        )
+    elif how == "loop":
+        i = s.name("i", "start", "k", "pos")
+        lines += f"    {w} = []\n    {i} = 0\n    while {i} + WINDOW_SIZE <= len({x}):\n"
+        lines += f"        {w}.append({piece(i)})\n        {i} += SHIFT_SIZE\n    {w} = np.array({w})\n"
+    elif how == "strides":
+        lines += (
+            f"    {w} = np.lib.stride_tricks.sliding_window_view({x}, WINDOW_SIZE, axis=0)[::SHIFT_SIZE]\n"
+        )
+    else:
+        n = s.name("n", "count", "n_windows", "num")
+        lines += f"    {n} = (len({x}) - WINDOW_SIZE) // SHIFT_SIZE + 1\n"
+        lines += f"    {w} = np.empty(({n}, {x}.shape[1], WINDOW_SIZE))\n    for j in range({n}):\n"
+        lines += f"        {w}[j] = {piece('j * SHIFT_SIZE')}\n"
+    target = s.pick(
+        'record["hr"]["hr"].to_numpy()', 'record["hr"]["hr"].values', 'np.asarray(record["hr"].hr)'
+    )
+    lines += f"    {t} = {target}\n"
+    if s.pick(True, False):
+        lines += f"    assert len({t}) == len({w}), (len({t}), len({w}))\n"
+    return lines + f"    return {w}, {t}\n"
 
 
-def _release_cells() -> dict[str, str]:
-    nb = nbformat.read(str(RELEASE), as_version=4)
+def subjects_body(s: Style) -> str:
+    """Return a body of ``split_subjects(subjects)`` (short: it converges)."""
+    how = s.pick("isin", "where", "list")
+    names = [s.name(*pool) for pool in (("i_train", "tr"), ("i_val", "va"), ("i_test", "te"))]
+    groups = ("TRAIN_SUBJECTS", "VAL_SUBJECTS", "TEST_SUBJECTS")
+    lines = s.comment("    ", "no subject in two subsets", "split by subject")
+    for name, group in zip(names, groups, strict=True):
+        expr = {
+            "isin": f"np.flatnonzero(np.isin(subjects, {group}))",
+            "where": f"np.where(np.isin(subjects, {group}))[0]",
+            "list": f"np.array([i for i, x in enumerate(subjects) if x in {group}])",
+        }[how]
+        lines += f"    {name} = {expr}\n"
+    return lines + f"    return {', '.join(names)}\n"
+
+
+def hr_scaling_body(s: Style) -> str:
+    """Return a body of ``compute_scaling(windows)`` (a one-liner for most: it converges)."""
+    std = s.pick("np.std(windows, axis=-1, keepdims=True)", "windows.std(axis=2, keepdims=True)")
+    mean = s.pick(f"np.mean({std}, axis=0)", f"{std}.mean(axis=0)")
+    return s.comment("    ", "per channel", "one factor per channel") + f"    return 1.0 / {mean}\n"
+
+
+def config_body(s: Style) -> str:
+    """Return a body of ``derive_config(config, **changes)``."""
+    new = s.name("new", "derived", "result", "cfg", "copy_cfg")
+    key = s.name("key", "name", "k", "setting")
+    lines = s.comment("    ", "reject unknown settings", "deep copy so nothing is shared")
+    check = s.pick("loop", "set", "list")
+    if check == "loop":
+        lines += f'    for {key} in changes:\n        if {key} not in config["model"]:\n'
+        lines += f'            raise KeyError(f"unknown model setting {{{key}}}")\n'
+    elif check == "set":
+        bad = s.name("unknown", "bad", "extra", "missing")
+        lines += (
+            f'    {bad} = set(changes) - set(config["model"])\n    if {bad}:\n        raise KeyError({bad})\n'
+        )
+    else:
+        bad = s.name("unknown", "bad", "extra", "missing")
+        lines += f'    {bad} = [{key} for {key} in changes if {key} not in config["model"]]\n'
+        lines += f"    if len({bad}) > 0:\n        raise KeyError(', '.join({bad}))\n"
+    build = s.pick("deepcopy", "json", "dict")
+    if build == "deepcopy":
+        lines += f'    {new} = copy.deepcopy(config)\n    {new}["model"].update(copy.deepcopy(changes))\n'
+    elif build == "json":
+        lines += f"    {new} = json.loads(json.dumps(config))\n    for {key}, value in changes.items():\n"
+        lines += f'        {new}["model"][{key}] = copy.deepcopy(value)\n'
+    else:
+        lines += f"    {new} = {{part: copy.deepcopy(settings) for part, settings in config.items()}}\n"
+        lines += f'    {new}["model"] = {{**{new}["model"], **copy.deepcopy(changes)}}\n'
+    return lines + f"    return {new}\n"
+
+
+def metrics_body(s: Style) -> str:
+    """Return a body of ``compute_metrics(targets, predictions)``."""
+    e = s.name("errors", "err", "diff", "residuals", "delta")
+    flat = s.pick("np.ravel({})", "np.asarray({}).reshape(-1)", "np.asarray({}).flatten()")
+    lines = f"    {e} = {flat.format('predictions')} - {flat.format('targets')}\n"
+    mse = s.pick(f"np.mean({e} ** 2)", f"float(np.mean(np.square({e})))", f"({e} ** 2).mean()")
+    mae = s.pick(f"np.mean(np.abs({e}))", f"float(np.abs({e}).mean())")
+    count = s.pick(f"{e}.size", f"len({e})")
+    return lines + f'    return {{"count": {count}, "mse": {mse}, "mae": {mae}}}\n'
+
+
+def activity_body(s: Style) -> str:
+    """Return a body of ``compute_activity_metrics(targets, predictions, activities)``."""
+    out = s.name("result", "metrics", "per_activity", "out", "table")
+    act = s.name("activity", "a", "kind", "name")
+    mask = s.name("mask", "sel", "idx", "where")
+    lines = s.comment("    ", "order of first appearance", "pd.unique keeps the order")
+    uniq = s.pick("pd.unique(np.asarray(activities))", "list(dict.fromkeys(activities))")
+    lines += "    targets, predictions = np.ravel(targets), np.ravel(predictions)\n"
+    lines += "    activities = np.asarray(activities)\n" if s.pick(True, False) else ""
+    if s.pick(True, False):
+        lines += (
+            f"    {out} = {{}}\n    for {act} in {uniq}:\n        {mask} = np.asarray(activities) == {act}\n"
+        )
+        lines += f"        {out}[{act}] = compute_metrics(targets[{mask}], predictions[{mask}])\n"
+        return lines + f"    return {out}\n"
+    lines += f"    return {{\n        {act}: compute_metrics(targets[np.asarray(activities) == {act}], "
+    return lines + f"predictions[np.asarray(activities) == {act}])\n        for {act} in {uniq}\n    }}\n"
+
+
+HR_Q2 = [
+    [
+        "With the acceleration the validation MAE is {va} bpm against {tr} bpm with the PPG only.",
+        "Adding the accelerometer lowered my validation error from {tr} to {va} bpm.",
+        "The PPG + ACC model ends at {va} bpm MAE on validation, the PPG-only one at {tr} bpm.",
+        "My final val_mae values are {tr} (PPG) and {va} (PPG + ACC).",
+    ],
+    [
+        "The acceleration tells the network where the motion is, so it can ignore the step frequency.",
+        "Motion artefacts appear in the PPG at the cadence, and the accelerometer shows that frequency.",
+        "The arm swing leaves spectral lines in the PPG that the acceleration channels identify.",
+        "Knowing the movement lets the model separate the pulse from the steps.",
+    ],
+    [
+        "The gain should be largest while walking, sitting windows have little motion.",
+        "For sitting the acceleration is almost flat, so it cannot help much there.",
+        "Walking is where the difference shows, since that is where motion corrupts the signal.",
+        "Sitting barely changes, the improvement comes from the walking windows.",
+    ],
+    [
+        "The difference is small because 30 epochs at this learning rate are not enough.",
+        "Without batch normalisation training is slow and the model does not use the extra channels fully.",
+        "The network is still undertrained, so the advantage is not fully visible.",
+        "More epochs would probably make the gap larger.",
+    ],
+    [
+        "With only three validation subjects the comparison is noisy.",
+        "Three subjects is a small validation set, so a difference of {pct} percent could be chance.",
+        "The validation set is tiny, so I would not trust a small difference.",
+        "Another split of subjects might give a different ranking.",
+    ],
+]
+HR_Q4 = [
+    [
+        "With batch normalisation the training error falls much faster in the first epochs.",
+        "Batch norm makes the training loss drop quickly right from the start.",
+        "The normalised model learns faster: after {ep} epochs its training MAE is far lower.",
+        "Training converges much quicker when batch normalisation is used.",
+    ],
+    [
+        "The training MAE ends around {tr} bpm instead of {va} bpm.",
+        "Final training error: {tr} bpm with batch norm, {va} bpm without.",
+        "It reaches about {tr} bpm on the training subjects compared with {va} bpm before.",
+        "My curves end at {tr} and {va} bpm training MAE.",
+    ],
+    [
+        "The validation error improves much less, so the gap between training and validation grows.",
+        "Validation only gets a little better, the model overfits the nine training subjects.",
+        "The gap between train and validation becomes larger, a sign of overfitting.",
+        "Generalisation to new subjects improves less than the training error suggests.",
+    ],
+    [
+        "Every layer gets inputs of a stable scale, so the small learning rate is no longer a bottleneck.",
+        "Normalising activations keeps their scale fixed, which speeds up learning.",
+        "Batch norm removes the scale problem between layers and allows bigger effective steps.",
+        "The inputs of each layer stay centred and scaled, making optimisation easier.",
+    ],
+]
+HR_Q6 = [
+    [
+        "Yes, dropout reduces overfitting: the training error is higher but validation stays similar.",
+        "Dropout makes the training MAE go up to about {tr} bpm while validation hardly changes.",
+        "With dropout the gap between training and validation shrinks.",
+        "The model with dropout overfits less, its train and validation curves are closer.",
+    ],
+    [
+        "Each step only uses a random half of the dense units, so the network cannot memorise.",
+        "Randomly dropping units forces the network to learn redundant features.",
+        "Dropout acts like training many smaller networks and averaging them.",
+        "Switching off half of the neurons at random prevents co-adaptation.",
+    ],
+    [
+        "The training error in TensorBoard is measured with dropout active, so it looks worse than it is.",
+        "Note that the logged training loss includes dropout, the table without it is lower.",
+        "TensorBoard shows the training error with dropout on, which inflates it.",
+        "Part of the higher training error is because dropout is on while it is logged.",
+    ],
+    [
+        "The validation MAE is {va} bpm with dropout and about the same without.",
+        "On validation both models are within a bpm or two, around {va} bpm.",
+        "Validation error stays near {va} bpm either way.",
+        "The held-out error barely moves, {va} bpm in my run.",
+    ],
+]
+
+
+@dataclass(frozen=True)
+class LabSpec:
+    """How the generated class writes one lab: code bodies and question banks by grade id."""
+
+    lab: str
+    bodies: dict
+    questions: dict
+    planted: tuple[str, ...]
+
+    @property
+    def release(self) -> Path:
+        """Return the lab's release notebook in the repository."""
+        return REPO / "release" / self.lab / f"{self.lab}.ipynb"
+
+
+LABS = {
+    LAB: LabSpec(
+        LAB,
+        {"split": split_body, "scaling": scaling_body, "encoding": encoding_body},
+        QUESTIONS,
+        # The scaling one-liner gets no copy: there is nothing of one's own to copy.
+        ("split", "encoding", "custom_model_1", "custom_model_2", *QUESTIONS),
+    ),
+    HR_LAB: LabSpec(
+        HR_LAB,
+        {
+            "extract_windows": windows_body,
+            "split_subjects": subjects_body,
+            "compute_scaling": hr_scaling_body,
+            "derive_config": config_body,
+            "compute_metrics": metrics_body,
+            "compute_activity_metrics": activity_body,
+        },
+        {"q2_acceleration": HR_Q2, "q4_batch_norm": HR_Q4, "q6_dropout": HR_Q6},
+        (
+            "extract_windows",
+            "derive_config",
+            "compute_activity_metrics",
+            "q2_acceleration",
+            "q4_batch_norm",
+            "q6_dropout",
+        ),
+    ),
+}
+#: The ECG lab's exercises that get a planted copy (kept for the bench's class size).
+PLANTED_IN = LABS[LAB].planted
+
+
+def _release_cells(spec: LabSpec) -> dict[str, str]:
+    nb = nbformat.read(str(spec.release), as_version=4)
     return {
         c.metadata["nbgrader"]["grade_id"]: c.source
         for c in nb.cells
@@ -573,10 +837,11 @@ def _release_cells() -> dict[str, str]:
     }
 
 
-def render(exercise: str, given: str, s: Style) -> str:
-    """Return the full cell a student with streams ``s`` hands in for ``exercise``."""
-    if exercise in QUESTIONS:
-        return given.replace(ANSWER_STUB, answer_text(s, QUESTIONS[exercise]))
+def render(exercise: str, given: str, s: Style, spec: LabSpec | None = None) -> str:
+    """Return the full cell a student with streams ``s`` hands in for ``exercise`` (unanswered: ``given``)."""
+    spec = spec or LABS[LAB]
+    if exercise in spec.questions:
+        return given.replace(ANSWER_STUB, answer_text(s, spec.questions[exercise]))
     stub4 = STUB.format(indent="    ")
     if exercise in ("custom_model_1", "custom_model_2"):
         init, fwd = model_bodies(s)
@@ -584,8 +849,9 @@ def render(exercise: str, given: str, s: Style) -> str:
         head, _, tail = given.partition(stub8)
         cell = head + init.rstrip("\n") + tail.replace(stub8, fwd.rstrip("\n"), 1)
         return _forward_first(cell) if s.reorder else cell
-    body = {"split": split_body, "scaling": scaling_body, "encoding": encoding_body}[exercise](s)
-    return given.replace("    " + stub4, body.rstrip("\n"))
+    if exercise not in spec.bodies:
+        return given
+    return given.replace("    " + stub4, spec.bodies[exercise](s).rstrip("\n"))
 
 
 def _forward_first(cell: str) -> str:
@@ -594,31 +860,35 @@ def _forward_first(cell: str) -> str:
     return f"{head}    def forward{forward.rstrip()}\n\n    def __init__{init.rstrip()}\n"
 
 
-def build_class(honest: int, copies: int = 1, seed: int = 0) -> SyntheticClass:
-    """Return ``honest`` honest students and, per exercise in `PLANTED_IN`, ``copies`` planted copiers.
+def build_class(honest: int, copies: int = 1, seed: int = 0, lab: str = LAB) -> SyntheticClass:
+    """Return ``honest`` honest students of ``lab`` and ``copies`` planted copiers per planted exercise.
 
     Copier ``copy<k>_<exercise>`` hands in honest work everywhere except ``exercise``, where they copy a
     student drawn at random with the disguises of the exercise's kind.
     """
-    given = _release_cells()
-    klass = SyntheticClass()
+    spec = LABS[lab]
+    given = _release_cells(spec)
+    klass = SyntheticClass(lab=lab)
+
+    def honest_work(student: str) -> dict[str, str]:
+        return {ex: render(ex, g, Style.of(student, ex, seed), spec) for ex, g in given.items()}
+
     students = [f"s{i:03d}" for i in range(honest)]
-    for student in students:
-        klass.cells[student] = {ex: render(ex, g, Style.of(student, ex, seed)) for ex, g in given.items()}
+    klass.cells.update({student: honest_work(student) for student in students})
     pick = random.Random(seed)
-    for exercise in PLANTED_IN:
+    for exercise in spec.planted:
         for k in range(copies):
             copier, source = f"copy{k}_{exercise}", pick.choice(students)
-            klass.cells[copier] = {ex: render(ex, g, Style.of(copier, ex, seed)) for ex, g in given.items()}
+            klass.cells[copier] = honest_work(copier)
             style = Style.of(copier, exercise, seed, structure_of=source)
-            style.reorder = exercise.startswith("custom") or exercise in QUESTIONS
-            klass.cells[copier][exercise] = render(exercise, given[exercise], style)
-            klass.plants.append(Plant(exercise, source, copier, _disguises(exercise)))
+            style.reorder = exercise.startswith("custom") or exercise in spec.questions
+            klass.cells[copier][exercise] = render(exercise, given[exercise], style, spec)
+            klass.plants.append(Plant(exercise, source, copier, _disguises(exercise, spec)))
     return klass
 
 
-def _disguises(exercise: str) -> tuple[str, ...]:
-    if exercise in QUESTIONS:
+def _disguises(exercise: str, spec: LabSpec) -> tuple[str, ...]:
+    if exercise in spec.questions:
         return ("reworded with synonyms", "sentences swapped", "the copier's own numbers")
     found = ("variables renamed", "comments changed")
     if exercise.startswith("custom"):
@@ -627,21 +897,22 @@ def _disguises(exercise: str) -> tuple[str, ...]:
 
 
 def write_course(klass: SyntheticClass, root: Path) -> Path:
-    """Write a course at ``root``: the repository's config and release of the lab, the class's submissions."""
+    """Write a course at ``root``: the repository's config, the lab's release and the class's submissions."""
     import shutil
 
+    lab, release_path = klass.lab, LABS[klass.lab].release
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy2(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
-    (root / "release" / LAB).mkdir(parents=True, exist_ok=True)
-    shutil.copy2(RELEASE, root / "release" / LAB / RELEASE.name)
-    release = nbformat.read(str(RELEASE), as_version=4)
+    (root / "release" / lab).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(release_path, root / "release" / lab / release_path.name)
+    release = nbformat.read(str(release_path), as_version=4)
     for student, cells in klass.cells.items():
         nb = copy.deepcopy(release)
         for cell in nb.cells:
             gid = cell.metadata.get("nbgrader", {}).get("grade_id")
             if gid in cells:
                 cell.source = cells[gid]
-        target = root / "submitted" / student / LAB / f"{LAB}.ipynb"
+        target = root / "submitted" / student / lab / f"{lab}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, str(target))
     return root

@@ -128,11 +128,11 @@ def report(course):
     return similarity(load_config(root), ss.LAB, root / "exports", quiet=True)
 
 
-def _honest_and_planted(report, klass):
+def _honest_and_planted(results, klass):
     """Return the honest pairs, how many of them are highlighted, and each planted copy's rank (listed)."""
     honest = flagged = 0
     ranks = {}
-    for result in report.results:
+    for result in results:
         planted = klass.copied_pairs(result.exercise.grade_id)
         listed = {frozenset((p.student_a, p.student_b)): p for p in result.top}
         copies = [listed[key] for key in planted if key in listed]
@@ -146,7 +146,7 @@ def _honest_and_planted(report, klass):
 @pytest.mark.slow
 def test_every_planted_copy_ranks_in_the_top_5_of_its_exercise(course, report):
     _, klass = course
-    _, _, ranks = _honest_and_planted(report, klass)
+    _, _, ranks = _honest_and_planted(report.results, klass)
     converging = {r.exercise.grade_id for r in report.results if r.calibration.converges}
     readable = [p for p in klass.plants if p.exercise not in converging]
     print("planted copies' ranks:", ranks, "converging:", sorted(converging))
@@ -155,7 +155,7 @@ def test_every_planted_copy_ranks_in_the_top_5_of_its_exercise(course, report):
 
 @pytest.mark.slow
 def test_fewer_than_2_percent_of_honest_pairs_are_highlighted(course, report):
-    honest, flagged, _ = _honest_and_planted(report, course[1])
+    honest, flagged, _ = _honest_and_planted(report.results, course[1])
     print(f"honest pairs highlighted: {flagged} / {honest} = {100 * flagged / honest:.2f}%")
     assert honest > 5000 and flagged / honest < 0.02
 
@@ -278,3 +278,25 @@ def test_what_remains_of_the_reference_solution_is_its_solution_regions(lab):
         assert kept, exercise.grade_id
         assert all(line.strip() in solution for line in kept if not markers.begin_solution.match(line)
                    and not markers.end_solution.match(line)), exercise.grade_id  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_hr_lab_class_ranks_its_copies_and_says_its_short_exercises_converge(tmp_path):
+    from autograder.similarity.run import compare_lab
+
+    klass = ss.build_class(HONEST, copies=1, seed=0, lab=ss.HR_LAB)
+    root = ss.write_course(klass, tmp_path / "course")
+    results = compare_lab(load_config(root), ss.HR_LAB, quiet=True).results
+    honest, flagged, ranks = _honest_and_planted(results, klass)
+    converging = {r.exercise.grade_id for r in results if r.calibration.converges}
+    readable = [p for p in klass.plants if p.exercise not in converging]
+    print(
+        "HR planted copies' ranks:",
+        ranks,
+        "converging:",
+        sorted(converging),
+        f"highlighted {flagged}/{honest}",
+    )
+    assert {"split_subjects", "compute_scaling", "compute_metrics"} <= converging
+    assert len(readable) >= 3 and all(ranks.get(p.exercise, 99) <= 5 for p in readable), ranks
+    assert flagged / honest < 0.02
