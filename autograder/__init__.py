@@ -15,6 +15,7 @@ merge         :mod:`autograder.merge` (one result into the course gradebook)
 feedback      :mod:`autograder.feedback` (feedback pages, hidden tests withheld)
 export        :mod:`autograder.export` (grade tables, pass rates, figures)
 manual        :mod:`autograder.manual` (written answers, one question across the class)
+similarity    :mod:`autograder.similarity` (which submissions share work, per exercise, for a person to read)
 ============  =====================================================================================
 
 Shared by the stages: :mod:`autograder.config` (the course's settings, read from its

@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="folder to write (DIR; --zip also writes DIR.zip)")
     p.add_argument("--zip", action="store_true", help="also write the archive DIR.zip")
     p.add_argument("--force", action="store_true", help="replace an existing DIR / DIR.zip")
+    p = sub.add_parser("similarity", help="which submissions share work, per exercise (a report to read)")
+    p.add_argument("lab", nargs="?", help="this lab only (default: every lab with submissions)")
+    p.add_argument("--out", type=Path, help="folder of the report (default: exports/)")
+    p.add_argument("--top", type=int, default=10, help="pairs listed per exercise")
+    p.add_argument("--jobs", type=int, default=0, help="processes scoring pairs (default: CPU count)")
+    p.add_argument("--force", action="store_true", help="replace an existing report")
     p = sub.add_parser("demo", help="the whole pipeline on sample submissions")
     p.add_argument(
         "--max-epochs",
@@ -230,6 +236,24 @@ def _cmd_bundle(cfg: CourseConfig, args) -> int:
     return 0
 
 
+def _cmd_similarity(cfg: CourseConfig, args) -> int:
+    from autograder.plan.submissions import find_submissions
+    from autograder.similarity.run import similarity, summary_lines
+
+    labs = (
+        [cfg.check_lab(args.lab)] if args.lab else [lab for lab in cfg.labs if find_submissions(cfg, [lab])]
+    )
+    if not labs:
+        raise CourseError(
+            f"{cfg.root / cfg.folders.submitted}: no submissions; run `course-grade collect` first"
+        )
+    for lab in labs:
+        made = similarity(cfg, lab, args.out, args.force, args.top, args.quiet, args.jobs)
+        print("\n".join([*summary_lines(lab, made.results), *(f"left out: {u}" for u in made.unreadable)]))
+        print(f"wrote {made.html} and {made.csv} (pairs to read first, not findings: docs/similarity.md)")
+    return 0
+
+
 def _cmd_demo(cfg: CourseConfig, args) -> int:
     from autograder.demo import REFERENCE_STUDENT, cap_invalidated, demo_collect
     from autograder.export import export, format_table, pass_rates
@@ -277,6 +301,7 @@ COMMANDS = {
     "export": _cmd_export,
     "manual": _cmd_manual,
     "bundle": _cmd_bundle,
+    "similarity": _cmd_similarity,
     "demo": _cmd_demo,
 }
 
