@@ -10,6 +10,7 @@ import scipy.io
 
 from labkit.converters import cinc2017 as conv
 from labkit.datasets.ecg import FS, N_SAMPLES
+from labkit.datasets.ecg_held_out import record_of
 from labkit.files import DataFileError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,7 +87,7 @@ def test_all_strips_cut_without_overlap_and_keep_the_record(cinc):
     assert conv.strip_starts(2999, 300.0, None) == []
     strips, rhythms, ids, _ = conv.record_strips(cinc / "A00001.hea", "N", None)
     assert ids == ["A00001#0", "A00001#10", "A00001#20"]
-    assert {conv.record_of(i) for i in ids} == {"A00001"}
+    assert {record_of(i) for i in ids} == {"A00001"}
 
 
 def test_a_resampled_strip_keeps_its_shape():

@@ -189,11 +189,6 @@ def record_strips(header: Path, label: str, per_record: int | None) -> tuple[lis
     return strips, rhythms, ids, dropped
 
 
-def record_of(strip_id: str) -> str:
-    """Return the record of a strip id (``A00001#20`` -> ``A00001``); the patient for the held-out split."""
-    return str(strip_id).split("#")[0]
-
-
 def prepare_cinc2017(
     root: str | os.PathLike[str], per_record: int | None = None, progress: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
