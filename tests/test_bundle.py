@@ -56,6 +56,7 @@ def test_bundle_holds_the_release_a_labkit_only_wheel_and_the_pinned_environment
         tops = {name.split("/")[0] for name in archive.namelist()}
         assert {t for t in tops if not t.endswith(".dist-info")} == {"labkit"}
         assert "labkit/synthetic/ecg.py" in archive.namelist()  # `labkit data synth` works offline
+        assert "labkit/data/ecg_real_eval.npz" in archive.namelist()  # the real strips the lab shows
         metadata = archive.read(next(n for n in archive.namelist() if n.endswith("METADATA"))).decode()
     assert "Requires-Dist: nbgrader" in metadata  # Validate needs nbgrader in the student environment
     assert "dask" not in metadata
