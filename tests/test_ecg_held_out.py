@@ -121,3 +121,60 @@ def test_prepare_from_the_physionet_sample_records(tmp_path, capsys):
     assert not students & held and len(held) == 3  # one of each rhythm with two or more records
     assert main(["prepare", "ecg", "--from", str(root), "--out", str(out), "--held-out", "0", "--force"]) == 0
     assert not (out / "ecg_rhythms_heldout.npz").exists()  # a stale one would be graded on
+
+
+REAL_CHECK = """import numpy as np
+### BEGIN HIDDEN TESTS
+import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
+
+_x = probe.inputs("mini")
+probe.emit("strips", int(_x.shape[0]))
+probe.emit("shape", list(_x.shape[1:]))
+### BEGIN GRADER CHECK
+def check_real(results, evaluation_labels):
+    labels = evaluation_labels()
+    assert results["strips"] == labels.size == 3, "the held-out file's three strips"
+    assert results["shape"] == [1, 1280]
+    assert sorted(labels.tolist()) == [0, 1, 2], "one held-out record of each rhythm with two or more"
+### END GRADER CHECK
+### END HIDDEN TESTS
+"""
+
+
+@pytest.mark.slow
+def test_a_course_prepared_from_real_records_grades_on_its_held_out_file(tmp_path):
+    import nbformat
+    from autograder_support import mini_course
+
+    from autograder.cli import main as course_grade
+    from autograder.config import load_config
+    from autograder.grade import grade
+    from autograder.options import GradeOptions
+
+    root = mini_course(tmp_path)
+    records = build_ecg_tree(tmp_path)  # the real PhysioNet sample records
+    assert (
+        main(["prepare", "ecg", "--from", str(records), "--out", str(root / "data"), "--held-out", "0.3"])
+        == 0
+    )
+    with open(root / "nbgrader_config.py", "a") as handle:
+        handle.write('\nc.PrepareHiddenChecks.evaluation_files = {"mini": ""}  # "": the course default\n')
+    source = root / "source" / "mini" / "mini.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    cell = nbformat.v4.new_code_cell(REAL_CHECK)
+    cell.metadata["nbgrader"] = {
+        "grade": True, "grade_id": "test_real", "locked": True, "points": 1, "schema_version": 3,
+        "solution": False, "task": False,
+    }  # fmt: skip
+    nb.cells.append(cell)
+    nbformat.write(nb, str(source))
+    (root / "source" / "mini" / "mini.py").unlink()  # the notebook alone is the source here
+    assert course_grade(["--course", str(root), "build"]) == 0
+    submitted = root / "submitted" / "reference" / "mini"
+    submitted.mkdir(parents=True)
+    nbformat.write(nb, str(submitted / "mini.ipynb"))
+    opts = GradeOptions(
+        jobs=1, cell_timeout=20, notebook_timeout=120, memory_mb=2048, fsize_mb=16, quiet=True
+    )
+    (entry,) = grade(load_config(root), ["mini"], opts)
+    assert entry.score == 6, entry  # 5 of the mini lab + the check on the held-out strips
