@@ -82,24 +82,67 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_prepare(args: argparse.Namespace) -> int:
-    """Convert a real dataset folder into the course file."""
-    out = _out_dir(args.out)
-    if args.dataset == "ecg":
-        from labkit.converters.physionet_ecg import CONVERTER, SOURCE, VERSION, format_report, prepare_ecg
-        from labkit.datasets.ecg import generator_id, save_ecg
+def _convert_ecg(args: argparse.Namespace) -> tuple:
+    """Convert the ECG folder (CinC 2017 or ecg-arrhythmia, told apart by REFERENCE.csv); print the report.
 
-        path = out / ECG_FILE
-        refuse_overwrite(path, args.force, "labkit data prepare ecg --from PATH")
-        signals, rhythms, ids, report = prepare_ecg(
+    Returns ``(signals, rhythms, record_ids, source, generator)``.
+    """
+    from labkit.converters import cinc2017, physionet_ecg
+    from labkit.datasets.ecg import generator_id
+
+    if cinc2017.is_cinc2017(args.source):
+        signals, rhythms, ids, report = cinc2017.prepare_cinc2017(args.source, progress=_progress(args))
+        module = cinc2017
+    else:
+        signals, rhythms, ids, report = physionet_ecg.prepare_ecg(
             args.source, args.n_per_rhythm, args.seed, _progress(args)
         )
-        print(format_report(report))
-        generator = generator_id(CONVERTER, VERSION)
-        provenance = {"source": SOURCE, "generator": generator, "seed": args.seed, "record_ids": ids}
-        save_ecg(path, signals, rhythms, provenance, args.force, "labkit data prepare ecg --from PATH")
-        print(f"wrote {path} ({len(rhythms)} real strips)")
-        return 0
+        module = physionet_ecg
+    print(module.format_report(report))
+    return signals, rhythms, ids, module.SOURCE, generator_id(module.CONVERTER, module.VERSION)
+
+
+def _prepare_ecg(args: argparse.Namespace, out: Path) -> int:
+    """Write the students' ECG file and, beside it, the held-out file grading uses (``--held-out``)."""
+    from labkit.datasets.ecg import save_ecg
+    from labkit.datasets.ecg_held_out import held_out_path, record_of, split_held_out
+
+    command = "labkit data prepare ecg --from PATH"
+    path, held_path = out / ECG_FILE, held_out_path(out / ECG_FILE)
+    refuse_overwrite(path, args.force, command)
+    if args.held_out > 0:
+        refuse_overwrite(held_path, args.force, command)
+    signals, rhythms, ids, source, generator = _convert_ecg(args)
+    students, held = split_held_out(rhythms, ids, args.held_out, args.seed)
+    if not students.size:
+        raise DataFileError(f"{args.source}: too few records to hold any out. Fix: rerun with --held-out 0.")
+    for target, part in ((path, students), (held_path, held)):
+        if part.size:
+            provenance = {
+                "source": source,
+                "generator": generator,
+                "seed": args.seed,
+                "record_ids": ids[part],
+            }
+            save_ecg(target, signals[part], rhythms[part], provenance, args.force, command)
+            records = len({record_of(i) for i in ids[part]})
+            print(f"wrote {target} ({part.size} real strips of {records} records)")
+    if held.size:
+        print(
+            f"{held_path.name} holds records the students' file does not; course-grade measures the ECG "
+            f"accuracy bar on it (found beside {path.name}; no configuration to add)"
+        )
+    else:
+        held_path.unlink(missing_ok=True)  # a stale held-out file of an earlier preparation would be used
+        print(f"no held-out file (--held-out {args.held_out}): grading a real-data course then needs one")
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """Convert a real dataset folder into the course file (and, for ECG, the held-out file)."""
+    out = _out_dir(args.out)
+    if args.dataset == "ecg":
+        return _prepare_ecg(args, out)
     from labkit.converters.dalia import prepare_dalia
     from labkit.datasets.ppg import save_ppg
 
@@ -139,11 +182,42 @@ def _download(args: argparse.Namespace) -> int:
 
 def _describe_ecg(path: Path) -> str:
     from labkit.datasets.ecg import load_ecg, load_ecg_provenance
+    from labkit.datasets.ecg_real import is_real
 
     _, rhythms, fs = load_ecg(path)
     prov = load_ecg_provenance(path)
     counts = ", ".join(f"{k} {v}" for k, v in sorted(Counter(rhythms.tolist()).items()))
-    return f"source {prov['source']} ({prov['generator']}), {len(rhythms)} strips at {fs} Hz: {counts}"
+    kind = "real recordings" if is_real(prov["source"]) else "synthetic, not real"
+    return (
+        f"source {prov['source']} ({prov['generator']}; {kind}), {len(rhythms)} strips at {fs} Hz: {counts}"
+    )
+
+
+def _ecg_extras(folder: Path) -> list[tuple[bool, str]]:
+    """Check lines of the held-out file (when present) and of the real evaluation set labkit ships."""
+    from labkit.converters.cinc2017 import LICENCE
+    from labkit.datasets.ecg import check_ecg
+    from labkit.datasets.ecg_held_out import check_held_out, held_out_path
+    from labkit.datasets.ecg_real import REAL_EVAL
+
+    lines = []
+    held = held_out_path(folder / ECG_FILE)
+    if held.exists():
+        problems = check_ecg(folder / ECG_FILE) or check_held_out(folder / ECG_FILE, held)
+        lines += [(False, line) for line in problems] or [
+            (
+                True,
+                f"{held}: held-out file for grading, no record shared with {ECG_FILE}: {_describe_ecg(held)}",
+            )
+        ]
+    problems = check_ecg(REAL_EVAL)
+    lines += [(False, line) for line in problems] or [
+        (
+            True,
+            f"{REAL_EVAL}: real evaluation set shipped with labkit ({LICENCE}): {_describe_ecg(REAL_EVAL)}",
+        )
+    ]
+    return lines
 
 
 def _describe_ppg(path: Path) -> str:
@@ -183,6 +257,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             print("\n".join(f"FAIL {line}" for line in problems))
         else:
             print(f"OK   {folder / name}: {describe(folder / name)}")
+    for ok, line in _ecg_extras(folder):
+        failed |= not ok
+        print(f"OK   {line}" if ok else f"FAIL {line}")
     return 1 if failed else 0
 
 
@@ -203,6 +280,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def add_data_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``data`` and its subcommands on ``subparsers``; each sets ``args.handler``."""
+    from labkit.datasets.ecg_held_out import DEFAULT_FRACTION
     from labkit.synthetic.ecg import DEFAULT_LABEL_NOISE
 
     data = subparsers.add_parser("data", help="create, convert, download, check and audit the data files")
@@ -225,7 +303,19 @@ def add_data_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
     prepare.add_argument("dataset", choices=("ecg", "ppg"))
     prepare.add_argument("--from", dest="source", required=True, help="the dataset folder")
     prepare.add_argument("--out", help="data folder (default: the course's data/)")
-    prepare.add_argument("--n-per-rhythm", type=int, default=1500, help="ECG records per rhythm")
+    prepare.add_argument(
+        "--n-per-rhythm",
+        type=int,
+        default=1500,
+        help="ECG records per rhythm (ecg-arrhythmia; CinC 2017: all)",
+    )
+    prepare.add_argument(
+        "--held-out",
+        type=float,
+        default=DEFAULT_FRACTION,
+        help=f"share of each rhythm's ECG records written to the held-out file for grading (default "
+        f"{DEFAULT_FRACTION}; 0: none)",
+    )
     prepare.add_argument("--seed", type=int, default=0, help="seed of the ECG sample")
     prepare.add_argument("--force", action="store_true", help="replace an existing file")
     prepare.add_argument("--no-progress", action="store_true")

@@ -15,6 +15,7 @@ COURSE_MARKER = "nbgrader_config.py"
 DATA_ENV = "LABKIT_DATA_DIR"
 LOG_ENV = "LABKIT_LOG_DIR"
 ECG_FILE = "ecg_rhythms.npz"
+ECG_HELD_OUT_FILE = "ecg_rhythms_heldout.npz"  # a real-data course's grading strips, beside ECG_FILE
 PPG_FILE = "ppg_dalia.pkl"
 
 

@@ -56,6 +56,7 @@ def test_bundle_holds_the_release_a_labkit_only_wheel_and_the_pinned_environment
         tops = {name.split("/")[0] for name in archive.namelist()}
         assert {t for t in tops if not t.endswith(".dist-info")} == {"labkit"}
         assert "labkit/synthetic/ecg.py" in archive.namelist()  # `labkit data synth` works offline
+        assert "labkit/data/ecg_real_eval.npz" in archive.namelist()  # the real strips the lab shows
         metadata = archive.read(next(n for n in archive.namelist() if n.endswith("METADATA"))).decode()
     assert "Requires-Dist: nbgrader" in metadata  # Validate needs nbgrader in the student environment
     assert "dask" not in metadata
@@ -337,3 +338,21 @@ def test_the_course_readme_shows_the_handouts_own_setup_command() -> None:
     assert bundle.SETUP_COMMAND.format(wheel=wheel) in readme and bundle.START_COMMAND in readme
     student = readme[readme.index("## Student workflow") : readme.index("## Instructor workflow")]
     assert "release/" not in student and "make " not in student.replace("make hub", ""), "into the repo"
+
+
+def test_a_shipped_npz_is_checked_as_text_and_byte_arrays_stay_binary(tmp_path: Path) -> None:
+    import io
+
+    import numpy as np
+
+    def npz(**arrays) -> bytes:
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        return buffer.getvalue()
+
+    text = bundle._npz_text(npz(signals=np.zeros((2, 3), np.float32), ids=np.array(["A00001", "A00002"])))
+    assert text.decode().splitlines() == ["signals: float32 (2, 3)", "ids:", "A00001", "A00002"]
+    hidden = npz(code=np.frombuffer(b"assert secret == 42", dtype=np.uint8))
+    assert bundle._npz_text(hidden) == hidden  # bytes in disguise: reported as a binary file
+    (tmp_path / "x.npz").write_bytes(hidden)
+    assert [data for _, data in bundle._members(tmp_path / "x.npz", "x.npz")] == [hidden]

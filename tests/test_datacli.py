@@ -32,8 +32,10 @@ def test_synth_writes_both_files_with_provenance(synth_dir):
 def test_check_passes_and_names_the_source(synth_dir, capsys):
     assert main(["check", "--dir", str(synth_dir)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 2 and all(line.startswith("OK") for line in out)
-    assert "source synthetic" in out[0] and "atrial_flutter 20" in out[0]
+    assert len(out) == 3 and all(line.startswith("OK") for line in out)
+    assert "source synthetic" in out[0] and "synthetic, not real" in out[0] and "atrial_flutter 20" in out[0]
+    assert "ecg_real_eval.npz: real evaluation set shipped with labkit (ODC-By 1.0)" in out[2]
+    assert "source physionet-cinc2017" in out[2] and "real recordings" in out[2]
 
 
 def test_existing_file_is_not_overwritten(synth_dir, capsys):

@@ -94,7 +94,8 @@ def build_wheel(cfg: CourseConfig, into: Path) -> Path:
             f'description = "labkit: the helper library of the course {cfg.course_id}"\n'
             f'requires-python = "{project["requires-python"]}"\ndependencies = [\n{requirements}\n]\n\n'
             '[project.scripts]\nlabkit = "labkit.cli:main"\n\n'
-            '[tool.setuptools.packages.find]\ninclude = ["labkit*"]\n'
+            '[tool.setuptools.packages.find]\ninclude = ["labkit*"]\n\n'
+            '[tool.setuptools.package-data]\nlabkit = ["data/*.npz"]\n'
         )
         proc = subprocess.run(
             [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(into)]
@@ -225,14 +226,48 @@ def assemble(cfg: CourseConfig, labs: list[str], folder: Path) -> list[str]:
 
 
 def _members(path: Path, shown: str):
-    """Yield ``(shown name, bytes)`` for ``path``, or for every member when it is a wheel or zip."""
+    """Yield ``(shown name, bytes)`` for ``path``, or for every member when it is a wheel or zip.
+
+    A ``.npz`` member (labkit's shipped data) is yielded as the text of its arrays (:func:`_npz_text`).
+    """
     if path.suffix in {".whl", ".zip"}:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
                 if not info.is_dir():
-                    yield f"{shown}!{info.filename}", archive.read(info)
+                    data = archive.read(info)
+                    yield (
+                        f"{shown}!{info.filename}",
+                        _npz_text(data) if info.filename.endswith(".npz") else data,
+                    )
     else:
-        yield shown, path.read_bytes()
+        yield shown, _npz_text(path.read_bytes()) if path.suffix == ".npz" else path.read_bytes()
+
+
+def _npz_text(data: bytes) -> bytes:
+    """Return an ``.npz`` file as text a leak check can read.
+
+    Every string array is written in full, every floating-point or 32/64-bit integer array as one line
+    (dtype and shape: numbers carry no source text). Any other array (bytes, small integers) or an
+    unreadable file leaves the bytes as they are, reported as binary.
+    """
+    import io
+
+    import numpy as np
+
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            lines = []
+            for key in arrays.files:
+                array = arrays[key]
+                if array.dtype.kind == "U":
+                    lines += [f"{key}:", *map(str, np.atleast_1d(array).tolist())]
+                elif array.dtype.kind == "f" or array.dtype in (np.int64, np.int32):
+                    lines.append(f"{key}: {array.dtype} {array.shape}")
+                else:
+                    return data
+    except (ValueError, OSError, zipfile.BadZipFile):
+        return data
+    return "\n".join(lines).encode()
 
 
 def bundle_leaks(cfg: CourseConfig, folder: Path) -> list[str]:

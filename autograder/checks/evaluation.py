@@ -7,12 +7,13 @@ every signal in sorted label order, which only the grading process reads (masked
 
 Where the signals come from:
 
-- an instructor's held-out file named in the configuration (same format as the lab's data file): the
+- an instructor's held-out file named in the configuration (same format as the lab's data file), or else
+  the one ``labkit data prepare ecg`` writes beside a real data file (``ecg_rhythms_heldout.npz``): the
   course on real data;
 - otherwise, when the course's data file is synthetic, fresh strips drawn from the same generator with the
   file's label noise and a seed derived from the source notebook and the data file, so the strips are the
   same on every grading machine and no student can regenerate them (the source notebook is not public).
-A course on real data that names no held-out file is refused with the setting that fixes it.
+A course on real data with neither is refused with the setting that fixes it.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def build(course_root: Path, lab: str, held_out: str, folder: Path) -> Path:
 
     data_file = _data_file(course_root, ECG_FILE)
     classes = np.unique(load_ecg(data_file)[1])
+    held_out = held_out or _beside(data_file)
     if held_out:
         path = Path(held_out) if Path(held_out).is_absolute() else course_root / held_out
         signals, rhythms, _ = load_ecg(path)
@@ -95,6 +97,16 @@ def build(course_root: Path, lab: str, held_out: str, folder: Path) -> Path:
     return folder
 
 
+def _beside(data_file: Path) -> str:
+    """Return the held-out file `labkit data prepare ecg` wrote beside a real data file, else ""."""
+    from labkit.datasets.ecg import load_ecg_provenance
+    from labkit.datasets.ecg_held_out import held_out_path
+
+    held = held_out_path(data_file)
+    real = held.is_file() and load_ecg_provenance(data_file).get("source") != "synthetic"
+    return str(held) if real else ""
+
+
 def _save(path: Path, array: np.ndarray) -> None:
     with open(path, "wb") as handle:
         np.save(handle, array, allow_pickle=False)
@@ -109,7 +121,8 @@ def _draw(
     if provenance.get("source") != "synthetic":
         raise BadArgumentError(
             f"{data_file} is {provenance.get('source')!r} data: the ECG accuracy checks need held-out strips "
-            f"whose labels the kernel never sees. Fix: name a held-out file in nbgrader_config.py, "
+            f"whose labels the kernel never sees. Fix: `labkit data prepare ecg --from PATH --force` writes "
+            f"one beside the data file, or name one in nbgrader_config.py, "
             f"c.PrepareHiddenChecks.evaluation_files = {{{lab!r}: 'path/to/held_out.npz'}}"
         )
     seed = int.from_bytes(hashlib.sha256(_seed_material(course_root, lab)).digest()[:4], "big")

@@ -1,9 +1,9 @@
 """Contract of the ECG rhythms file ``ecg_rhythms.npz``: save, load, provenance and checks.
 
 The file holds ``signals`` float32 (N, 1, 1280) (lead II, mV, 10 s at 128 Hz), ``rhythms`` (N,) str (one of
-:data:`RHYTHMS`), ``fs`` (scalar 128) and provenance keys: ``source`` ('synthetic' or
-'physionet-ecg-arrhythmia'), ``generator``, ``seed``, ``record_ids`` (N,) str, ``label_noise`` and
-``created``. It is read with ``np.load`` without pickles.
+:data:`RHYTHMS`), ``fs`` (scalar 128) and provenance keys: ``source`` (one of :data:`SOURCES`: 'synthetic',
+'physionet-ecg-arrhythmia', 'physionet-cinc2017'), ``generator``, ``seed``, ``record_ids`` (N,) str,
+``label_noise`` and ``created``. It is read with ``np.load`` without pickles.
 
 The sibling of :mod:`labkit.datasets.ppg`, in the same order: constants, helpers of the contract, the checks
 of in-memory data (:func:`check_arrays`), provenance, ``save_``, reading, ``load_``, ``check_``; the same
@@ -38,7 +38,7 @@ RHYTHMS: tuple[str, ...] = (
 )
 FS = 128
 N_SAMPLES = 1280
-SOURCES: tuple[str, ...] = ("synthetic", "physionet-ecg-arrhythmia")
+SOURCES: tuple[str, ...] = ("synthetic", "physionet-ecg-arrhythmia", "physionet-cinc2017")
 PROVENANCE_KEYS: tuple[str, ...] = ("source", "generator", "seed", "record_ids", "label_noise", "created")
 DATA_KEYS: tuple[str, ...] = ("signals", "rhythms", "fs")
 FIX = (

@@ -809,3 +809,73 @@ IPython.display.display(
 # learning-rate schedule; feeding the network the RR intervals or a spectrum of the atrial activity would
 # target the remaining confusions directly.
 # ### END SOLUTION
+
+# %% [markdown]
+# ## 5 Beyond the course's data: real ECGs
+#
+# Your models learned from the course's strips. How do they do on recordings they have never met? labkit
+# ships a small set of **real** strips: one 10-s strip from each record of the PhysioNet/CinC Challenge 2017
+# validation set labelled atrial fibrillation or normal rhythm, the normal ones split into normal sinus
+# rhythm, bradycardia and tachycardia by their heart rate (there is no flutter). They come from a hand-held
+# device held between two hands: a single lead close to lead I, not lead II, sometimes upside down, often
+# noisier. (Open Data Commons Attribution licence; Clifford GD et al., *AF Classification from a Short
+# Single Lead ECG Recording: the PhysioNet/Computing in Cardiology Challenge 2017*, Computing in Cardiology
+# 44, 2017; Goldberger AL et al., *PhysioBank, PhysioToolkit, and PhysioNet*, Circulation 101(23), 2000.)
+#
+# The cell below scales them with your `alpha`, as the training strips, applies the three trained models
+# unchanged and shows each model's confusion matrices on its test set and on the real strips. Nothing here
+# is graded automatically.
+
+# %% nbgrader={"grade": false, "grade_id": "real_strips", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from labkit.datasets.ecg_real import load_real_ecg_eval
+
+raw_real_signals, real_rhythms, _ = load_real_ecg_eval()
+known = np.isin(real_rhythms, labels)  # a rhythm the course's data lacks cannot be predicted
+real_x = raw_real_signals[known] * alpha
+real_y = np.searchsorted(labels, real_rhythms[known])
+IPython.display.display(count_table(real_rhythms[known]))
+real_matrices = {}
+for name, model, matrices in (
+    ("given CNN", cnn, cnn_matrices),
+    ("custom model 1", custom1, custom1_matrices),
+    ("custom model 2", custom2, custom2_matrices),
+):
+    real = evaluate_classifier(model, real_x, real_y, {"real strips": np.arange(len(real_y))})
+    real_matrices[name] = {"test": matrices["test"], **real}
+    plot_confusion_matrices(real_matrices[name], labels, model=name)
+IPython.display.display(accuracy_table(real_matrices))
+
+# %% [markdown]
+# ### Question 5 (2 points)
+#
+# Compare each model's accuracy on its test set with its accuracy on the real strips. Which model loses
+# the most, and on which rhythms (use the confusion matrices)? What does the difference tell you about what
+# the models learned and about how far a test-set accuracy can be trusted? Name two things that would make
+# a model hold better on recordings like these.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q5_real_data", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# (Any answer built on the student's own figures earns the points when it compares the two accuracies per
+# model, names the rhythms behind the loss and draws a sound conclusion.)
+#
+# **The gap.** Every model loses a third to a half of its accuracy. On the default synthetic data (data
+# seeds 0 and 1, bench/real_transfer_ecg.py) the given CNN falls from about 0.82 on the test set to about
+# 0.44 on the real strips, the reference residual model from about 0.89 to about 0.6, the convolutional +
+# GRU model from about 0.89 to about 0.5. Normal sinus rhythm is the rhythm most often lost, mostly taken
+# for fibrillation (the real strips' artefacts and noise look irregular, and on the training data only
+# fibrillation is irregular); the single tachycardia strip is missed.
+#
+# **What it means.** A test set drawn from the same source as the training set measures how well a model
+# learned *that source*, not the task in general: the test strips share the training strips' lead, device,
+# amplitude, noise and (here) the generator's regularity. The real strips differ in all of these (a lead
+# close to lead I, inverted recordings, lower amplitude, motion artefacts), a *domain shift*. A bigger
+# model fits the particular regularities of its training data better, and they may not exist elsewhere:
+# higher test accuracy does not mean a better model for real use. A model must be evaluated on data from the
+# setting it will be used in (other devices, leads, patients and hospitals).
+#
+# **What would help.** Training data with the variety of real recordings (several leads and devices,
+# real data, or a generator with more varied morphology, polarity, amplitude and noise); data augmentation
+# (flipping the polarity, scaling the amplitude, adding baseline wander and muscle noise); per-strip
+# normalisation instead of one global `alpha`; features that do not depend on the waveform (RR intervals);
+# and a validation set from the target domain to choose the model.
+# ### END SOLUTION
