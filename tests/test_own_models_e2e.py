@@ -15,7 +15,7 @@ from dataclasses import asdict
 import pytest
 from attack_support import ECG_CONTROL, USELESS, with_cells
 from e2e_support import capped_data_dir, make_course, source_notebook, submit
-from own_model_support import DISGUISED, HONEST
+from own_model_support import DISGUISED, HONEST_SECOND
 
 from autograder.cells import read_notebook
 from autograder.cli import main
@@ -32,7 +32,10 @@ DISGUISES = {
     "constructor_returns_the_trained_cnn": "class CustomModel1(torch.nn.Module):\n    pass\n",
     "stashed_copy_of_the_weights": None,
 }
-HONEST_CASES = ("dilated", "own_base_class_and_helper")
+#: The honest case at real settings: the reference's CustomModel1, and a CustomModel2 that subclasses it
+#: (the reference's designs reach the bar on the small data file; tests/test_ownership.py runs the other
+#: honest designs against the check itself).
+HONEST_CASE = {"custom_model_2": HONEST_SECOND["subclass_of_the_first"]}
 
 
 def test_disguised_models_score_their_controls_and_honest_ones_every_point(tmp_path, monkeypatch):
@@ -41,11 +44,10 @@ def test_disguised_models_score_their_controls_and_honest_ones_every_point(tmp_p
     (course / "data").symlink_to(capped_data_dir(), target_is_directory=True)
     reference = read_notebook(source_notebook(LAB))
     submit(course, LAB, "reference", source_notebook(LAB))
-    for name in HONEST_CASES:
-        submit(course, LAB, f"honest_{name}", with_cells(reference, {"custom_model_1": HONEST[name]}))
+    submit(course, LAB, "honest_subclass", with_cells(reference, HONEST_CASE))
     for name, control in DISGUISES.items():
         own = control or USELESS.format(name="CustomModel1", k=1)
-        submit(course, LAB, f"control_{name}", with_cells(reference, {**ECG_CONTROL, "custom_model_1": own}))
+        submit(course, LAB, _control(name), with_cells(reference, {**ECG_CONTROL, "custom_model_1": own}))
         submit(
             course,
             LAB,
@@ -59,7 +61,7 @@ def test_disguised_models_score_their_controls_and_honest_ones_every_point(tmp_p
     }
 
     full = entries["reference"]["auto_max_score"]
-    for student in ("reference", *(f"honest_{name}" for name in HONEST_CASES)):
+    for student in ("reference", "honest_subclass"):
         assert entries[student]["score"] == full, (
             student,
             entries[student]["tests"],
@@ -67,9 +69,14 @@ def test_disguised_models_score_their_controls_and_honest_ones_every_point(tmp_p
         )
         assert not any("accuracy: " in note for note in entries[student]["notes"]), entries[student]["notes"]
     for name in DISGUISES:
-        attack, control = entries[f"own_{name}"], entries[f"control_{name}"]
+        attack, control = entries[f"own_{name}"], entries[_control(name)]
         assert attack["score"] == control["score"], (name, attack["tests"], control["tests"])
         assert any(n.startswith("test_custom1_accuracy: CustomModel1: ") for n in attack["notes"]), attack[
             "notes"
         ]
         assert not any("accuracy: " in note for note in control["notes"]), control["notes"]
+
+
+def _control(name: str) -> str:
+    """The control's student id: one shared useless control, or the disguise's own."""
+    return f"control_{name}" if DISGUISES[name] else "control"
