@@ -210,8 +210,8 @@ def check_own_model(
     network = getattr(trained, "model", trained)
     if type(network) is not model_class or network is not built:
         raise NotOwnModelError(
-            f"the training cell trained a {type(network).__name__} object: {name}(input_shape, output_shape) "
-            f"must build and return a new {name}"
+            f"{name}: the training cell trained a {type(network).__name__} object; "
+            f"{name}(input_shape, output_shape) must build and return a new {name}"
         )
     with torch.random.fork_rng(devices=[]):
         fresh = model_class(*args)
@@ -219,8 +219,10 @@ def check_own_model(
     mine = {id(m) for m in fresh.modules()} | {id(p) for p in fresh.parameters()}
     if type(fresh) is not model_class or theirs & mine:
         raise NotOwnModelError(
-            f"a new {name} reuses layers or parameters of the given CNN: build your own layers in __init__"
+            f"{name}: a new {name} reuses layers or parameters of the given CNN; build your own in __init__"
         )
     given_network = getattr(given, "model", given)
     if _contains(architecture_signature(fresh), architecture_signature(given_network)):
-        raise NotOwnModelError(f"{name} contains the given CnnModel's whole layer sequence: design your own")
+        raise NotOwnModelError(
+            f"{name}: its layers contain the given CnnModel's whole layer sequence; design your own"
+        )
