@@ -22,7 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-LAB = "hr_estimation"
+LABS = ("hr_estimation", "ecg_rhythm_classification")
+LAB = LABS[0]  # set from --lab in main()
 
 
 def _course(checkout: Path, root: Path, k: int) -> Path:
@@ -51,11 +52,14 @@ def main() -> None:
     """Alternate the checkouts' passes and print the median seconds of a correct submission for each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkout", action="append", required=True, help="NAME=PATH, a checkout with .venv")
+    parser.add_argument("--lab", choices=LABS, default=LABS[0], help="the lab graded (default: HR)")
     parser.add_argument("--k", type=int, default=2, help="copies of the reference solution per pass")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3, help="passes per checkout that load the states")
     parser.add_argument("--no-reuse", action="store_true", help="also one pass per checkout that trains")
     args = parser.parse_args()
+    global LAB
+    LAB = args.lab
     checkouts = {name: Path(path).resolve() for name, path in (c.split("=", 1) for c in args.checkout)}
     seconds: dict[str, dict[str, list[float]]] = {name: {"loaded": [], "trained": []} for name in checkouts}
     with tempfile.TemporaryDirectory(prefix="grading-overhead-") as tmp:
