@@ -23,15 +23,8 @@ Run (at most ``--cores`` threads busy at once; runs already in ``--out`` are kep
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
-
 import numpy as np
-from notebook_runs import execute_cells, load_runs, source_of, sweep, sweep_arguments, write_run
+from notebook_runs import load_runs, source_of, sweep, sweep_arguments, train_on_seed, write_run
 
 from labkit.labs.ecg import ACCURACY_MARGIN as MARGIN
 from labkit.labs.ecg import MIN_ACCURACY
@@ -49,13 +42,7 @@ def run_one(seed: int, threads: int) -> dict:
     """Execute the lab's cells on synthetic ECG data of ``seed`` with ``threads`` torch threads."""
     from labkit.training import accuracy
 
-    with tempfile.TemporaryDirectory() as folder:
-        synth = [Path(sys.executable).parent / "labkit", "data", "synth", "--only", "ecg", "--no-progress"]
-        subprocess.run([*synth, "--out", folder, "--seed", str(seed)], check=True, capture_output=True)
-        os.environ.update(LABKIT_DATA_DIR=folder, LABKIT_LOG_DIR=str(Path(folder) / "logs"), MPLBACKEND="Agg")
-        tic = time.perf_counter()
-        ns = execute_cells(SOURCE, CELLS, threads)
-        seconds = time.perf_counter() - tic
+    ns, seconds = train_on_seed(SOURCE, CELLS, seed, threads)
     device = str(ns["labkit"].training.training_device()) if "labkit" in ns else "cpu"
     test = {name: accuracy(ns[variable]["test"]) for name, variable in MODELS.items()}
     return {"seed": seed, "threads": threads, "device": device, "train_s": seconds, "test_accuracy": test}

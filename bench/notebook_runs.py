@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -119,3 +121,17 @@ def sweep_arguments(description: str, threads: list[int], out: str) -> argparse.
     parser.add_argument("--table", type=Path, help="only print the table of the runs in this folder")
     parser.add_argument("--one", type=int, nargs=2, metavar=("SEED", "THREADS"), help=argparse.SUPPRESS)
     return parser
+
+
+def train_on_seed(source: dict, cells: tuple[str, ...], seed: int, threads: int) -> tuple[dict, float]:
+    """Run the lab's ``cells`` on freshly synthesised ECG data of ``seed``; return the namespace and seconds.
+
+    The data (and TensorBoard logs) live in a temporary folder removed afterwards.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        synth = [Path(sys.executable).parent / "labkit", "data", "synth", "--only", "ecg", "--no-progress"]
+        subprocess.run([*synth, "--out", folder, "--seed", str(seed)], check=True, capture_output=True)
+        os.environ.update(LABKIT_DATA_DIR=folder, LABKIT_LOG_DIR=str(Path(folder) / "logs"), MPLBACKEND="Agg")
+        tic = time.perf_counter()
+        ns = execute_cells(source, cells, threads)
+        return ns, time.perf_counter() - tic

@@ -18,16 +18,9 @@ Usage::
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
-
 import numpy as np
 from metric_spread import CELLS
-from notebook_runs import execute_cells, load_runs, source_of, sweep, sweep_arguments, write_run
+from notebook_runs import load_runs, source_of, sweep, sweep_arguments, train_on_seed, write_run
 
 SOURCE = source_of("ecg_rhythm_classification")
 MODELS = {"given CNN": ("cnn", "cnn_matrices"), "custom 1": ("custom1", "custom1_matrices")}
@@ -59,13 +52,7 @@ def run_one(seed: int, threads: int) -> dict:
     from labkit.synthetic.ecg import GENERATOR, VERSION
     from labkit.training import accuracy, predict
 
-    with tempfile.TemporaryDirectory() as folder:
-        synth = [Path(sys.executable).parent / "labkit", "data", "synth", "--only", "ecg", "--no-progress"]
-        subprocess.run([*synth, "--out", folder, "--seed", str(seed)], check=True, capture_output=True)
-        os.environ.update(LABKIT_DATA_DIR=folder, LABKIT_LOG_DIR=str(Path(folder) / "logs"), MPLBACKEND="Agg")
-        tic = time.perf_counter()
-        ns = execute_cells(SOURCE, CELLS, threads)
-        seconds = time.perf_counter() - tic
+    ns, seconds = train_on_seed(SOURCE, CELLS, seed, threads)
     signals, rhythms, _ = load_real_ecg_eval()
     x = signals * float(ns["alpha"])
     classes = np.asarray(ns["labels"])
