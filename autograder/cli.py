@@ -31,6 +31,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace existing submissions that differ")
     p = sub.add_parser("grade", help="grade what changed, in isolated parallel workers")
     _grade_options(p)
+    _max_epochs_option(p, "grading")
+    p = sub.add_parser("config", help="print every course setting in effect and where it comes from")
+    p.add_argument("--jobs", type=int, help="as `grade --jobs` would take it")
+    p.add_argument("--timeout-cell", type=int, help="as `grade --timeout-cell` would take it")
+    p.add_argument("--timeout-notebook", type=int, help="as `grade --timeout-notebook` would take it")
+    p.add_argument("--memory-mb", type=int, help="as `grade --memory-mb` would take it")
+    p.add_argument("--no-train-reuse", dest="train_reuse", action="store_const", const=False)
+    _max_epochs_option(p, "grading")
+    p = sub.add_parser("try", help="run a lab's hidden checks on its source or one submission; write nothing")
+    p.add_argument("lab")
+    p.add_argument("notebook", nargs="?", type=Path, help="a submission (default: the source notebook)")
+    p.add_argument(
+        "--only", nargs="+", default=[], metavar="TEST_ID", help="these tests; run the notebook up to them"
+    )
+    _max_epochs_option(p, "the trial")
     p = sub.add_parser("feedback", help="nbgrader feedback with hidden tests withheld")
     p.add_argument("lab", nargs="?")
     p.add_argument("--force", action="store_true")
@@ -92,6 +107,23 @@ def _grade_options(p: argparse.ArgumentParser) -> None:
         help="train every model of every submission (default: reuse the reference's trained given models "
         "where a submission's inputs are identical)",
     )
+
+
+def _max_epochs_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--max-epochs",
+        type=int,
+        help=f"training cap for {what} (sets {MAX_EPOCHS_ENV} in every kernel; default: the lab's settings)",
+    )
+
+
+def _epoch_cap(args) -> dict[str, str]:
+    """Return the kernels' extra environment for ``--max-epochs`` (none when it is not given)."""
+    if getattr(args, "max_epochs", None) is None:
+        return {}
+    if args.max_epochs < 1:
+        raise CourseError(f"--max-epochs {args.max_epochs}: must be at least 1 (leave it out to train fully)")
+    return {MAX_EPOCHS_ENV: str(args.max_epochs)}
 
 
 def _cmd_sync(cfg: CourseConfig, args) -> int:
@@ -180,7 +212,8 @@ def _cmd_grade(cfg: CourseConfig, args) -> int:
     from autograder.grade import UngradedError, grade
 
     try:
-        entries, failure = grade(cfg, [cfg.check_lab(args.lab)] if args.lab else None, _options(args)), None
+        labs = [cfg.check_lab(args.lab)] if args.lab else None
+        entries, failure = grade(cfg, labs, _options(args, _epoch_cap(args))), None
     except UngradedError as exc:
         entries, failure = exc.entries, exc
     _print_results(entries)
@@ -189,6 +222,31 @@ def _cmd_grade(cfg: CourseConfig, args) -> int:
         print(f"course-grade grade: {failure}", file=sys.stderr)
         return EXIT_UNGRADED
     return 0
+
+
+def _cmd_config(cfg: CourseConfig, args) -> int:
+    from autograder.effective import format_settings, settings_in_effect
+
+    fields = {field: name for field, name in OPTION_ARGS.items() if hasattr(args, name)}
+    flags = {field: getattr(args, name) for field, name in fields.items()}
+    flags.update(jobs=args.jobs, max_epochs=args.max_epochs)
+    print(f"course {cfg.root} ({cfg.root / 'nbgrader_config.py'})")
+    print(format_settings(settings_in_effect(cfg.root, flags)))
+    return 0
+
+
+def _cmd_try(cfg: CourseConfig, args) -> int:
+    from autograder.trial import try_lab
+
+    _epoch_cap(args)
+    trial = try_lab(cfg, args.lab, args.notebook, args.only, args.max_epochs)
+    print("\n".join(v.line() for v in trial.verdicts))
+    passed = sum(v.passed for v in trial.verdicts)
+    print(
+        f"{trial.lab}: {passed} of {len(trial.verdicts)} test(s) passed on {trial.notebook} "
+        f"({trial.cells_run} of {trial.cells_total} cells run, {trial.seconds:.0f} s; nothing recorded)"
+    )
+    return 0 if passed == len(trial.verdicts) else 1
 
 
 def _cmd_feedback(cfg: CourseConfig, args) -> int:
@@ -297,6 +355,8 @@ COMMANDS = {
     "build": _cmd_build,
     "collect": _cmd_collect,
     "grade": _cmd_grade,
+    "try": _cmd_try,
+    "config": _cmd_config,
     "feedback": _cmd_feedback,
     "export": _cmd_export,
     "manual": _cmd_manual,

@@ -1,0 +1,233 @@
+"""``course-grade try``: run a lab's hidden checks on its source notebook or one submission, in seconds.
+
+The path is the one grading takes for a hidden check (:mod:`autograder.checks.steps`): the grader-check
+regions are taken out of the test cells (`take_checks`), the notebook runs in a kernel where each probe
+emits its raw results, and `decide` runs every check in this process on what was emitted. What differs
+from ``course-grade grade``, on purpose:
+
+- nothing is written to the course: no gradebook, no ledger, no autograded notebook;
+- ``only`` runs the notebook up to the last of the named test cells and no further (a function check of
+  the HR lab needs no training cell), and reports those tests only;
+- the kernel is an ordinary kernel of this environment in a temporary folder, not the confined, guarded
+  kernel of a grading worker: try submissions you trust (``course-grade grade`` confines the rest).
+
+A submission gets the source's given code and test cells back (hidden tests and their checks included),
+and a deleted test cell is put back after its nearest surviving predecessor, as grading does
+(`autograder.execute.restore.RestoreCells`).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbformat import NotebookNode
+
+from autograder import CourseError
+from autograder.cells import grade_id, nbgrader_meta, read_notebook
+from autograder.checks.probe import INPUTS_ENV
+from autograder.checks.steps import decide, take_checks
+from autograder.config import CourseConfig
+from labkit.paths import DATA_ENV, LOG_ENV
+from labkit.runtime import MAX_EPOCHS_ENV
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One graded test cell's outcome under ``course-grade try``.
+
+    Attributes
+    ----------
+    test
+        The cell's grade id.
+    points
+        Its points.
+    passed
+        Whether it ends without an error (its visible test, probe and hidden check all passed).
+    message
+        What the student would read when it failed ("" when it passed).
+    """
+
+    test: str
+    points: float
+    passed: bool
+    message: str = ""
+
+    def line(self) -> str:
+        """Return the verdict as one printed line."""
+        status = "PASS" if self.passed else "FAIL"
+        return f"{status} {self.test} ({self.points:g} pt)" + (f": {self.message}" if self.message else "")
+
+
+@dataclass(frozen=True)
+class Trial:
+    """What ``course-grade try`` ran and found."""
+
+    lab: str
+    notebook: Path
+    cells_run: int
+    cells_total: int
+    seconds: float
+    verdicts: list[Verdict]
+
+
+def is_test(cell: NotebookNode) -> bool:
+    """Return True for an autograded test cell (graded code, not an exercise)."""
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def _from_source(cell: NotebookNode) -> bool:
+    """Return True for a cell grading takes from the source (given code, test cells)."""
+    meta = nbgrader_meta(cell)
+    return bool(grade_id(cell)) and (bool(meta.get("locked")) or is_test(cell))
+
+
+def with_source_cells(source: NotebookNode, submission: NotebookNode) -> NotebookNode:
+    """Return ``submission`` with the source's given and test cells, deleted test cells put back.
+
+    The student's exercises and extra cells are kept; every locked or test cell is the source's (its
+    hidden tests and grader checks included), as nbgrader's ``OverwriteCells`` and `RestoreCells` make it.
+    """
+    cells = {grade_id(c): c for c in source.cells if _from_source(c)}
+    merged = copy.deepcopy(submission)
+    merged.cells = [copy.deepcopy(cells.get(grade_id(c), c)) for c in merged.cells]
+    order = [grade_id(c) for c in source.cells if grade_id(c)]
+    for name in [grade_id(c) for c in source.cells if is_test(c)]:
+        present = [grade_id(c) for c in merged.cells]
+        if name in present:
+            continue
+        before = [n for n in order[: order.index(name)] if n in present]
+        at = present.index(before[-1]) + 1 if before else 0
+        merged.cells.insert(at, copy.deepcopy(cells[name]))
+    return merged
+
+
+def cells_to_run(nb: NotebookNode, only: list[str], where: Path) -> int:
+    """Return how many cells from the top run: all, or up to the last test cell named in ``only``.
+
+    Raises
+    ------
+    CourseError
+        When a name in ``only`` is not a test cell of ``nb`` (the message lists the test ids).
+    """
+    tests = [grade_id(c) for c in nb.cells if is_test(c)]
+    unknown = [name for name in only if name not in tests]
+    if unknown:
+        raise CourseError(
+            f"{where}: no test cell {', '.join(map(repr, unknown))}; its test cells are: {', '.join(tests)}"
+        )
+    if not only:
+        return len(nb.cells)
+    return max(i for i, c in enumerate(nb.cells) if grade_id(c) in only) + 1
+
+
+def kernel_env(cfg: CourseConfig, inputs: Path | None, home: Path, max_epochs: int | None) -> dict[str, str]:
+    """Return the kernel's environment: this one, the course's data, its probe inputs, the epoch cap."""
+    from labkit.paths import data_dir
+
+    env = {**os.environ, DATA_ENV: str(data_dir(cfg.root)), LOG_ENV: str(home / "logs"), "MPLBACKEND": "Agg"}
+    env.pop(MAX_EPOCHS_ENV, None) if max_epochs is None else env.update({MAX_EPOCHS_ENV: str(max_epochs)})
+    if inputs is not None:
+        env[INPUTS_ENV] = str(inputs)
+    return env
+
+
+def _probe_inputs(cfg: CourseConfig, lab: str) -> Path | None:
+    """Return the folder of ``lab``'s probe inputs (built when missing), None when the lab has none."""
+    from autograder.checks.evaluation import ensure_inputs
+
+    held_out = dict(cfg.evaluation_files)
+    return ensure_inputs(cfg.root, lab, held_out[lab]) if lab in held_out else None
+
+
+def _execute(nb: NotebookNode, cfg: CourseConfig, env: dict[str, str], cwd: Path) -> None:
+    """Run every cell of ``nb`` in a fresh kernel (errors kept as outputs, as grading keeps them)."""
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+
+    from autograder.execute.isolation import socket_prefix
+
+    km = KernelManager(kernel_name="python3", transport="ipc", ip=socket_prefix(cwd))
+    client = NotebookClient(
+        nb,
+        km=km,
+        timeout=cfg.timeouts.cell,
+        startup_timeout=cfg.timeouts.startup,
+        allow_errors=True,
+        resources={"metadata": {"path": str(cwd)}},
+    )
+    client.execute(env=env)
+
+
+def _message(cell: NotebookNode) -> str:
+    errors = [out for out in cell.get("outputs", []) if out.get("output_type") == "error"]
+    if not errors:
+        return ""
+    last = errors[-1]
+    return f"{last.get('ename', 'Error')}: {last.get('evalue', '')}".strip()
+
+
+def verdicts(nb: NotebookNode, only: list[str]) -> list[Verdict]:
+    """Return the verdict of every test cell of an executed, decided ``nb`` (those in ``only`` if given)."""
+    found = []
+    for cell in nb.cells:
+        if is_test(cell) and (not only or grade_id(cell) in only):
+            message = _message(cell)
+            points = float(nbgrader_meta(cell).get("points", 0) or 0)
+            found.append(Verdict(grade_id(cell), points, not message, message))
+    return found
+
+
+def try_lab(
+    cfg: CourseConfig,
+    lab: str,
+    notebook: Path | None = None,
+    only: list[str] | None = None,
+    max_epochs: int | None = None,
+) -> Trial:
+    """Run ``lab``'s hidden checks on its source notebook (or the submission ``notebook``); write nothing.
+
+    Parameters
+    ----------
+    cfg
+        The course.
+    lab
+        The lab (its source notebook holds the checks).
+    notebook
+        A submission of ``lab`` (default: the source notebook itself, i.e. the reference solution).
+    only
+        Test ids to try; the notebook runs up to the last of them (default: every test, the whole notebook).
+    max_epochs
+        Training cap for the kernel (``$LABKIT_MAX_EPOCHS``; None: the lab's own settings).
+    """
+    only = list(only or [])
+    source_path = cfg.source_notebook(cfg.check_lab(lab))
+    if not source_path.is_file():
+        raise CourseError(f"{source_path}: missing; run `course-grade sync` (or check the lab's name)")
+    source = read_notebook(source_path)
+    if notebook is None:
+        path, nb = source_path, copy.deepcopy(source)
+    elif not notebook.is_file():
+        raise CourseError(f"{notebook}: no such notebook; give the path of a submission of {lab}")
+    else:
+        path, nb = notebook, with_source_cells(source, read_notebook(notebook))
+    total = len(nb.cells)
+    nb.cells = nb.cells[: cells_to_run(nb, only, path)]
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    checks = take_checks(nb)
+    inputs = _probe_inputs(cfg, lab)
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"course-try-{lab}-") as tmp:
+        _execute(nb, cfg, kernel_env(cfg, inputs, Path(tmp), max_epochs), Path(tmp))
+    decide(nb, checks, lab, inputs)
+    return Trial(lab, path, len(nb.cells), total, time.monotonic() - start, verdicts(nb, only))
+
+
+__all__ = ["Trial", "Verdict", "try_lab", "with_source_cells"]

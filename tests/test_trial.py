@@ -1,0 +1,70 @@
+"""autograder/trial.py: `course-grade try` decides hidden checks by their grader checks, writes nothing."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from autograder_support import mini_course, tree_hash
+
+from autograder import CourseError
+from autograder.cells import grade_id
+from autograder.cli import main
+from autograder.config import load_config
+from autograder.trial import cells_to_run, try_lab, with_source_cells
+
+pytestmark = pytest.mark.e2e
+
+WRONG_ON_NEGATIVES = "def square(x):\n    return abs(x) * x\n"
+
+
+def _submission(root, tmp_path, replace: dict[str, str], drop: set[str] = frozenset()):
+    """Write the mini lab's source with exercises replaced and cells dropped (hidden tests stripped too)."""
+    nb = nbformat.read(root / "source" / "mini" / "mini.ipynb", as_version=4)
+    nb.cells = [c for c in nb.cells if grade_id(c) not in drop]
+    for cell in nb.cells:
+        if grade_id(cell) in replace:
+            cell.source = replace[grade_id(cell)]
+        elif "BEGIN HIDDEN TESTS" in cell.source:
+            cell.source = cell.source.split("### BEGIN HIDDEN TESTS")[0]
+    path = tmp_path / "alice.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_try_decides_hidden_checks_and_writes_nothing(tmp_path, capsys):
+    root = mini_course(tmp_path)
+    before = tree_hash(root, skip=set())
+    wrong = _submission(root, tmp_path, {"square": WRONG_ON_NEGATIVES}, drop={"test_mean"})
+    code = main(["--course", str(root), "try", "mini", str(wrong)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert (
+        "FAIL test_square (2 pt): AssertionError: square(-4) should be 16 (hidden check on negatives)" in out
+    )
+    assert "PASS test_mean (3 pt)" in out  # deleted by the student, put back and run, as grading does
+    assert main(["--course", str(root), "try", "mini"]) == 0  # the source notebook: the reference passes
+    assert "2 of 2 test(s) passed" in capsys.readouterr().out
+    assert tree_hash(root, skip=set()) == before
+
+
+def test_try_only_runs_the_prefix_up_to_the_named_test(tmp_path):
+    root = mini_course(tmp_path)
+    wrong = _submission(root, tmp_path, {"mean_value": "def mean_value(values):\n    return 0\n"})
+    trial = try_lab(load_config(root), "mini", wrong, only=["test_square"])
+    assert [(v.test, v.passed) for v in trial.verdicts] == [("test_square", True)]
+    assert trial.cells_run < trial.cells_total
+    with pytest.raises(CourseError, match=r"no test cell 'test_nope'.*test_square, test_mean"):
+        try_lab(load_config(root), "mini", only=["test_nope"])
+
+
+def test_with_source_cells_restores_tests_after_their_predecessor(tmp_path):
+    root = mini_course(tmp_path)
+    source = nbformat.read(root / "source" / "mini" / "mini.ipynb", as_version=4)
+    sub = nbformat.read(_submission(root, tmp_path, {}, drop={"test_square"}), as_version=4)
+    merged = with_source_cells(source, sub)
+    ids = [grade_id(c) for c in merged.cells]
+    assert ids.index("test_square") == ids.index("square") + 1
+    assert all(
+        "GRADER CHECK" in c.source for c in merged.cells if grade_id(c) in {"test_square", "test_mean"}
+    )
+    assert cells_to_run(merged, ["test_square"], root) == ids.index("test_square") + 1
