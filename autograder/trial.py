@@ -8,6 +8,9 @@ from ``course-grade grade``, on purpose:
 - nothing is written to the course: no gradebook, no ledger, no autograded notebook;
 - ``only`` runs the notebook up to the last of the named test cells and no further (a function check of
   the HR lab needs no training cell), and reports those tests only;
+- the kernel reads the trained states the lab's last reference run recorded (`autograder.reuse`), when
+  the grading kit of this source holds some, and runs with one thread as a default grading run's does, so
+  a training cell whose inputs match the reference loads its state instead of training;
 - the kernel is an ordinary kernel of this environment in a temporary folder, not the confined, guarded
   kernel of a grading worker: try submissions you trust (``course-grade grade`` confines the rest).
 
@@ -131,10 +134,32 @@ def kernel_env(cfg: CourseConfig, inputs: Path | None, home: Path, max_epochs: i
     from labkit.paths import data_dir
 
     env = {**os.environ, DATA_ENV: str(data_dir(cfg.root)), LOG_ENV: str(home / "logs"), "MPLBACKEND": "Agg"}
+    env.update({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
     env.pop(MAX_EPOCHS_ENV, None) if max_epochs is None else env.update({MAX_EPOCHS_ENV: str(max_epochs)})
     if inputs is not None:
         env[INPUTS_ENV] = str(inputs)
     return env
+
+
+def reference_store(cfg: CourseConfig, lab: str, into: Path) -> dict[str, str]:
+    """Copy the newest training store of ``lab``'s current grading kit into ``into``; return its variables.
+
+    A store is only read when its entry's training key matches what the kernel trains, so any store of the
+    kit is safe to offer (a mismatch trains as usual). None recorded yet (``course-grade grade`` records
+    one): no variables.
+    """
+    import shutil
+
+    from autograder.build.release import kit_digest
+    from autograder.reuse.store import STORE_DIR
+    from labkit.training.reuse import MANIFEST, MANIFEST_ENV, STORE_ENV, digest
+
+    stores = cfg.state_dir / "kits" / f"{lab}-{kit_digest(cfg, lab)}" / STORE_DIR
+    found = sorted(stores.glob(f"*/{MANIFEST}"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        return {}
+    shutil.copytree(found[-1].parent, into)
+    return {STORE_ENV: str(into), MANIFEST_ENV: digest([(into / MANIFEST).read_bytes()])}
 
 
 def _probe_inputs(cfg: CourseConfig, lab: str) -> Path | None:
@@ -161,7 +186,7 @@ def _execute(nb: NotebookNode, cfg: CourseConfig, env: dict[str, str], cwd: Path
         allow_errors=True,
         resources={"metadata": {"path": str(cwd)}},
     )
-    client.execute(env=env)
+    client.execute(env=env, cleanup_kc=True)  # our kernel manager: shut its kernel down too
 
 
 def _message(cell: NotebookNode) -> str:
@@ -225,7 +250,9 @@ def try_lab(
     inputs = _probe_inputs(cfg, lab)
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"course-try-{lab}-") as tmp:
-        _execute(nb, cfg, kernel_env(cfg, inputs, Path(tmp), max_epochs), Path(tmp))
+        env = kernel_env(cfg, inputs, Path(tmp), max_epochs)
+        env.update(reference_store(cfg, lab, Path(tmp) / "train_store"))
+        _execute(nb, cfg, env, Path(tmp))
     decide(nb, checks, lab, inputs)
     return Trial(lab, path, len(nb.cells), total, time.monotonic() - start, verdicts(nb, only))
 

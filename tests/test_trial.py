@@ -7,10 +7,13 @@ import pytest
 from autograder_support import mini_course, tree_hash
 
 from autograder import CourseError
+from autograder.build.release import kit_digest
 from autograder.cells import grade_id
 from autograder.cli import main
 from autograder.config import load_config
-from autograder.trial import cells_to_run, try_lab, with_source_cells
+from autograder.reuse.store import STORE_DIR, write_manifest
+from autograder.trial import cells_to_run, reference_store, try_lab, with_source_cells
+from labkit.training.reuse import MANIFEST_ENV, STORE_ENV
 
 pytestmark = pytest.mark.e2e
 
@@ -68,3 +71,16 @@ def test_with_source_cells_restores_tests_after_their_predecessor(tmp_path):
         "GRADER CHECK" in c.source for c in merged.cells if grade_id(c) in {"test_square", "test_mean"}
     )
     assert cells_to_run(merged, ["test_square"], root) == ids.index("test_square") + 1
+
+
+def test_reference_store_of_the_current_kit_is_offered_to_the_kernel(tmp_path):
+    root = mini_course(tmp_path)
+    cfg = load_config(root)
+    assert reference_store(cfg, "mini", tmp_path / "none") == {}  # nothing recorded yet: train as usual
+    recorded = cfg.state_dir / "kits" / f"mini-{kit_digest(cfg, 'mini')}" / STORE_DIR / "setting"
+    recorded.mkdir(parents=True)
+    (recorded / ("0" * 64 + ".pt")).write_bytes(b"state")
+    manifest = write_manifest(recorded)
+    env = reference_store(cfg, "mini", tmp_path / "store")
+    assert env == {STORE_ENV: str(tmp_path / "store"), MANIFEST_ENV: manifest}
+    assert (tmp_path / "store" / ("0" * 64 + ".pt")).read_bytes() == b"state"
