@@ -193,15 +193,21 @@ def _options(args, extra_env: dict | None = None) -> GradeOptions:
     )
 
 
+def score_text(entry: LedgerEntry) -> str:
+    """Return an entry's autograded score, and the points left to grade by hand where the lab has some."""
+    score = f"{entry.score:6.1f} / {entry.auto_max_score:5.1f} autograded"
+    if entry.manual_max_score:
+        score += f", {entry.manual_max_score:g} points still to grade by hand"
+    return score
+
+
 def _print_results(entries: list[LedgerEntry], notes: dict[tuple[str, str], str] | None = None) -> None:
     """Print one line per entry (``notes``: one more note by (lab, student), after the entry's own)."""
     for e in sorted(entries, key=lambda e: (e.lab, e.student)):
         extra = (notes or {}).get((e.lab, e.student))
         shown = [*e.notes, *([extra] if extra else [])]
         note = f"  NOTE: {'; '.join(shown)}" if shown else ""
-        manual = f" (+{e.manual_max_score:g} by hand)" if e.manual_max_score else ""
-        score = f"{e.score:6.1f} / {e.auto_max_score:5.1f} auto{manual}"
-        print(f"{e.lab:28s} {e.student:20s} {score}{note}")
+        print(f"{e.lab:28s} {e.student:20s} {score_text(e)}{note}")
 
 
 #: Exit status of ``course-grade grade`` when some submissions were left ungraded (the machine failed).
@@ -254,7 +260,10 @@ def _cmd_feedback(cfg: CourseConfig, args) -> int:
 
     for lab in [cfg.check_lab(args.lab)] if args.lab else cfg.labs:
         if (cfg.root / cfg.folders.autograded).is_dir():
-            print(f"{lab}: {len(generate_feedback(cfg, lab, args.force))} feedback file(s)")
+            pages = [p for p in generate_feedback(cfg, lab, args.force) if p.suffix == ".html"]
+            students = len({p.parent.parent.name for p in pages})
+            where = cfg.root / cfg.folders.feedback
+            print(f"{lab}: {len(pages)} feedback page(s) for {students} student(s) in {where}")
     return 0
 
 
