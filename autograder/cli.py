@@ -43,8 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("lab")
     p.add_argument("notebook", nargs="?", type=Path, help="a submission (default: the source notebook)")
     p.add_argument(
-        "--only", nargs="+", default=[], metavar="TEST_ID", help="these tests; run the notebook up to them"
+        "--only", nargs="+", default=[], metavar="TEST_ID", help="these tests, and only the cells they need"
     )
+    p.add_argument("--prefix", action="store_true", help="with --only: run every cell up to the last test")
     _max_epochs_option(p, "the trial")
     p = sub.add_parser("feedback", help="nbgrader feedback with hidden tests withheld")
     p.add_argument("lab", nargs="?")
@@ -245,7 +246,7 @@ def _cmd_try(cfg: CourseConfig, args) -> int:
     from autograder.trial import try_lab
 
     _epoch_cap(args)
-    trial = try_lab(cfg, args.lab, args.notebook, args.only, args.max_epochs)
+    trial = try_lab(cfg, args.lab, args.notebook, args.only, args.max_epochs, args.prefix)
     print("\n".join(v.line() for v in trial.verdicts))
     passed = sum(v.passed for v in trial.verdicts)
     print(

@@ -6,8 +6,9 @@ emits its raw results, and `decide` runs every check in this process on what was
 from ``course-grade grade``, on purpose:
 
 - nothing is written to the course: no gradebook, no ledger, no autograded notebook;
-- ``only`` runs the notebook up to the last of the named test cells and no further (a function check of
-  the HR lab needs no training cell), and reports those tests only;
+- ``only`` runs only the cells the named test cells need: the cells that bind a name they read, and so
+  on back, and the setup cell (a function check needs no training cell), and reports those tests only;
+  ``prefix`` runs every cell up to the last of them instead;
 - the kernel reads the trained states the lab's last reference run recorded (`autograder.reuse`), when
   the grading kit of this source holds some, and runs with one thread as a default grading run's does, so
   a training cell whose inputs match the reference loads its state instead of training;
@@ -129,6 +130,54 @@ def cells_to_run(nb: NotebookNode, only: list[str], where: Path) -> int:
     return max(i for i, c in enumerate(nb.cells) if grade_id(c) in only) + 1
 
 
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """Return the names a cell binds and the names it reads without binding (none when it does not parse)."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set(), set()
+    bound, read = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+    return bound, read - bound  # a name the cell binds itself is taken as its own (bound before read)
+
+
+def needed_cells(nb: NotebookNode, only: list[str]) -> list[int]:
+    """Return the indices of the code cells the test cells named in ``only`` need, in order.
+
+    For each named test cell: the cell, then, walking back from it, every cell that binds a name a kept
+    cell reads (whose own reads are added in turn), and the first code cell (the setup: seeds, imports).
+    A cell that only changes an object in place through a method call is not seen: ``prefix`` runs every
+    cell before the last named test instead.
+    """
+    keep: set[int] = set()
+    for target, cell in enumerate(nb.cells):
+        if is_test(cell) and grade_id(cell) in only:
+            keep |= _slice(nb, target)
+    return sorted(keep)
+
+
+def _slice(nb: NotebookNode, target: int) -> set[int]:
+    """Return the code cells up to ``target`` that it needs (see `needed_cells`)."""
+    code = [i for i in range(target) if nb.cells[i].cell_type == "code"]
+    keep, needed = {target}, _names(nb.cells[target].source)[1]
+    for i in reversed(code):
+        bound, read = _names(nb.cells[i].source)
+        if bound & needed or i == code[0]:
+            keep.add(i)
+            needed |= read
+    return keep
+
+
 def kernel_env(cfg: CourseConfig, inputs: Path | None, home: Path, max_epochs: int | None) -> dict[str, str]:
     """Return the kernel's environment: this one, the course's data, its probe inputs, the epoch cap."""
     from labkit.paths import data_dir
@@ -214,6 +263,7 @@ def try_lab(
     notebook: Path | None = None,
     only: list[str] | None = None,
     max_epochs: int | None = None,
+    prefix: bool = False,
 ) -> Trial:
     """Run ``lab``'s hidden checks on its source notebook (or the submission ``notebook``); write nothing.
 
@@ -226,7 +276,11 @@ def try_lab(
     notebook
         A submission of ``lab`` (default: the source notebook itself, i.e. the reference solution).
     only
-        Test ids to try; the notebook runs up to the last of them (default: every test, the whole notebook).
+        Test ids to try, running only the cells they need (`needed_cells`); default: every test, the
+        whole notebook.
+    prefix
+        With ``only``: run every cell up to the last named test instead (a test whose needs are not seen
+        by their names: a cell that changes an object in place).
     max_epochs
         Training cap for the kernel (``$LABKIT_MAX_EPOCHS``; None: the lab's own settings).
     """
@@ -242,11 +296,13 @@ def try_lab(
     else:
         path, nb = notebook, with_source_cells(source, read_notebook(notebook))
     total = len(nb.cells)
+    checks = take_checks(nb)
     nb.cells = nb.cells[: cells_to_run(nb, only, path)]
+    if only and not prefix:
+        nb.cells = [nb.cells[i] for i in needed_cells(nb, only)]
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    checks = take_checks(nb)
     inputs = _probe_inputs(cfg, lab)
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"course-try-{lab}-") as tmp:

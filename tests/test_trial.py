@@ -12,7 +12,7 @@ from autograder.cells import grade_id
 from autograder.cli import main
 from autograder.config import load_config
 from autograder.reuse.store import STORE_DIR, write_manifest
-from autograder.trial import cells_to_run, reference_store, try_lab, with_source_cells
+from autograder.trial import cells_to_run, needed_cells, reference_store, try_lab, with_source_cells
 from labkit.training.reuse import MANIFEST_ENV, STORE_ENV
 
 pytestmark = pytest.mark.e2e
@@ -50,7 +50,27 @@ def test_try_decides_hidden_checks_and_writes_nothing(tmp_path, capsys):
     assert tree_hash(root, skip=set()) == before
 
 
-def test_try_only_runs_the_prefix_up_to_the_named_test(tmp_path):
+def test_only_runs_the_cells_the_named_tests_need():
+    nb = nbformat.v4.new_notebook()
+    sources = {
+        "setup": "import math",
+        "slow": "model = train()",
+        "square": "def square(x):\n    return x * x",
+        "test_square": "assert square(3) == 9\nvalue = 2",
+        "uses_model": "score = model.score(value)",
+        "test_model": "assert score > math.pi",
+    }
+    for gid, source in sources.items():
+        graded = gid.startswith("test_")
+        meta = {"grade": graded, "grade_id": gid, "locked": True, "solution": False, "points": 1}
+        nb.cells.append(nbformat.v4.new_code_cell(source, metadata={"nbgrader": meta}))
+    names = [grade_id(nb.cells[i]) for i in needed_cells(nb, ["test_square"])]
+    assert names == ["setup", "square", "test_square"]  # the training cell is skipped
+    names = [grade_id(nb.cells[i]) for i in needed_cells(nb, ["test_model"])]
+    assert names == ["setup", "slow", "square", "test_square", "uses_model", "test_model"]
+
+
+def test_try_only_runs_the_cells_up_to_the_named_test(tmp_path):
     root = mini_course(tmp_path)
     wrong = _submission(root, tmp_path, {"mean_value": "def mean_value(values):\n    return 0\n"})
     trial = try_lab(load_config(root), "mini", wrong, only=["test_square"])
