@@ -259,7 +259,7 @@ def _cmd_try(cfg: CourseConfig, args) -> int:
 def _cmd_feedback(cfg: CourseConfig, args) -> int:
     from autograder.feedback import generate_feedback
 
-    for lab in [cfg.check_lab(args.lab)] if args.lab else cfg.labs:
+    for lab in [cfg.check_lab(args.lab)] if args.lab else cfg.labs_with_source:
         if (cfg.root / cfg.folders.autograded).is_dir():
             pages = [p for p in generate_feedback(cfg, lab, args.force) if p.suffix == ".html"]
             students = len({p.parent.parent.name for p in pages})
