@@ -184,7 +184,8 @@ def kernel_env(cfg: CourseConfig, inputs: Path | None, home: Path, max_epochs: i
 
     env = {**os.environ, DATA_ENV: str(data_dir(cfg.root)), LOG_ENV: str(home / "logs"), "MPLBACKEND": "Agg"}
     env.update({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
-    env.pop(MAX_EPOCHS_ENV, None) if max_epochs is None else env.update({MAX_EPOCHS_ENV: str(max_epochs)})
+    if max_epochs is not None:  # else $LABKIT_MAX_EPOCHS passes through, as `course-grade grade` passes it
+        env[MAX_EPOCHS_ENV] = str(max_epochs)
     if inputs is not None:
         env[INPUTS_ENV] = str(inputs)
     return env

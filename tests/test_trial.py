@@ -12,7 +12,14 @@ from autograder.cells import grade_id
 from autograder.cli import main
 from autograder.config import load_config
 from autograder.reuse.store import STORE_DIR, write_manifest
-from autograder.trial import cells_to_run, needed_cells, reference_store, try_lab, with_source_cells
+from autograder.trial import (
+    cells_to_run,
+    kernel_env,
+    needed_cells,
+    reference_store,
+    try_lab,
+    with_source_cells,
+)
 from labkit.training.reuse import MANIFEST_ENV, STORE_ENV
 
 pytestmark = pytest.mark.e2e
@@ -104,3 +111,12 @@ def test_reference_store_of_the_current_kit_is_offered_to_the_kernel(tmp_path):
     env = reference_store(cfg, "mini", tmp_path / "store")
     assert env == {STORE_ENV: str(tmp_path / "store"), MANIFEST_ENV: manifest}
     assert (tmp_path / "store" / ("0" * 64 + ".pt")).read_bytes() == b"state"
+
+
+def test_the_kernel_gets_the_epoch_cap_of_the_flag_else_of_the_environment(tmp_path, monkeypatch):
+    cfg = load_config(mini_course(tmp_path))
+    monkeypatch.setenv("LABKIT_MAX_EPOCHS", "5")
+    assert kernel_env(cfg, None, tmp_path, 2)["LABKIT_MAX_EPOCHS"] == "2"
+    assert kernel_env(cfg, None, tmp_path, None)["LABKIT_MAX_EPOCHS"] == "5"
+    monkeypatch.delenv("LABKIT_MAX_EPOCHS")
+    assert "LABKIT_MAX_EPOCHS" not in kernel_env(cfg, tmp_path / "inputs", tmp_path, None)
