@@ -54,7 +54,6 @@ lint: $(STAMP)  ## ruff
 
 docs: $(STAMP)  ## the documentation site in site/ (mkdocs.yml; warnings and broken links fail it)
 	$(BIN)/mkdocs build --strict
-	@echo "docs: site/index.html"
 
 lab: data  ## start JupyterLab on the course (release/ notebooks; LAB_ARGS=... for more options)
 	$(BIN)/jupyter lab --config=jupyter_server_config.py --ServerApp.root_dir=. $(LAB_ARGS)
