@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help install data build bundle demo test test-fast lint lab hub hub-proxy hub-load doctor sync clean
+.PHONY: help install data build bundle demo test test-fast lint docs lab hub hub-proxy hub-load doctor sync clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -52,6 +52,9 @@ lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check labkit autograder tests bench
 
+docs: $(STAMP)  ## the documentation site in site/ (mkdocs.yml; warnings and broken links fail it)
+	$(BIN)/mkdocs build --strict
+
 lab: data  ## start JupyterLab on the course (release/ notebooks; LAB_ARGS=... for more options)
 	$(BIN)/jupyter lab --config=jupyter_server_config.py --ServerApp.root_dir=. $(LAB_ARGS)
 
@@ -73,4 +76,4 @@ doctor: $(STAMP)  ## check the installation and the data
 	$(BIN)/labkit doctor
 
 clean:  ## remove runtime folders (keeps data/ and .venv)
-	rm -rf logs submitted autograded feedback gradebook.db .grading exports test-artifacts .hub
+	rm -rf logs submitted autograded feedback gradebook.db .grading exports test-artifacts .hub site

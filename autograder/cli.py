@@ -31,6 +31,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace existing submissions that differ")
     p = sub.add_parser("grade", help="grade what changed, in isolated parallel workers")
     _grade_options(p)
+    _max_epochs_option(p, "grading")
+    p = sub.add_parser("config", help="print every course setting in effect and where it comes from")
+    p.add_argument("--jobs", type=int, help="as `grade --jobs` would take it")
+    p.add_argument("--timeout-cell", type=int, help="as `grade --timeout-cell` would take it")
+    p.add_argument("--timeout-notebook", type=int, help="as `grade --timeout-notebook` would take it")
+    p.add_argument("--memory-mb", type=int, help="as `grade --memory-mb` would take it")
+    p.add_argument("--no-train-reuse", dest="train_reuse", action="store_const", const=False)
+    _max_epochs_option(p, "grading")
+    p = sub.add_parser("try", help="run a lab's hidden checks on its source or one submission; write nothing")
+    p.add_argument("lab")
+    p.add_argument("notebook", nargs="?", type=Path, help="a submission (default: the source notebook)")
+    p.add_argument(
+        "--only", nargs="+", default=[], metavar="TEST_ID", help="these tests, and only the cells they need"
+    )
+    p.add_argument("--prefix", action="store_true", help="with --only: run every cell up to the last test")
+    _max_epochs_option(p, "the trial")
     p = sub.add_parser("feedback", help="nbgrader feedback with hidden tests withheld")
     p.add_argument("lab", nargs="?")
     p.add_argument("--force", action="store_true")
@@ -92,6 +108,23 @@ def _grade_options(p: argparse.ArgumentParser) -> None:
         help="train every model of every submission (default: reuse the reference's trained given models "
         "where a submission's inputs are identical)",
     )
+
+
+def _max_epochs_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--max-epochs",
+        type=int,
+        help=f"training cap for {what} (sets {MAX_EPOCHS_ENV} in every kernel; default: the lab's settings)",
+    )
+
+
+def _epoch_cap(args) -> dict[str, str]:
+    """Return the kernels' extra environment for ``--max-epochs`` (none when it is not given)."""
+    if getattr(args, "max_epochs", None) is None:
+        return {}
+    if args.max_epochs < 1:
+        raise CourseError(f"--max-epochs {args.max_epochs}: must be at least 1 (leave it out to train fully)")
+    return {MAX_EPOCHS_ENV: str(args.max_epochs)}
 
 
 def _cmd_sync(cfg: CourseConfig, args) -> int:
@@ -161,15 +194,21 @@ def _options(args, extra_env: dict | None = None) -> GradeOptions:
     )
 
 
+def score_text(entry: LedgerEntry) -> str:
+    """Return an entry's autograded score, and the points left to grade by hand where the lab has some."""
+    score = f"{entry.score:6.1f} / {entry.auto_max_score:5.1f} autograded"
+    if entry.manual_max_score:
+        score += f", {entry.manual_max_score:g} points still to grade by hand"
+    return score
+
+
 def _print_results(entries: list[LedgerEntry], notes: dict[tuple[str, str], str] | None = None) -> None:
     """Print one line per entry (``notes``: one more note by (lab, student), after the entry's own)."""
     for e in sorted(entries, key=lambda e: (e.lab, e.student)):
         extra = (notes or {}).get((e.lab, e.student))
         shown = [*e.notes, *([extra] if extra else [])]
         note = f"  NOTE: {'; '.join(shown)}" if shown else ""
-        manual = f" (+{e.manual_max_score:g} by hand)" if e.manual_max_score else ""
-        score = f"{e.score:6.1f} / {e.auto_max_score:5.1f} auto{manual}"
-        print(f"{e.lab:28s} {e.student:20s} {score}{note}")
+        print(f"{e.lab:28s} {e.student:20s} {score_text(e)}{note}")
 
 
 #: Exit status of ``course-grade grade`` when some submissions were left ungraded (the machine failed).
@@ -180,7 +219,8 @@ def _cmd_grade(cfg: CourseConfig, args) -> int:
     from autograder.grade import UngradedError, grade
 
     try:
-        entries, failure = grade(cfg, [cfg.check_lab(args.lab)] if args.lab else None, _options(args)), None
+        labs = [cfg.check_lab(args.lab)] if args.lab else None
+        entries, failure = grade(cfg, labs, _options(args, _epoch_cap(args))), None
     except UngradedError as exc:
         entries, failure = exc.entries, exc
     _print_results(entries)
@@ -191,12 +231,40 @@ def _cmd_grade(cfg: CourseConfig, args) -> int:
     return 0
 
 
+def _cmd_config(cfg: CourseConfig, args) -> int:
+    from autograder.effective import format_settings, settings_in_effect
+
+    fields = {field: name for field, name in OPTION_ARGS.items() if hasattr(args, name)}
+    flags = {field: getattr(args, name) for field, name in fields.items()}
+    flags.update(jobs=args.jobs, max_epochs=args.max_epochs)
+    print(f"course {cfg.root} ({cfg.root / 'nbgrader_config.py'})")
+    print(format_settings(settings_in_effect(cfg.root, flags)))
+    return 0
+
+
+def _cmd_try(cfg: CourseConfig, args) -> int:
+    from autograder.trial import try_lab
+
+    _epoch_cap(args)
+    trial = try_lab(cfg, args.lab, args.notebook, args.only, args.max_epochs, args.prefix)
+    print("\n".join(v.line() for v in trial.verdicts))
+    passed = sum(v.passed for v in trial.verdicts)
+    print(
+        f"{trial.lab}: {passed} of {len(trial.verdicts)} test(s) passed on {trial.notebook} "
+        f"({trial.cells_run} of {trial.cells_total} cells run, {trial.seconds:.0f} s; nothing recorded)"
+    )
+    return 0 if passed == len(trial.verdicts) else 1
+
+
 def _cmd_feedback(cfg: CourseConfig, args) -> int:
     from autograder.feedback import generate_feedback
 
-    for lab in [cfg.check_lab(args.lab)] if args.lab else cfg.labs:
+    for lab in [cfg.check_lab(args.lab)] if args.lab else cfg.labs_with_source:
         if (cfg.root / cfg.folders.autograded).is_dir():
-            print(f"{lab}: {len(generate_feedback(cfg, lab, args.force))} feedback file(s)")
+            pages = [p for p in generate_feedback(cfg, lab, args.force) if p.suffix == ".html"]
+            students = len({p.parent.parent.name for p in pages})
+            where = cfg.root / cfg.folders.feedback
+            print(f"{lab}: {len(pages)} feedback page(s) for {students} student(s) in {where}")
     return 0
 
 
@@ -297,6 +365,8 @@ COMMANDS = {
     "build": _cmd_build,
     "collect": _cmd_collect,
     "grade": _cmd_grade,
+    "try": _cmd_try,
+    "config": _cmd_config,
     "feedback": _cmd_feedback,
     "export": _cmd_export,
     "manual": _cmd_manual,

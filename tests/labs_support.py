@@ -1,14 +1,62 @@
-"""The two labs' cases shared by the lab end-to-end tests (test_labs_e2e, test_train_reuse_grading).
+"""The labs as the course's tests know them: derived from the source notebooks, plus the cases told here.
 
-Per lab: the split exercise and a wrong answer for it, the tests that grade it, the scaling cell, the cells
-whose output must be reproducible, and a locked cell with an edit that trains on the test set.
+Everything a lab's structure says (its exercises, its graded tests and their points) is read from its
+source notebook (`structure`), so adding, removing or renaming an exercise needs no test edit. What a test
+cannot derive is told in `LABS` below, per lab: the split exercise and a wrong answer for it, the tests that
+grade it, the scaling cell, the cells whose output must be reproducible, and a locked cell with an edit that
+trains on the test set. `case_problems` checks each grade id told here against the source notebook and
+names the line of this file to change when one is gone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.cells import grade_id, nbgrader_meta, read_notebook
+from autograder.config import CourseConfig, load_config
 
 ECG, HR = "ecg_rhythm_classification", "hr_estimation"
+COURSE_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class LabStructure:
+    """What a source notebook says about its lab."""
+
+    exercises: tuple[str, ...]  # grade ids of the code exercises (solution cells), in order
+    tests: dict[str, float]  # grade id -> points of every autograded test (graded code cell)
+    questions: dict[str, float]  # grade id -> points of every written answer (graded markdown cell)
+    given: tuple[str, ...]  # grade ids of the locked, ungraded code cells (given code)
+
+    @property
+    def points(self) -> float:
+        """The lab's total points."""
+        return sum(self.tests.values()) + sum(self.questions.values())
+
+
+def structure(notebook: Path) -> LabStructure:
+    """Return the structure of a source notebook (``source/<lab>/<lab>.ipynb``)."""
+    exercises, given, tests, questions = [], [], {}, {}
+    for cell in read_notebook(notebook).cells:
+        meta, gid = nbgrader_meta(cell), grade_id(cell)
+        if meta.get("grade"):
+            (tests if cell.cell_type == "code" else questions)[gid] = float(meta.get("points", 0))
+        elif cell.cell_type == "code" and meta.get("solution"):
+            exercises.append(gid)
+        elif cell.cell_type == "code" and meta.get("locked") and gid:
+            given.append(gid)
+    return LabStructure(tuple(exercises), tests, questions, tuple(given))
+
+
+def course(root: Path = COURSE_ROOT) -> CourseConfig:
+    """Return the course the tests follow (the repository's own by default)."""
+    return load_config(root)
+
+
+def lab_structure(lab: str, root: Path = COURSE_ROOT) -> LabStructure:
+    """Return the structure of ``lab``'s source notebook in the course at ``root``."""
+    return structure(course(root).source_notebook(lab))
 
 
 @dataclass(frozen=True)
@@ -21,7 +69,6 @@ class LabCase:
     scaling: tuple[str, str]  # (the cell that scales, its test)
     results: tuple[str, ...]  # grade ids of the cells whose output must be reproducible
     edited: tuple[str, str]  # (a locked cell, an edit of it): nbgrader restores it, so it grades as ref_a
-    exercise_tests: frozenset[str] = frozenset()  # every graded code cell, when the case checks them all
     capped_losses: frozenset[str] = frozenset()  # tests the capped reference may lose (untrained models)
 
 
@@ -75,15 +122,47 @@ LABS = {
         scaling=("do_scaling", "test_compute_scaling"),
         results=("test_models", "performance_check"),
         edited=("ppg_training", HR_TRAIN_ON_TEST),
-        exercise_tests=frozenset(
-            {
-                "test_extract_windows",
-                "test_split_subjects",
-                "test_compute_scaling",
-                "test_derive_config",
-                "test_compute_metrics",
-                "test_compute_activity_metrics",
-            }
-        ),
     ),
 }
+
+
+def told_ids(case: LabCase) -> dict[str, str]:
+    """Return every grade id ``case`` names, with the field that names it."""
+    return {
+        case.split_id: "split_id",
+        **dict.fromkeys(case.split_tests, "split_tests"),
+        **dict.fromkeys(case.scaling, "scaling"),
+        **dict.fromkeys(case.results, "results"),
+        case.edited[0]: "edited",
+        **dict.fromkeys(case.capped_losses, "capped_losses"),
+    }
+
+
+def _told_line(lab: str, name: str) -> str:
+    """Return ``tests/labs_support.py:<line>``, the line of `LABS` that names ``name`` for ``lab``."""
+    path = Path(__file__)
+    opening = f"{'ECG' if lab == ECG else 'HR'}: LabCase("
+    in_lab = False
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        in_lab = in_lab or line.strip() == opening
+        if in_lab and f'"{name}"' in line:
+            return f"{path}:{number}"
+    return f"{path} (LABS[{lab!r}])"
+
+
+def case_problems(lab: str, root: Path = COURSE_ROOT) -> list[str]:
+    """Return one line per grade id `LABS` names for ``lab`` that its source notebook does not have.
+
+    Each line names the line of this file to change, the id and the lab's source.
+    """
+    if lab not in LABS:
+        return []
+    found = lab_structure(lab, root)
+    cells = {*found.exercises, *found.tests, *found.given}
+    source = course(root).source_script(lab)
+    return [
+        f"{_told_line(lab, name)}: LABS[{lab!r}].{what} names grade id {name!r}, which {source} does not "
+        f"have (its code cells: {', '.join(sorted(cells))}); change that line to the lab's current id"
+        for name, what in told_ids(LABS[lab]).items()
+        if name not in cells
+    ]

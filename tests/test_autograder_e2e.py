@@ -136,7 +136,7 @@ def _leftovers() -> list[psutil.Process]:
     return left
 
 
-def test_grade_batch_reference_broken_hostile(tmp_path):
+def test_grade_batch_reference_broken_hostile(tmp_path, capsys):
     root = mini_course(tmp_path)
     assert main(["--course", str(root), "build"]) == 0
     expected = _cases(root)
@@ -175,6 +175,8 @@ def test_grade_batch_reference_broken_hostile(tmp_path):
     ]
     feedback = sorted((root / "feedback").rglob("*.html"))
     assert len(feedback) >= 7
+    students = len({p.parent.parent.name for p in feedback})
+    assert f"mini: {len(feedback)} feedback page(s) for {students} student(s)" in capsys.readouterr().out
     for path in feedback:
         page = html.unescape(path.read_text())
         assert not [line for line in hidden if line in page], path

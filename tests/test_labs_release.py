@@ -13,7 +13,6 @@ from autograder.cells import read_notebook, unlocked_code_cells
 from autograder.config import load_config
 
 COURSE = load_config(Path(__file__).resolve().parents[1])
-LABS = ("ecg_rhythm_classification", "hr_estimation")
 
 
 def _lab_or_skip(lab: str) -> str:
@@ -42,7 +41,6 @@ def test_release_not_stale(lab):
     assert stale_cells(COURSE, _lab_or_skip(lab)) == []
 
 
-@pytest.mark.parametrize("lab", LABS)
+@pytest.mark.parametrize("lab", COURSE.labs)
 def test_every_given_code_cell_of_the_labs_is_locked(lab):
-    path = Path(__file__).resolve().parents[1] / "source" / lab / f"{lab}.ipynb"
-    assert unlocked_code_cells(read_notebook(path)) == []
+    assert unlocked_code_cells(read_notebook(COURSE.source_notebook(_lab_or_skip(lab)))) == []

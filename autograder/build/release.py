@@ -141,12 +141,16 @@ def build(cfg: CourseConfig, labs: list[str] | None = None) -> list[str]:
     return found
 
 
-def kit_dir(cfg: CourseConfig, lab: str) -> Path:
-    """Return the cached grading kit of ``lab``, (re)generated when the source notebook or config changed."""
-    digest = hashlib.sha256(
+def kit_digest(cfg: CourseConfig, lab: str) -> str:
+    """Return the key of ``lab``'s grading kit: its source notebook and the course configuration."""
+    return hashlib.sha256(
         cfg.source_notebook(lab).read_bytes() + (cfg.root / COURSE_MARKER).read_bytes()
     ).hexdigest()[:16]
-    kit = cfg.state_dir / "kits" / f"{lab}-{digest}"
+
+
+def kit_dir(cfg: CourseConfig, lab: str) -> Path:
+    """Return the cached grading kit of ``lab``, (re)generated when the source notebook or config changed."""
+    kit = cfg.state_dir / "kits" / f"{lab}-{kit_digest(cfg, lab)}"
     if not (kit / GRADEBOOK).is_file():
         tmp = Path(tempfile.mkdtemp(prefix=f".{lab}-", dir=kit.parent if kit.parent.exists() else None))
         regenerate(cfg, lab, tmp)

@@ -83,6 +83,15 @@ def sync(cfg: CourseConfig) -> list[str]:
         if not target.is_file():
             done.append(f"{lab}: no source yet ({notebook.parent} is empty or missing), skipped")
             continue
+        pair = (cfg.source_script(lab), notebook)
+        before = [_contents(p) for p in pair]
         _jupytext_sync(target)
-        done.append(f"{lab}: in sync")
+        rewritten = [p.name for p, old in zip(pair, before, strict=True) if _contents(p) != old]
+        done.append(
+            f"{lab}: rewrote {' and '.join(rewritten)} (now in sync)" if rewritten else f"{lab}: in sync"
+        )
     return done
+
+
+def _contents(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None

@@ -1,0 +1,90 @@
+"""The labs' structure as the tests derive it from the source notebooks (tests/labs_support.py).
+
+Adding an exercise to a lab needs no test edit: the last test adds one to a copy of the HR lab and runs the
+same structure checks, and `course-grade try` on its hidden check.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from labs_support import HR, case_problems, course, lab_structure
+
+from autograder.build.release import undecided_hidden_tests, unlocked_cells
+from autograder.build.sync import sync
+from autograder.cells import grade_id
+from autograder.trial import try_lab
+from labkit.paths import DATA_ENV
+
+ROOT = Path(__file__).resolve().parents[1]
+RMSE = (Path(__file__).parent / "fixtures" / "rmse_exercise.py.txt").read_text()  # cells of a percent script
+
+
+def structure_problems(root: Path, lab: str) -> list[str]:
+    """Return what is wrong with ``lab``'s structure in the course at ``root`` (one line each)."""
+    cfg, found = course(root), lab_structure(lab, root)
+    problems = unlocked_cells(cfg, lab) + undecided_hidden_tests(cfg, lab) + case_problems(lab, root)
+    problems += [f"{lab}: test {t} is worth no points" for t, p in found.tests.items() if p <= 0]
+    if not found.exercises or not found.tests:
+        problems.append(f"{cfg.source_script(lab)}: no exercise or no graded test found")
+    return problems
+
+
+@pytest.mark.parametrize("lab", course().labs_with_source)
+def test_each_lab_is_well_formed_and_its_told_cases_still_name_its_cells(lab):
+    assert structure_problems(ROOT, lab) == []
+
+
+def test_a_told_id_that_is_gone_names_the_line_to_change(tmp_path):
+    root = _copy_lab(tmp_path, HR)
+    script = root / "source" / HR / f"{HR}.py"
+    script.write_text(script.read_text().replace('"grade_id": "do_scaling"', '"grade_id": "apply_scaling"'))
+    sync(course(root))
+    [problem] = case_problems(HR, root)
+    assert "labs_support.py:" in problem and "'do_scaling'" in problem and "apply_scaling" in problem
+
+
+def _copy_lab(tmp_path: Path, lab: str) -> Path:
+    root = tmp_path / "course"
+    (root / "source" / lab).mkdir(parents=True)
+    shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    for suffix in (".ipynb", ".py"):  # the script last: the newer file of a pair wins its sync
+        shutil.copy2(ROOT / "source" / lab / f"{lab}{suffix}", root / "source" / lab / f"{lab}{suffix}")
+    return root
+
+
+def _add_after(script: Path, after_id: str, cells: str) -> None:
+    """Insert ``cells`` (percent-format) before the first cell that follows the cell ``after_id``."""
+    lines = script.read_text().splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if f'"grade_id": "{after_id}"' in line)
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("# %%"))
+    script.write_text("".join([*lines[:end], cells, "\n\n", *lines[end:]]))
+
+
+@pytest.mark.e2e
+def test_an_added_exercise_needs_no_test_edit(tmp_path, monkeypatch):
+    monkeypatch.setenv(DATA_ENV, str(ROOT / "data"))
+    root = _copy_lab(tmp_path, HR)
+    before = lab_structure(HR, root)
+    _add_after(root / "source" / HR / f"{HR}.py", "constants", RMSE)  # early: a short prefix to try
+    assert f"{HR}: rewrote {HR}.ipynb (now in sync)" in sync(course(root))
+    after = lab_structure(HR, root)
+    assert after.exercises == ("rmse", *before.exercises)
+    assert after.tests == {**before.tests, "test_rmse": 1.0} and after.points == before.points + 1
+    assert structure_problems(root, HR) == []
+    trial = try_lab(course(root), HR, only=["test_rmse"])
+    assert [(v.test, v.passed) for v in trial.verdicts] == [("test_rmse", True)]
+    notebook = nbformat.read(course(root).source_notebook(HR), as_version=4)
+    for cell in notebook.cells:  # a submission that does not flatten its arguments
+        if grade_id(cell) == "rmse":
+            cell.source = "def rmse(t, p):\n    return float(np.sqrt(np.mean((p - t) ** 2)))\n"
+    nbformat.write(notebook, tmp_path / "wrong.ipynb")
+    [verdict] = try_lab(course(root), HR, tmp_path / "wrong.ipynb", only=["test_rmse"]).verdicts
+    assert not verdict.passed
+    assert (
+        "rmse of (n, 1) targets and (n,) predictions is" in verdict.message
+        and "expected 1.29099" in verdict.message
+    )
