@@ -334,6 +334,7 @@ def test_the_course_readme_shows_the_handouts_own_setup_command() -> None:
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     wheel = f"{bundle.WHEEL_NAME.replace('-', '_')}-{version}-py3-none-any.whl"
     readme = (REPO / "README.md").read_text()
-    assert bundle.SETUP_COMMAND.format(wheel=wheel) in readme and bundle.START_COMMAND in readme
+    kernel = bundle.kernel_spec([REPO / "release" / lab / f"{lab}.ipynb" for lab in LABS])
+    assert bundle.setup_command(wheel, kernel) in readme and bundle.START_COMMAND in readme
     student = readme[readme.index("## Student workflow") : readme.index("## Instructor workflow")]
     assert "release/" not in student and "make " not in student.replace("make hub", ""), "into the repo"
