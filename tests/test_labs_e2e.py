@@ -165,7 +165,7 @@ def test_reference_solutions_get_every_point_uncapped(tmp_path):
         print(
             f"{lab}: longest cell at the real settings {longest} {seconds:.0f} s (Execute.timeout {limit} s)"
         )
-        assert seconds < limit / 2, f"{lab}: cell {longest} ran {seconds:.0f} s, Execute.timeout is {limit} s"
+        assert seconds < limit, f"{lab}: cell {longest} ran {seconds:.0f} s, Execute.timeout is {limit} s"
 
 
 # --- each lab's own cases, on the same batch ----------------------------------------------------------

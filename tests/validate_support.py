@@ -65,21 +65,22 @@ def button(
     result = found["result"]
     failed = {}
     if notebook is not None:
-        ids = cell_ids(notebook)
-        failed = {
-            ids.get(cell["source"], cell["source"][:60]): cell["raw_error"]
-            for cell in result.get("failed", [])
-        }
+        cells = cell_ids(notebook)
+        for cell in result.get("failed", []):  # in notebook order; written answers may share a source
+            at = next(i for i, (source, _) in enumerate(cells) if source == cell["source"])
+            failed[cells[at][1]] = cell["raw_error"]
+            cells = cells[at + 1 :]
     changed = [cell["source"][:60] for cell in result.get("changed", [])]
     return ButtonResult(found["limits"], failed, changed)
 
 
-def cell_ids(notebook: Path) -> dict[str, str]:
-    """Return ``{stripped source: grade id or position}`` of every cell of ``notebook``."""
+def cell_ids(notebook: Path) -> list[tuple[str, str]]:
+    """Return ``(stripped source, grade id or position)`` of every cell of ``notebook``, in order."""
     cells = nbformat.read(notebook, as_version=4).cells
-    return {
-        c.source.strip(): c.metadata.get("nbgrader", {}).get("grade_id", str(i)) for i, c in enumerate(cells)
-    }
+    return [
+        (c.source.strip(), c.metadata.get("nbgrader", {}).get("grade_id", str(i)))
+        for i, c in enumerate(cells)
+    ]
 
 
 def command(python: Path, notebook: Path, cwd: Path, env: dict[str, str], timeout: float = 900) -> str:

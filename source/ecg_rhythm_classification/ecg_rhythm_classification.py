@@ -389,9 +389,10 @@ def check_encoding(results):
 # TensorBoard shows the logged curves while models train (press its refresh button, or enable automatic
 # reload in its settings): the loss and accuracy on the training and validation sets (`train_loss`,
 # `train_acc`, `val_loss`, `val_acc`) and the learning rate of every epoch (`lr`). `train_acc` is the
-# average over an epoch's mini-batches, while the weights still change and with dropout active in models
-# that have it; the training accuracy the notebook prints after training is measured with the final
-# weights in evaluation mode (dropout off), so the two differ by a few points.
+# average over an epoch's mini-batches, taken while the weights still change, with dropout active in
+# models that have it and batch normalisation using each mini-batch's statistics; the training accuracy
+# the notebook shows after training is measured with the final weights in evaluation mode (no dropout,
+# batch normalisation with its running statistics), so the two differ by a few points.
 
 # %% nbgrader={"grade": false, "grade_id": "tensorboard", "locked": true, "schema_version": 3, "solution": false, "task": false}
 labkit.tensorboard.show(LAB.log_dir)
