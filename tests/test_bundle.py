@@ -29,6 +29,7 @@ import autograder.build.bundle as bundle
 from autograder import CourseError
 from autograder.cells import read_notebook, secret_lines
 from autograder.config import EXECUTE_LIMITS, load_config
+from labkit.doctor import GPU_HEADING
 
 LABS = ("ecg_rhythm_classification", "hr_estimation")
 #: Opt-in for the fresh-venv install test (PyPI install of the whole pinned environment: minutes).
@@ -59,12 +60,18 @@ def test_bundle_holds_the_release_a_labkit_only_wheel_and_the_pinned_environment
     assert set(handout.files) == EXPECTED | {f"wheels/{wheel.name}"}
     with zipfile.ZipFile(wheel) as archive:
         tops = {name.split("/")[0] for name in archive.namelist()}
-        assert {t for t in tops if not t.endswith(".dist-info")} == {"labkit"}
+        assert {t for t in tops if not t.endswith((".dist-info", ".data"))} == {"labkit"}
+        (env_config,) = [
+            n for n in archive.namelist() if n.endswith(".data/data/" + bundle.ENV_NBGRADER_CONFIG)
+        ]
+        assert load_config(REPO).validate_settings in archive.read(env_config).decode()  # Validate's limits
         assert "labkit/synthetic/ecg.py" in archive.namelist()  # `labkit data synth` works offline
         metadata = archive.read(next(n for n in archive.namelist() if n.endswith("METADATA"))).decode()
     assert "Requires-Dist: nbgrader" in metadata  # Validate needs nbgrader in the student environment
     assert "dask" not in metadata
     assert (handout.folder / "constraints.txt").read_text() == (REPO / "constraints.txt").read_text()
+    assert load_config(REPO).validate_settings in (handout.folder / "nbgrader_config.py").read_text()
+    assert f"\n## {GPU_HEADING}\n" in (handout.folder / "README.md").read_text()  # labkit doctor's advice
     pins = bundle.lock_pins(REPO / "constraints.txt")
     env = yaml.safe_load((handout.folder / "environment.yml").read_text())
     conda = dict(d.split("==") for d in env["dependencies"] if isinstance(d, str) and "==" in d)
