@@ -263,13 +263,14 @@ def test_release_notebook_in_jupyterlab(lab: str, lab_server: bs.LabServer, page
         assert walk.trained_at is not None, "no model trained (no TensorBoard events) in the whole notebook"
         check_live_outputs(page, lab, walk.trained_at)
         check_tensorboard(page, lab)
-        for index, text in written_answers(lab, bs.cell_sources(page)).items():
-            bs.set_source(page, index, text)
-        report = validate_in_toolbar(page)
-        bs.screenshot(page, f"jupyterlab_{lab}_validate_answered")
-        page.click(".jp-Dialog .jp-mod-accept")
-        clock.lap("validate answered")
-        check_answered_validation(lab, report)
+        if lab in VALIDATE_ANSWERED:
+            for index, text in written_answers(lab, bs.cell_sources(page)).items():
+                bs.set_source(page, index, text)
+            report = validate_in_toolbar(page)
+            bs.screenshot(page, f"jupyterlab_{lab}_validate_answered")
+            page.click(".jp-Dialog .jp-mod-accept")
+            clock.lap("validate answered")
+            check_answered_validation(lab, report)
     finally:
         for port in tensorboard_ports(page):
             stop_tensorboard(port)
@@ -281,9 +282,11 @@ def test_release_notebook_in_jupyterlab(lab: str, lab_server: bs.LabServer, page
     )
 
 
-#: The test cells Validate fails once a notebook holds every instructors' answer, under these tests'
-#: one-epoch cap: none in the HR lab; in the ECG lab the two custom models, one epoch old, are under the bar
-#: that their visible checks enforce (test_bundle validates them past it, trained longer).
+#: The labs validated again in JupyterLab once they hold every instructors' answer (a full run of the
+#: notebook each: the HR lab alone keeps the suite lean; test_bundle validates both from a hand-out).
+VALIDATE_ANSWERED = ("hr_estimation",)
+#: The test cells Validate fails then, under these tests' one-epoch cap: none in the HR lab; in the ECG lab
+#: the two custom models, one epoch old, are under the bar that their visible checks enforce.
 FAILED_UNDER_THE_CAP = {
     "ecg_rhythm_classification": {"test_custom1_accuracy", "test_custom2_accuracy"},
     "hr_estimation": set(),
