@@ -66,6 +66,25 @@ class Timeouts:
         )
 
 
+#: The ``Execute`` traits that nbgrader's Validate shares with grading: the time limits and what happens at
+#: one. Validate runs a notebook with nbgrader's ``Execute`` as grading does, so a student's copy of the
+#: course (the hand-out, a hub server) must set them as the course does, or Validate interrupts a
+#: training cell after nbgrader's 30 s default that grading runs in full.
+EXECUTE_LIMITS = ("timeout", "startup_timeout", "iopub_timeout", "interrupt_on_timeout")
+
+
+def execute_limits(config: Config) -> dict[str, Any]:
+    """Return ``{trait: value}`` of :data:`EXECUTE_LIMITS` as ``config`` sets them, else nbgrader's."""
+    from nbgrader.preprocessors import Execute
+
+    return {name: setting(config, Execute, name) for name in EXECUTE_LIMITS}
+
+
+def execute_settings(limits: dict[str, Any]) -> str:
+    """Return the ``nbgrader_config.py`` lines that set ``limits`` (``c.Execute.timeout = 1200``, ...)."""
+    return "".join(f"c.Execute.{name} = {value!r}\n" for name, value in limits.items())
+
+
 @dataclass(frozen=True)
 class Folders:
     """nbgrader's folder names, as the course's ``CourseDirectory.*_directory`` sets them.
@@ -164,6 +183,9 @@ class CourseConfig:
     evaluation_files
         Lab -> held-out file whose signals the hidden checks' probes classify ("" = drawn from the
         synthetic generator); labs not listed have no probe inputs (``PrepareHiddenChecks.evaluation_files``).
+    execution
+        ``(trait, value)`` of the ``Execute`` limits students' copies of the course carry for Validate
+        (:data:`EXECUTE_LIMITS`; ``timeout`` is ``timeouts.cell``).
     """
 
     root: Path
@@ -173,6 +195,12 @@ class CourseConfig:
     folders: Folders
     markers: Markers
     evaluation_files: tuple[tuple[str, str], ...] = ()
+    execution: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def validate_settings(self) -> str:
+        """Return the ``nbgrader_config.py`` lines of a students' copy: the course's ``Execute`` limits."""
+        return execute_settings(dict(self.execution))
 
     @property
     def gradebook(self) -> Path:
@@ -280,6 +308,7 @@ def load_config(root: str | os.PathLike[str] | None = None) -> CourseConfig:
             (str(lab), str(path or ""))
             for lab, path in dict(config.get("PrepareHiddenChecks", {}).get("evaluation_files", {})).items()
         ),
+        execution=tuple(execute_limits(config).items()),
     )
 
 

@@ -157,12 +157,24 @@ def course_exchange(course: Path) -> tuple[str, Path]:
     return str(config.get("CourseDirectory", {}).get("course_id", "course")), Path(root)
 
 
+def validate_limits(course: Path) -> str:
+    """Return the ``Execute`` limits of ``<course>/nbgrader_config.py`` as ``nbgrader_config.py`` lines.
+
+    A student's Validate runs a notebook with them, as grading does (nbgrader's 30 s default would stop a
+    training cell that grading runs in full).
+    """
+    from autograder.config import execute_limits, execute_settings, read_nbgrader_config
+
+    return execute_settings(execute_limits(read_nbgrader_config(course / "nbgrader_config.py")[0]))
+
+
 def write_user_settings(home: Path, course: Path, user: str, instructor: bool) -> None:
     """Write ``home/.jupyter``: nbgrader settings, and for students the instructor tools switched off.
 
     A student's submissions and feedback are filed under ``user`` (``CourseDirectory.student_id``): the
     servers need no system account, whose name nbgrader would use otherwise. A student's exchange is the
-    course's path, where the sandbox shows the student's own view of it.
+    course's path, where the sandbox shows the student's own view of it. A student's Validate runs within
+    the course's ``Execute`` limits (`validate_limits`); an instructor's server reads the course's own file.
     """
     course_id, exchange = course_exchange(course)
     exchange = exchange.resolve()
@@ -174,7 +186,7 @@ def write_user_settings(home: Path, course: Path, user: str, instructor: bool) -
         nbgrader = (
             "c = get_config()  # noqa: F821\n"
             f"c.CourseDirectory.course_id = {course_id!r}\nc.Exchange.root = {str(exchange)!r}\n"
-            f"c.CourseDirectory.student_id = {user!r}\n"
+            f"c.CourseDirectory.student_id = {user!r}\n{validate_limits(course)}"
         )
     (jupyter / "nbgrader_config.py").write_text(nbgrader)
     news = jupyter / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"

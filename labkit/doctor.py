@@ -26,7 +26,12 @@ SERVER_EXTENSIONS = {
     "nbgrader.server_extensions.validate_assignment": "nbgrader validate",
     "jupyterlab_jupytext": "jupytext contents manager",
 }
-REINSTALL = "run `make install` from the course folder (or `pip install -c constraints.txt -e .`)"
+REINSTALL = (
+    "run the set-up command of the README again (in the course repository: `make install`, or "
+    "`pip install -c constraints.txt -e .`)"
+)
+#: The README section (hand-out and course repository alike) that doctor's GPU line points to.
+GPU_HEADING = "Training on a GPU"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -59,7 +64,11 @@ def device_checks() -> list[Check]:
     if torch.cuda.is_available():
         gpu = Check("gpu", True, f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})")
     else:
-        gpu = Check("gpu", True, "none (training runs on the CPU; see README for a CUDA build)")
+        gpu = Check(
+            "gpu",
+            True,
+            f'none (training runs on the CPU; the README\'s section "{GPU_HEADING}" says how to use one)',
+        )
     return [cpu, gpu]
 
 

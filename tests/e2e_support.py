@@ -173,6 +173,26 @@ def text_output(cell: nbformat.NotebookNode) -> str:
     return "\n".join(parts)
 
 
+def longest_cell(notebook: nbformat.NotebookNode) -> tuple[str, float]:
+    """Return the grade id (or position) of an executed notebook's longest cell and its seconds.
+
+    From the timing nbclient records in each cell's metadata (``execution``: ``iopub.execute_input`` to
+    ``shell.execute_reply``).
+    """
+    from datetime import datetime
+
+    spans = {}
+    for i, cell in enumerate(notebook.cells):
+        timing = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+            start, end = (
+                datetime.fromisoformat(timing[k]) for k in ("iopub.execute_input", "shell.execute_reply")
+            )
+            spans[cell.metadata.get("nbgrader", {}).get("grade_id", str(i))] = (end - start).total_seconds()
+    assert spans, "the notebook records no cell timing (nbclient's record_timing)"
+    return max(spans.items(), key=lambda item: item[1])
+
+
 def errors(notebook: nbformat.NotebookNode) -> list[str]:
     """Return ``'<grade_id or position>: <ename>'`` for every error output of the notebook."""
     found = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -12,18 +13,23 @@ import time
 import tomllib
 import urllib.request
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import pytest
+import validate_support as validate
 import yaml
 from browser_support import free_port
-from e2e_support import REPO, capped_data_dir, fill_answers, source_notebook
+from e2e_support import REPO, fill_answers, replace_solution, source_notebook
+from labs_support import ECG
+from labs_support import LABS as LABS_CASES
 
 import autograder.build.bundle as bundle
 from autograder import CourseError
 from autograder.cells import read_notebook, secret_lines
-from autograder.config import load_config
+from autograder.config import EXECUTE_LIMITS, load_config
+from labkit.doctor import GPU_HEADING
 
 LABS = ("ecg_rhythm_classification", "hr_estimation")
 #: Opt-in for the fresh-venv install test (PyPI install of the whole pinned environment: minutes).
@@ -54,13 +60,19 @@ def test_bundle_holds_the_release_a_labkit_only_wheel_and_the_pinned_environment
     assert set(handout.files) == EXPECTED | {f"wheels/{wheel.name}"}
     with zipfile.ZipFile(wheel) as archive:
         tops = {name.split("/")[0] for name in archive.namelist()}
-        assert {t for t in tops if not t.endswith(".dist-info")} == {"labkit"}
+        assert {t for t in tops if not t.endswith((".dist-info", ".data"))} == {"labkit"}
+        (env_config,) = [
+            n for n in archive.namelist() if n.endswith(".data/data/" + bundle.ENV_NBGRADER_CONFIG)
+        ]
+        assert load_config(REPO).validate_settings in archive.read(env_config).decode()  # Validate's limits
         assert "labkit/synthetic/ecg.py" in archive.namelist()  # `labkit data synth` works offline
         assert "labkit/data/ecg_real_eval.npz" in archive.namelist()  # the real strips the lab shows
         metadata = archive.read(next(n for n in archive.namelist() if n.endswith("METADATA"))).decode()
     assert "Requires-Dist: nbgrader" in metadata  # Validate needs nbgrader in the student environment
     assert "dask" not in metadata
     assert (handout.folder / "constraints.txt").read_text() == (REPO / "constraints.txt").read_text()
+    assert load_config(REPO).validate_settings in (handout.folder / "nbgrader_config.py").read_text()
+    assert f"\n## {GPU_HEADING}\n" in (handout.folder / "README.md").read_text()  # labkit doctor's advice
     pins = bundle.lock_pins(REPO / "constraints.txt")
     env = yaml.safe_load((handout.folder / "environment.yml").read_text())
     conda = dict(d.split("==") for d in env["dependencies"] if isinstance(d, str) and "==" in d)
@@ -187,46 +199,78 @@ def assert_only_labkit_from_the_wheel(fresh: Path) -> None:
     assert sorted(p.name for p in (fresh / "data").iterdir()) == ["ecg_rhythms.npz", "ppg_dalia.pkl"]
 
 
-#: Appended to each executed notebook: which interpreter the kernel is and where its labkit comes from.
-KERNEL_PROBE = "import sys, labkit\nprint('KERNEL-PROBE', sys.prefix, labkit.__file__)"
+#: Appended to each validated notebook: which interpreter the kernel is and where its labkit comes from
+#: (Validate keeps no outputs: the cell writes them to a file beside the notebook).
+KERNEL_PROBE = (
+    "import pathlib, sys, labkit\n"
+    "pathlib.Path('kernel-probe.txt').write_text(f'{sys.prefix}\\n{labkit.__file__}')"
+)
+#: The training cap under Validate in these tests (``LABKIT_MAX_EPOCHS``), on the hand-out's own default
+#: data: 3 epochs train the ECG lab's custom models past the bar its visible checks enforce; 1 is enough
+#: for the HR lab, whose visible checks test functions, not trained models.
+VALIDATE_EPOCHS = {"ecg_rhythm_classification": 3, "hr_estimation": 1}
+ECG_CONSTANT_MODEL = '''class CustomModel2(torch.nn.Module):
+    """A wrong answer: one learned score per rhythm, whatever the strip (a model under the bar)."""
+
+    def __init__(self, input_shape, output_shape):
+        super().__init__()
+        self.input_shape = input_shape
+        self.output_shape = output_shape
+        self.scores = torch.nn.Parameter(torch.zeros(output_shape[0]))
+
+    def forward(self, x):
+        return self.scores.expand(x.shape[0], -1)
+'''
+HR_OVERLAPPING_SPLIT = '''TRAIN_SUBJECTS = tuple(f"S{i}" for i in range(1, 11))
+VAL_SUBJECTS = ("S10", "S11", "S12")
+TEST_SUBJECTS = ("S13", "S14", "S15")
 
 
-def run_both_labs(fresh: Path, env: dict[str, str]) -> str:
-    """Fill both labs with the instructors' answers and execute them in the hand-out's venv (1 epoch).
-
-    Returns the seconds each lab took, as ``"<lab> <s> s, ..."``.
-    """
-    venv, took = (fresh / ".venv").resolve(), []
-    for lab in LABS:
-        clock = time.monotonic()
-        notebook = fresh / lab / f"{lab}.ipynb"
-        fill_answers(lab, notebook)
-        nb = read_notebook(notebook)
-        nb.cells.append(nbformat.v4.new_code_cell(KERNEL_PROBE))
-        nbformat.write(nb, str(notebook))
-        proc = subprocess.run(
-            [venv_python(fresh), "-m", "nbconvert", "--to=notebook", "--execute", "--inplace", notebook.name],
-            cwd=notebook.parent, env={**env, "LABKIT_MAX_EPOCHS": "1"}, capture_output=True, text=True,
-            timeout=900,
-        )  # fmt: skip
-        assert proc.returncode == 0, f"{lab} failed in the fresh install:\n{proc.stderr[-3000:]}"
-        assert any((fresh / "logs" / lab).rglob("events.out.tfevents*")), f"{lab}: nothing trained"
-        printed = "".join(o.get("text", "") for o in read_notebook(notebook).cells[-1].outputs)
-        _, prefix, labkit_file = printed.split()
-        assert Path(prefix).resolve() == venv, f"{lab} ran on the kernel of {prefix}, not {venv}"
-        assert Path(labkit_file).resolve().is_relative_to(venv), f"{lab}: labkit from {labkit_file}"
-        took.append(f"{lab} {time.monotonic() - clock:.0f} s")
-    return ", ".join(took)
+def split_subjects(subjects):
+    """A wrong split: S10 is a training and a validation subject."""
+    subjects = np.asarray(subjects)
+    groups = (TRAIN_SUBJECTS, VAL_SUBJECTS, TEST_SUBJECTS)
+    return tuple(np.flatnonzero(np.isin(subjects, group)) for group in groups)
+'''
+#: Per lab: targeted wrong answers (grade id -> the cell's new source), put in one notebook, and the test
+#: cells Validate must fail for them (no other).
+WRONG_ANSWERS = {
+    "ecg_rhythm_classification": (
+        {"split": LABS_CASES[ECG].wrong_split, "custom_model_2": ECG_CONSTANT_MODEL},
+        {"test_split_partition", "test_split_stratified", "test_custom2_accuracy"},
+    ),
+    "hr_estimation": ({"split_subjects": HR_OVERLAPPING_SPLIT}, {"test_split_subjects"}),
+}
 
 
-@pytest.mark.e2e
-@pytest.mark.slow
-@pytest.mark.timeout(900)
-def test_fresh_folder_installs_the_handouts_wheel_and_runs_both_labs(handout, tmp_path: Path) -> None:
-    """The hand-out, extracted to a fresh folder, sets up from its own files and runs both labs (cheap).
+@dataclass(frozen=True)
+class StudentCopy:
+    """A hand-out set up in a fresh folder: the folder and a student's environment."""
+
+    folder: Path
+    env: dict[str, str]
+
+    @property
+    def python(self) -> Path:
+        return venv_python(self.folder)
+
+    def notebook(self, lab: str, name: str) -> Path:
+        """Return a copy of the release notebook of ``lab`` as ``<lab>/<name>.ipynb`` (a student's file)."""
+        copy = self.folder / lab / f"{name}.ipynb"
+        shutil.copy2(self.folder / lab / f"{lab}.ipynb", copy)
+        return copy
+
+    def lab_env(self, lab: str) -> dict[str, str]:
+        """Return the environment Validate runs ``lab`` in (the training cap :data:`VALIDATE_EPOCHS`)."""
+        return {**self.env, "LABKIT_MAX_EPOCHS": str(VALIDATE_EPOCHS[lab])}
+
+
+@pytest.fixture(scope="module")
+def student_copy(handout: bundle.Bundle, tmp_path_factory: pytest.TempPathFactory) -> StudentCopy:
+    """The hand-out, extracted to a fresh folder and set up from its own files (no PyPI).
 
     Runs the README's setup command step by step, as written: ``python3.11 -m venv .venv``, then
-    ``.venv/bin/pip install -c constraints.txt torch==... ./wheels/<wheel>`` and
+    ``.venv/bin/pip install -c constraints.txt torch ./wheels/<wheel>``, the kernel's install and
     ``.venv/bin/labkit data synth --if-missing``. What it skips is the PyPI download of the pinned
     environment (the full variant, ``COURSE_TEST_HANDOUT_INSTALL=1``, covers it). Between the first step
     and the others:
@@ -239,12 +283,11 @@ def test_fresh_folder_installs_the_handouts_wheel_and_runs_both_labs(handout, tm
     - pip runs with ``PIP_NO_INDEX=1``: every requirement of the wheel and of the torch pin must be met by
       the course venv's (locked) versions, and the wheel must be the only thing installed.
 
-    The pip and data steps run without network (``unshare -rn``) where the kernel allows it. The labs run
-    with the new venv's python (``python -m nbconvert``: the overlay gives the venv no ``jupyter``
-    script), on the smaller capped-run ECG file (e2e_support.capped_data_dir) rather than the hand-out's
-    default data, which the data step made and the test checked; JupyterLab with the README's second
-    command and the labs on the default data run in the full variant only.
+    The pip, kernel and data steps run without network (``unshare -rn``) where the kernel allows it. The
+    labs then run with the new venv's python (``python -m nbgrader``: the overlay gives the venv no
+    ``jupyter`` script) on the data the last step made.
     """
+    tmp_path = tmp_path_factory.mktemp("student")
     fresh, env = fresh_handout(handout, tmp_path), student_env(tmp_path)
     clock = time.monotonic()
     setup, _ = readme_commands(fresh / "README.md")
@@ -262,11 +305,92 @@ def test_fresh_folder_installs_the_handouts_wheel_and_runs_both_labs(handout, tm
     out = shell(" && ".join(steps), fresh, {**env, "PIP_NO_INDEX": "1"}, timeout=300, prefix=offline_prefix())
     installed = re.findall(r"^Successfully installed (.+)$", out, re.M)
     assert installed == [f"{bundle.WHEEL_NAME}-{wheel_of(fresh).name.split('-')[1]}"], out[-3000:]
+    print(f"setup without PyPI {time.monotonic() - clock:.0f} s")
+    return StudentCopy(fresh, env)
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_fresh_folder_sets_up_from_the_handout_alone(student_copy: StudentCopy) -> None:
+    """Only the wheel's labkit, the data, the notebooks' kernel, and Validate within the course's limits
+    wherever a student starts JupyterLab: the hand-out's folder (its ``nbgrader_config.py``) or a lab's
+    folder (the environment's, installed by the wheel)."""
+    fresh = student_copy.folder
     assert_only_labkit_from_the_wheel(fresh)
-    setup_s = time.monotonic() - clock
-    # The hand-out's own data was made above (and checked); the labs run on the smaller capped-run ECG file.
-    labs = run_both_labs(fresh, {**env, "LABKIT_DATA_DIR": str(capped_data_dir())})
-    print(f"setup without PyPI {setup_s:.0f} s; {labs}")
+    spec = json.loads((fresh / ".venv/share/jupyter/kernels/python3/kernel.json").read_text())
+    named = bundle.kernel_spec([fresh / lab / f"{lab}.ipynb" for lab in LABS])
+    assert spec["display_name"] == named["display_name"] == "Python 3 (course)", spec
+    assert Path(spec["argv"][0]) == venv_python(fresh), f"the kernel runs {spec['argv'][0]}"
+    course = dict(load_config(REPO).execution)
+    assert course["timeout"] == load_config(REPO).timeouts.cell
+    for where in (fresh, *(fresh / lab for lab in LABS)):
+        seen = validate.button(student_copy.python, where, student_copy.env, EXECUTE_LIMITS).limits
+        assert seen == course, f"Validate from {where} runs with {seen}, the course grades with {course}"
+
+
+def fill_reference(notebook: Path, lab: str) -> Path:
+    """Write the instructors' answers into ``notebook`` and append :data:`KERNEL_PROBE`; return it."""
+    fill_answers(lab, notebook)
+    nb = read_notebook(notebook)
+    nb.cells.append(nbformat.v4.new_code_cell(KERNEL_PROBE))
+    nbformat.write(nb, str(notebook))
+    return notebook
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("lab", LABS)
+def test_validate_passes_the_reference_from_the_handout(lab: str, student_copy: StudentCopy) -> None:
+    """``nbgrader validate`` (what the Validate button runs) from the hand-out's folder, on a student's
+    notebook holding the instructors' answers: every test passes, no cell reads as partial credit, the
+    kernel is the hand-out's environment, and the models trained."""
+    print(
+        f"{lab}: validated in {validate_reference(student_copy, lab):.0f} s ({VALIDATE_EPOCHS[lab]} epochs)"
+    )
+
+
+def validate_reference(student_copy: StudentCopy, lab: str) -> float:
+    """Validate the instructors' answers to ``lab`` in the hand-out ``student_copy``; return the seconds."""
+    fresh, clock = student_copy.folder, time.monotonic()
+    notebook = fill_reference(student_copy.notebook(lab, "reference"), lab)
+    printed = validate.command(student_copy.python, notebook, fresh, student_copy.lab_env(lab))
+    assert validate.PASSED in printed and validate.PARTIAL not in printed, printed[-4000:]
+    prefix, labkit_file = (notebook.parent / "kernel-probe.txt").read_text().splitlines()
+    venv = (fresh / ".venv").resolve()
+    assert Path(prefix).resolve() == venv, f"{lab} ran on the kernel of {prefix}, not {venv}"
+    assert Path(labkit_file).resolve().is_relative_to(venv), f"{lab}: labkit from {labkit_file}"
+    assert any((fresh / "logs" / lab).rglob("events.out.tfevents*")), f"{lab}: nothing trained"
+    return time.monotonic() - clock
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("lab", LABS)
+def test_validate_fails_the_release_and_each_wrong_answer_on_its_cell(
+    lab: str, student_copy: StudentCopy
+) -> None:
+    """The Validate button's code, from the hand-out's folder: the untouched release fails every graded
+    cell; the reference with targeted wrong answers (a split, a model under the bar) fails exactly their
+    test cells."""
+    fresh, clock = student_copy.folder, time.monotonic()
+    release = fresh / lab / f"{lab}.ipynb"
+    graded = {c.metadata["nbgrader"]["grade_id"] for c in read_notebook(release).cells
+              if c.metadata.get("nbgrader", {}).get("grade")}  # fmt: skip
+    blank = validate.button(student_copy.python, fresh, student_copy.lab_env(lab), EXECUTE_LIMITS, release)
+    assert set(blank.failed) == graded and not blank.changed, sorted(blank.failed)
+    edits, expected = WRONG_ANSWERS[lab]
+    notebook = student_copy.notebook(lab, "wrong")
+    fill_answers(lab, notebook)
+    nb = read_notebook(notebook)
+    for grade_id, source in edits.items():
+        nb = replace_solution(nb, grade_id, source)
+    nbformat.write(nb, str(notebook))
+    wrong = validate.button(student_copy.python, fresh, student_copy.lab_env(lab), EXECUTE_LIMITS, notebook)
+    assert set(wrong.failed) == expected, {k: v[-300:] for k, v in wrong.failed.items()}
+    print(f"{lab}: release and wrong answers validated in {time.monotonic() - clock:.0f} s")
 
 
 #: ANSI colour codes (``jupyter server extension list`` colours "enabled" unconditionally).
@@ -312,8 +436,9 @@ def test_fresh_folder_installs_from_the_handout_and_runs_both_labs(handout, tmp_
     """The README's setup command, verbatim, from PyPI (opt-in: ``COURSE_TEST_HANDOUT_INSTALL=1``).
 
     The whole pinned environment is downloaded and installed (~8+ min on 2 cores, over the CI budget);
-    then both labs run and JupyterLab starts with the README's second command, with nbgrader's Validate
-    extension and ipympl. The default variant above covers everything else of the setup without PyPI.
+    then both labs' reference solutions pass Validate and JupyterLab starts with the README's second
+    command, with nbgrader's Validate extension and ipympl. The default variant (`student_copy`) covers
+    everything else of the setup without PyPI.
     """
     if os.environ.get(FULL_INSTALL_ENV) != "1":
         pytest.skip(
@@ -326,16 +451,17 @@ def test_fresh_folder_installs_from_the_handout_and_runs_both_labs(handout, tmp_
     shell(setup, fresh, env, timeout=1200)
     install_s = time.monotonic() - clock
     assert_only_labkit_from_the_wheel(fresh)
-    labs = run_both_labs(fresh, env)
+    labs = ", ".join(f"{lab} {validate_reference(StudentCopy(fresh, env), lab):.0f} s" for lab in LABS)
     open_lab(fresh, env, start)
-    print(f"fresh install {install_s:.0f} s; {labs}; total {time.monotonic() - clock:.0f} s")
+    print(f"fresh install {install_s:.0f} s; validated {labs}; total {time.monotonic() - clock:.0f} s")
 
 
 def test_the_course_readme_shows_the_handouts_own_setup_command() -> None:
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     wheel = f"{bundle.WHEEL_NAME.replace('-', '_')}-{version}-py3-none-any.whl"
     readme = (REPO / "README.md").read_text()
-    assert bundle.SETUP_COMMAND.format(wheel=wheel) in readme and bundle.START_COMMAND in readme
+    kernel = bundle.kernel_spec([REPO / "release" / lab / f"{lab}.ipynb" for lab in LABS])
+    assert bundle.setup_command(wheel, kernel) in readme and bundle.START_COMMAND in readme
     student = readme[readme.index("## Student workflow") : readme.index("## Instructor workflow")]
     assert "release/" not in student and "make " not in student.replace("make hub", ""), "into the repo"
 

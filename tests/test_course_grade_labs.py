@@ -45,14 +45,15 @@ from autograder.options import GradeOptions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 LAB = "ecg_rhythm_classification"
-#: Disguised custom models graded in the real lab beside the value attacks' control (issue 39): one found
-#: by the visible check, two by the grader's (modules run while predicting; layers shared). Under the cap
-#: the given CNN learns little, so the routes found by what a model predicts wait for
-#: tests/test_own_models_e2e.py (real training settings).
+#: Disguised custom models graded in the real lab beside the value attacks' control (issue 39). Under the
+#: cap every custom model misses the accuracy bar on the student's own test set, so the visible line fails
+#: before the hidden probe runs: these three are found by the visible own-model check before it (a copy of
+#: the given CNN behind a layer, its layers shared, a noisy copy); the disguises found by the grader's check
+#: are graded at real settings in tests/test_own_models_e2e.py.
 OWN_MODEL_CASES = (
     "copy_of_the_given_cnn_behind_a_layer",
-    "forward_calls_the_given_cnn",
     "shares_the_cnns_layers",
+    "noisy_copy_in_the_constructor",
 )
 #: Two kernel-tampering routes (see tests/test_tampering_e2e.py): one closed, one detected.
 TAMPER_CASES = ("ast_transformer", "kernel_execute")

@@ -83,3 +83,19 @@ def test_doctor_passes_on_the_course_install():
     result = subprocess.run([*LABKIT, "doctor"], env=env, capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all checks passed" in result.stdout
+
+
+def test_the_gpu_advice_names_a_readme_section_that_exists(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a GPU, doctor points to a README section: the course README and the hand-out's have it."""
+    import torch
+
+    from autograder.build import bundle
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    gpu = next(check for check in doctor.device_checks() if check.name == "gpu")
+    assert f'"{doctor.GPU_HEADING}"' in gpu.detail
+    course = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert f"### {doctor.GPU_HEADING}\n" in course
+    assert (
+        "## {gpu_heading}\n" in bundle.README
+    )  # the hand-out's README, filled with GPU_HEADING (test_bundle)

@@ -37,7 +37,10 @@ from typing import Any
 
 import browser_support as bs
 import pytest
+import validate_support as validate
 from e2e_support import capped_data_dir
+
+from autograder.config import EXECUTE_LIMITS, load_config
 
 pytest.importorskip("jupyterhub", reason="hub tests skipped: jupyterhub not installed (make install)")
 sys.path.insert(0, str(bs.REPO / "hub"))
@@ -86,6 +89,19 @@ def test_students_share_the_exchange_and_lack_the_instructor_tools(tmp_path: Pat
     assert f"load_subconfig({str(course / 'nbgrader_config.py')!r})" in teacher
     teacher_lab = json.loads((tmp_path / "teach" / ".jupyter" / "labconfig" / "page_config.json").read_text())
     assert teacher_lab["disabledExtensions"] == {}
+
+
+def test_a_students_validate_runs_within_the_courses_execute_limits(tmp_path: Path) -> None:
+    """The Validate button's code on a student's server (its home, its ``~/.jupyter``) loads the course's
+    ``Execute`` limits, not nbgrader's 30 s default that would stop a training cell."""
+    course = bs.copy_course([], tmp_path / "course")
+    home = tmp_path / "ann"
+    course_hub.write_user_settings(home, course, "ann", instructor=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "NBGRADER"))} | {
+        "HOME": str(home)
+    }
+    seen = validate.button(Path(sys.executable), home, env, EXECUTE_LIMITS).limits
+    assert seen == dict(load_config(course).execution), seen
 
 
 def test_a_course_without_an_exchange_is_refused_with_the_file_named(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ import pytest
 from labs_support import ECG, HR, LABS, case_problems, lab_structure
 
 from autograder.checks.steps import decide, take_checks
+from autograder.config import load_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 CAP = 1  # epoch
@@ -158,25 +159,36 @@ def test_reference_solutions_get_every_point_uncapped(tmp_path):
         assert set(scores) == set(lab_structure(lab).tests)
         notebook = e2e.autograded_notebook(course, lab, "reference")
         assert e2e.errors(notebook) == [], f"{lab}: the reference raised: {e2e.errors(notebook)}"
+        # Validate (students' copies carry the course's Execute limits) lets the longest cell finish
+        longest, seconds = e2e.longest_cell(notebook)
+        limit = load_config(e2e.REPO).timeouts.cell
+        print(
+            f"{lab}: longest cell at the real settings {longest} {seconds:.0f} s (Execute.timeout {limit} s)"
+        )
+        assert seconds < limit, f"{lab}: cell {longest} ran {seconds:.0f} s, Execute.timeout is {limit} s"
 
 
 # --- each lab's own cases, on the same batch ----------------------------------------------------------
 
 
 def _ecg_accuracy_checks(course) -> None:
-    """The visible line prints the accuracies on the student's own split; the graded bar is decided by the
-    grader on held-out strips, and a miss says so with both held-out accuracies. Model 2's test of an
-    untouched release fails on its own missing variables first."""
+    """The visible line prints the accuracies on the student's own split and fails the cell below the bar
+    it prints; the grader then decides the same bar on held-out strips, and a miss says so with both
+    held-out accuracies. Model 2's test of an untouched release fails on its own missing variables first."""
     for model in (1, 2):
         gid = f"test_custom{model}_accuracy"
         cell = e2e.cell_by_grade_id(e2e.autograded_notebook(course, ECG, "ref_a"), gid)
         text = e2e.text_output(cell)
         bar_line = rf"custom model {model}: test accuracy ([\d.]+) \(given CNN [\d.]+; graded bar ([\d.]+)"
-        assert re.search(bar_line, text), text
+        shown = re.search(bar_line, text)
+        assert shown, text
         score, points = e2e.read_scores(course, ECG, "ref_a")[gid]
         message = _error_message(cell)
+        below = float(shown[1]) < float(shown[2])
+        visible = re.search(rf"custom model {model}: test accuracy [\d.]+ is below", message)
+        assert below == (visible is not None), (shown[0], message)  # the visible line fails below its bar
         missed = re.search(rf"custom model {model}: held-out accuracy ([\d.]+) is below .*given CNN", message)
-        assert (score == points) == (message == "") == (missed is None), (score, points, message)
+        assert (score == points) == (message == "") == (visible is None and missed is None), (score, message)
         blank = e2e.cell_by_grade_id(e2e.autograded_notebook(course, ECG, "blank"), gid)
         assert f"custom{model}_matrices" in _error_message(blank), "the untouched release fails on a helper"
 

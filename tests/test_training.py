@@ -146,6 +146,19 @@ def test_cosine_schedule_ends_at_zero_and_constant_stays(monkeypatch):
         Classifier(Tiny(), 1e-3, "step")
 
 
+def test_tensorboard_logs_the_learning_rate_of_every_epoch(tmp_path, monkeypatch):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    monkeypatch.delenv("LABKIT_MAX_EPOCHS", raising=False)
+    _train(0, n_epochs=4, log_dir=tmp_path, schedule="cosine")
+    (events,) = (tmp_path / "tiny").rglob("events.out.tfevents.*")
+    accumulator = EventAccumulator(str(events.parent))
+    accumulator.Reload()
+    rates = [event.value for event in accumulator.Scalars("lr")]
+    # half a cosine from 5e-2 over 4 epochs, logged as each epoch starts: 5e-2 * (1 + cos(pi * k / 4)) / 2
+    assert rates == pytest.approx([5e-2 * (1 + np.cos(np.pi * k / 4)) / 2 for k in range(4)], rel=1e-6)
+
+
 def test_training_honours_the_epoch_cap(monkeypatch):
     monkeypatch.setenv("LABKIT_MAX_EPOCHS", "1")
     module = _train(0, n_epochs=50)

@@ -3,7 +3,10 @@
 The hand-out holds the release notebooks (``<lab>/<lab>.ipynb``), ``labkit`` as a wheel built from this
 course (generators included, so ``labkit data synth`` makes the default data offline), the course lock
 (``constraints.txt``), a student ``environment.yml``, a student ``nbgrader_config.py`` (marks the course
-folder for labkit's ``data/`` and ``logs/``), a ``jupyter_server_config.py`` and a README. Nothing of
+folder for labkit's ``data/`` and ``logs/`` and carries the course's ``Execute`` limits, so Validate runs a
+notebook as grading does), a ``jupyter_server_config.py`` and a README. The wheel installs the same limits
+as the environment's own nbgrader configuration (``<env>/etc/jupyter/nbgrader_config.py``), so Validate in a
+JupyterLab started anywhere from that environment (a lab's folder, say) uses them too. Nothing of
 ``source/``, ``bench/``, ``tests/``, ``autograder/`` or the gradebook is copied; the leak check of
 `autograder.build.release.leaks` then runs over every file, each text file read as a one-cell notebook.
 """
@@ -26,6 +29,7 @@ from autograder import CourseError
 from autograder.build.release import kit_dir, leaks
 from autograder.config import GRADEBOOK, CourseConfig
 from labkit.datasets.ecg import RHYTHMS
+from labkit.doctor import GPU_HEADING
 from labkit.exits import RefusedOverwriteError
 from labkit.paths import COURSE_MARKER
 
@@ -73,8 +77,20 @@ def lock_pins(lock: Path) -> dict[str, str]:
     return pins
 
 
+#: Where the wheel installs the environment's nbgrader configuration (relative to the environment's prefix).
+ENV_NBGRADER_CONFIG = f"etc/jupyter/{COURSE_MARKER}"
+
+ENV_CONFIG = '''"""nbgrader settings of this environment (labkit's wheel): the course's Validate limits."""
+
+c = get_config()  # noqa: F821
+{execution}'''
+
+
 def build_wheel(cfg: CourseConfig, into: Path) -> Path:
     """Build ``labkit`` alone as the wheel ``wearable-cardiac-labkit`` into ``into``; return the wheel.
+
+    The wheel also installs :data:`ENV_NBGRADER_CONFIG`: the course's ``Execute`` limits as the
+    environment's nbgrader configuration.
 
     Raises
     ------
@@ -88,6 +104,11 @@ def build_wheel(cfg: CourseConfig, into: Path) -> Path:
             cfg.root / "labkit", src / "labkit", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
         )
         requirements = ",\n".join(f"    {r!r}" for r in student_requirements(cfg))
+        (src / "jupyter-config").mkdir()
+        (src / "jupyter-config" / COURSE_MARKER).write_text(
+            ENV_CONFIG.format(execution=cfg.validate_settings)
+        )
+        data_dir = str(Path(ENV_NBGRADER_CONFIG).parent)
         (src / "pyproject.toml").write_text(
             '[build-system]\nrequires = ["setuptools>=77"]\nbuild-backend = "setuptools.build_meta"\n\n'
             f'[project]\nname = "{WHEEL_NAME}"\nversion = "{project["version"]}"\n'
@@ -96,6 +117,7 @@ def build_wheel(cfg: CourseConfig, into: Path) -> Path:
             '[project.scripts]\nlabkit = "labkit.cli:main"\n\n'
             '[tool.setuptools.packages.find]\ninclude = ["labkit*"]\n\n'
             '[tool.setuptools.package-data]\nlabkit = ["data/*.npz"]\n'
+            f'[tool.setuptools.data-files]\n"{data_dir}" = ["jupyter-config/{COURSE_MARKER}"]\n'
         )
         proc = subprocess.run(
             [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(into)]
@@ -133,7 +155,8 @@ NBGRADER_CONFIG = '''"""nbgrader settings of the students' copy of the course (t
 
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "{course_id}"
-'''
+# Validate runs the notebook as grading does: the course's time limits (training cells run for minutes).
+{execution}'''
 
 SERVER_CONFIG = '''"""JupyterLab settings for the labs: loopback only, this folder, the course's kernel."""
 
@@ -148,11 +171,14 @@ _bin = os.path.dirname(sys.executable)  # kernels and nbgrader's Validate find t
 os.environ["PATH"] = os.pathsep.join([_bin, os.environ.get("PATH", "")])
 '''
 
-#: The students' setup command (one line to copy; ``{wheel}`` is the wheel's file name).
+#: The students' setup command (one line to copy; ``{wheel}`` is the wheel's file name, ``{kernel}`` the
+#: command that installs the kernel the notebooks name, :func:`kernel_command`).
 SETUP_COMMAND = (
     "python3.11 -m venv .venv && .venv/bin/pip install -c constraints.txt torch ./wheels/{wheel}"
-    " && .venv/bin/labkit data synth --if-missing"
+    " && .venv/bin/{kernel} && .venv/bin/labkit data synth --if-missing"
 )
+#: Installs the notebooks' kernel into the environment (``{name}``, ``{display_name}``: their kernelspec).
+KERNEL_COMMAND = 'python -m ipykernel install --sys-prefix --name {name} --display-name "{display_name}"'
 #: The command that opens JupyterLab on the labs.
 START_COMMAND = ".venv/bin/jupyter lab"
 
@@ -170,13 +196,20 @@ README = """# {course_id}: the labs
 The first command makes a virtual environment in `.venv`, installs the course's pinned packages
 (`constraints.txt`; PyPI access needed once) with the course library `labkit`, and creates the offline
 default data in `data/` (synthetic, made on your machine in seconds). The second opens JupyterLab on this
-folder: open `<lab>/<lab>.ipynb`. With conda instead:
-`conda env create -f environment.yml && conda activate wearable-cardiac-dl && labkit data synth --if-missing`,
-then `jupyter lab`.
+folder: open `<lab>/<lab>.ipynb`; the notebooks run on the kernel *{display_name}* the first command
+installs. With conda instead: `conda env create -f environment.yml && conda activate wearable-cardiac-dl`,
+then `{conda_kernel} && labkit data synth --if-missing` and `jupyter lab`.
 
 `.venv/bin/labkit doctor` checks the installation (versions, CPU/GPU, data, kernel, JupyterLab extensions)
-and prints the command that fixes each problem. On Linux with an NVIDIA driver, PyPI's torch trains on the
-GPU as is.
+and prints the command that fixes each problem.
+
+## {gpu_heading}
+
+On Linux with an NVIDIA driver, PyPI's torch wheel includes CUDA: the first command above installs it, and
+the labs train on the GPU as they are (`labkit doctor` then shows the GPU). Without a GPU they train on
+the CPU, in a few minutes per lab. For a smaller CPU-only install, install the pinned torch
+(`constraints.txt`) from PyTorch's CPU wheel index first (see PyTorch's "Get started" page), then run the
+first command. With conda, conda-forge's `pytorch` picks a CUDA build when the machine has a driver.
 
 ## Working on a lab
 
@@ -188,6 +221,33 @@ GPU as is.
 4. Hand in `<lab>/<lab>.ipynb` the way your course says (LMS upload, or the Assignments tab on the
    course's JupyterHub).
 """
+
+
+def kernel_spec(notebooks: list[Path]) -> dict[str, str]:
+    """Return the ``{name, display_name}`` of the kernel every notebook names (its kernelspec metadata).
+
+    Raises
+    ------
+    CourseError
+        When a notebook names no kernel or the notebooks name different ones.
+    """
+    specs = {}
+    for path in notebooks:
+        spec = nbformat.read(str(path), as_version=4).metadata.get("kernelspec", {})
+        specs[path] = (spec.get("name", ""), spec.get("display_name", ""))
+    if len(set(specs.values())) != 1 or not all(next(iter(specs.values()))):
+        shown = ", ".join(f"{path}: {spec}" for path, spec in specs.items())
+        raise CourseError(
+            f"the notebooks must name one kernel (metadata.kernelspec name and display_name): {shown}; "
+            "fix the kernelspec of the source notebooks and run `course-grade build`"
+        )
+    name, display_name = next(iter(specs.values()))
+    return {"name": name, "display_name": display_name}
+
+
+def setup_command(wheel: str, kernel: dict[str, str]) -> str:
+    """Return the students' setup command for ``wheel`` that installs the notebooks' ``kernel``."""
+    return SETUP_COMMAND.format(wheel=wheel, kernel=KERNEL_COMMAND.format(**kernel))
 
 
 def lab_title(nb_path: Path) -> str:
@@ -210,16 +270,21 @@ def assemble(cfg: CourseConfig, labs: list[str], folder: Path) -> list[str]:
         shutil.copy2(release, folder / lab / f"{lab}.ipynb")
     shutil.copy2(cfg.root / "constraints.txt", folder / "constraints.txt")
     (folder / "environment.yml").write_text(environment_yml(cfg, wheel))
-    (folder / COURSE_MARKER).write_text(NBGRADER_CONFIG.format(course_id=cfg.course_id))
+    (folder / COURSE_MARKER).write_text(
+        NBGRADER_CONFIG.format(course_id=cfg.course_id, execution=cfg.validate_settings)
+    )
     (folder / "jupyter_server_config.py").write_text(SERVER_CONFIG)
     lab_list = "\n".join(f"- `{lab}/{lab}.ipynb`: {lab_title(nb)}" for lab, nb in releases.items())
+    kernel = kernel_spec(list(releases.values()))
     (folder / "README.md").write_text(
         README.format(
             course_id=cfg.course_id,
             lab_list=lab_list,
-            wheel=wheel,
-            setup=SETUP_COMMAND.format(wheel=wheel),
+            setup=setup_command(wheel, kernel),
             start=START_COMMAND,
+            display_name=kernel["display_name"],
+            conda_kernel=KERNEL_COMMAND.format(**kernel),
+            gpu_heading=GPU_HEADING,
         )
     )
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())

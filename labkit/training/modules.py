@@ -24,7 +24,11 @@ class SupervisedModule(pl.LightningModule):
     """Wrap a ``torch.nn.Module`` for supervised training with Adam.
 
     Subclasses define :meth:`compute_metrics` and name the metric that is the loss in ``loss_name``;
-    metrics are logged per epoch as ``<subset>_<name>`` (``train_loss``, ``val_acc``, ``val_mae``, ...).
+    metrics are logged per epoch as ``<subset>_<name>`` (``train_loss``, ``val_acc``, ``val_mae``, ...), and
+    the learning rate each epoch trains with as ``lr``. A ``train_`` metric is the average over the epoch's
+    mini-batches, taken while the weights change and with dropout active; a model evaluated after training
+    (``evaluate_classifier``, ``predict``: evaluation mode, final weights) scores differently on the same
+    strips.
 
     Parameters
     ----------
@@ -65,6 +69,10 @@ class SupervisedModule(pl.LightningModule):
         epochs = max(1, int(self.trainer.max_epochs))
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+
+    def on_train_epoch_start(self) -> None:
+        """Log the learning rate of this epoch as ``lr`` (constant, or where the schedule has brought it)."""
+        self.log("lr", float(self.trainer.optimizers[0].param_groups[0]["lr"]), on_step=False, on_epoch=True)
 
     def compute_metrics(self, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
         """Return the metrics of a batch by name; ``loss_name`` names the one to minimise."""

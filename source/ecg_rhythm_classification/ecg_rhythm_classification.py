@@ -54,6 +54,7 @@ from labkit.labs.ecg import (
     check_own_model,
     count_parameters,
     count_table,
+    data_origin,
     encoded_preview,
     stratification_errors,
 )
@@ -66,13 +67,15 @@ LAB = labkit.notebook.setup_lab("ecg_rhythm_classification", seed=42)
 # ## 1 The data
 #
 # `raw_signals` has one row per strip, shaped (strips, leads, samples), in millivolts; `rhythms` holds the
-# label of every strip and `fs` the sampling frequency.
+# label of every strip and `fs` the sampling frequency. The loading cell also prints where the strips come
+# from and their label noise: the share of labels that are wrong on purpose (swapped between rhythms that
+# are easy to confuse, as happens with real annotations), which no model can learn to get right.
 
 # %% nbgrader={"grade": false, "grade_id": "load", "locked": true, "schema_version": 3, "solution": false, "task": false}
 raw_signals, rhythms, fs = load_ecg()
-source = load_ecg_provenance()["source"]
 duration = raw_signals.shape[-1] / fs
-print(f"{len(rhythms)} strips, shape {raw_signals.shape}, {duration:.0f} s at {fs} Hz; source: {source}")
+print(f"{len(rhythms)} strips, shape {raw_signals.shape}, {duration:.0f} s at {fs} Hz")
+print(data_origin(load_ecg_provenance()))
 IPython.display.display(count_table(rhythms))
 
 # %% [markdown]
@@ -151,12 +154,14 @@ def split_data(rhythms):
 i_train, i_val, i_test = split_data(rhythms)
 
 # %% nbgrader={"grade": true, "grade_id": "test_split_partition", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-# The three subsets share no strip and together hold every strip.
+# No strip is in two subsets (train/val, train/test, val/test), and every strip is in one of them.
 subsets = {"train": np.asarray(i_train), "val": np.asarray(i_val), "test": np.asarray(i_test)}
 print({name: index.size for name, index in subsets.items()})
-total = sum(index.size for index in subsets.values())
-assert total == rhythms.size, f"the subsets hold {total} strips in total, expected {rhythms.size}"
-assert np.intersect1d(i_train, i_test).size == 0, "some strips are both in the training and the test set"
+for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+    shared = np.intersect1d(subsets[a], subsets[b]).size
+    assert shared == 0, f"{shared} strips are both in the {a} and the {b} set"
+missing = np.setdiff1d(np.arange(rhythms.size), np.concatenate(list(subsets.values()))).size
+assert missing == 0, f"{missing} strips are in no subset"
 ### BEGIN HIDDEN TESTS
 import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
@@ -383,7 +388,12 @@ def check_encoding(results):
 # Run `Classifier??` or `train_model??` in a cell to read their code.
 #
 # TensorBoard shows the logged curves while models train (press its refresh button, or enable automatic
-# reload in its settings).
+# reload in its settings): the loss and accuracy on the training and validation sets (`train_loss`,
+# `train_acc`, `val_loss`, `val_acc`) and the learning rate of every epoch (`lr`). `train_acc` is the
+# average over an epoch's mini-batches, taken while the weights still change, with dropout active in
+# models that have it and batch normalisation using each mini-batch's statistics; the training accuracy
+# the notebook shows after training is measured with the final weights in evaluation mode (no dropout,
+# batch normalisation with its running statistics), so the two differ by a few points.
 
 # %% nbgrader={"grade": false, "grade_id": "tensorboard", "locked": true, "schema_version": 3, "solution": false, "task": false}
 labkit.tensorboard.show(LAB.log_dir)
@@ -472,6 +482,9 @@ figure = plot_confusion_matrices(cnn_matrices, labels, model="Given CNN")
 #
 # Look at the loss and accuracy curves in TensorBoard and at the confusion matrices. Does the model
 # overfit? Which rhythms are hard to tell apart, and why could that be, given what the network can see?
+# (Compare accuracies measured the same way: the confusion matrices' training accuracy with their test
+# accuracy, TensorBoard's `train_acc` with `val_acc`; section 4's introduction says why `train_acc` differs
+# from the training accuracy of the confusion matrices.)
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "q2_overfitting", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # ### BEGIN SOLUTION
@@ -497,11 +510,12 @@ figure = plot_confusion_matrices(cnn_matrices, labels, model="Given CNN")
 # ### END SOLUTION
 
 # %% [markdown]
-# ## Question 3
+# ### Question 3 (6 points, graded by the three test cells below)
 #
 # Design two networks of your own, `CustomModel1` and `CustomModel2`, and try to classify the rhythms
 # better than the given CNN. Write their layers in `__init__` and how they are applied in `forward`. What
-# the tests check (the visible checks below each model cell show the first three, with your numbers):
+# the tests check (the test cell after the two model cells checks the first three, and the test cell after
+# each training cell the fourth, all with your numbers; each test cell is worth 2 points):
 #
 # - built as `CustomModel1(input_shape, output_shape)`, output of shape (batch, 5) (one score per rhythm,
 #   no softmax: the loss applies it);
@@ -698,11 +712,12 @@ custom1, custom1_matrices = train_network(
 figure = plot_confusion_matrices(custom1_matrices, labels, model="Custom model 1")
 
 # %% nbgrader={"grade": true, "grade_id": "test_custom1_accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# Graded: your own model, built and trained by the cell above (the line below checks the part of the rule a
-# notebook can see); a test accuracy of at least 0.5 and at least the given CNN's minus 0.10 (the hidden
-# test measures both on held-out strips the grader keeps; the line after measures them on your test set).
+# Graded: your own model, built and trained by the cell above (the first line checks the part of the rule
+# a notebook can see); and the accuracy bar: the second line fails unless the model's accuracy on your test
+# set is at least 0.5 and at least the given CNN's minus 0.10 (printed as the graded bar). The hidden test
+# checks all of the rule, and the same bar on held-out strips.
 check_own_model(custom1, model, CustomModel1, cnn, (input_shape, output_shape))
-check_accuracy(custom1_matrices, cnn_matrices, "custom model 1", strict=False)  # your split
+check_accuracy(custom1_matrices, cnn_matrices, "custom model 1")
 ### BEGIN HIDDEN TESTS
 import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 import autograder.checks.provenance as provenance
@@ -751,9 +766,9 @@ custom2, custom2_matrices = train_network(
 figure = plot_confusion_matrices(custom2_matrices, labels, model="Custom model 2")
 
 # %% nbgrader={"grade": true, "grade_id": "test_custom2_accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# Graded: your own model, and the accuracy bar, as for model 1.
+# Graded: your own model, and the accuracy bar on your test set, as for model 1.
 check_own_model(custom2, model, CustomModel2, cnn, (input_shape, output_shape))
-check_accuracy(custom2_matrices, cnn_matrices, "custom model 2", strict=False)  # your split
+check_accuracy(custom2_matrices, cnn_matrices, "custom model 2")
 ### BEGIN HIDDEN TESTS
 import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
@@ -765,7 +780,8 @@ def check_custom2_accuracy(results, evaluation_labels):
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# The three models side by side (accuracy per subset):
+# The three models side by side (accuracy per subset, measured after training with the final weights in
+# evaluation mode: the `train` column is not TensorBoard's `train_acc`, see section 4):
 
 # %% nbgrader={"grade": false, "grade_id": "comparison", "locked": true, "schema_version": 3, "solution": false, "task": false}
 IPython.display.display(

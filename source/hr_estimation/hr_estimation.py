@@ -171,7 +171,8 @@ print(f"PPG windows: {raw_ppg_windows.shape}")
 print(f"Targets: {targets.shape}")
 
 # %% nbgrader={"grade": true, "grade_id": "test_extract_windows", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-# Sanity check: one record gives one window per row of its reference heart rate.
+# Sanity check: one record gives, per row of its reference heart rate, one window of 4 channels x
+# WINDOW_SIZE samples and one target.
 _record = records[0]
 _windows, _targets = extract_windows(_record)
 _n = len(_record["hr"])
@@ -589,7 +590,11 @@ def train_network(config, windows, name):
 
 # %% [markdown]
 # TensorBoard shows the training and validation curves of every model as it trains (in the *Scalars* tab;
-# the runs are named after the models). Refresh it after each training.
+# the runs are named after the models): `train_mse`, `train_mae`, `val_mse`, `val_mae` and the learning
+# rate of every epoch (`lr`). A `train_` curve is the average over an epoch's mini-batches while the
+# weights still change (and with dropout active, in the model that has it); the table of section 10
+# measures every model after training, with its final weights in evaluation mode. Refresh TensorBoard after
+# each training.
 
 # %% nbgrader={"grade": false, "grade_id": "tensorboard", "locked": true, "schema_version": 3, "solution": false, "task": false}
 labkit.tensorboard.show(LAB.log_dir)
