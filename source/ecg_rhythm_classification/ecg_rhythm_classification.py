@@ -515,7 +515,7 @@ figure = plot_confusion_matrices(cnn_matrices, labels, model="Given CNN")
 # Design two networks of your own, `CustomModel1` and `CustomModel2`, and try to classify the rhythms
 # better than the given CNN. Write their layers in `__init__` and how they are applied in `forward`. What
 # the tests check (the test cell after the two model cells checks the first three, and the test cell after
-# each training cell the fourth, all with your numbers; each test cell is worth 2 points):
+# each training cell the last two, all with your numbers; each test cell is worth 2 points):
 #
 # - built as `CustomModel1(input_shape, output_shape)`, output of shape (batch, 5) (one score per rhythm,
 #   no softmax: the loss applies it);
