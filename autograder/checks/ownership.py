@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from autograder.checks.steps import FindingError
+from labkit.labs.signatures import contains_sequence
 
 #: A tensor correlating at least this much with another model's tensor is a copy of it (honest tensors of
 #: independently initialised models correlate by chance: below 0.3 for the smallest tensors compared).
@@ -90,7 +91,7 @@ def _fresh(fresh: Mapping[str, Any], class_name: str, given: Sequence[Sequence[A
     copied = _copies(fresh["similar"])
     if copied:
         return f"a new {class_name} already holds the trained parameters of {copied}"
-    if _contains(fresh["signature"], given):
+    if contains_sequence(fresh["signature"], given):
         return "its layers contain the given CnnModel's whole layer sequence"
     return None
 
@@ -130,13 +131,6 @@ def _copies(similar: Sequence[Mapping[str, Any]]) -> str:
         if row["correlation"] >= COPY_CORRELATION and (baseline is None or row["correlation"] > baseline):
             found.append(f"{_name(row['other'])} ('{row['tensor']}' is '{row['other_tensor']}')")
     return ", ".join(found[:3])
-
-
-def _contains(signature: Sequence[Any], part: Sequence[Any]) -> bool:
-    """Return True when ``part`` (a whole architecture signature) appears in ``signature`` in one piece."""
-    part, whole = [list(p) for p in part], [list(s) for s in signature]
-    n = len(part)
-    return n > 0 and any(whole[i : i + n] == part for i in range(len(whole) - n + 1))
 
 
 def _name(label: str) -> str:

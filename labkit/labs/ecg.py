@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from labkit.labs.signatures import contains_sequence
 from labkit.labs.splits import stratification_errors  # noqa: F401 (the notebook imports it from here)
 from labkit.training import accuracy
 
@@ -185,11 +186,6 @@ class NotOwnModelError(AssertionError):
     """A custom model breaks the lab's own-model rule (the grader notes it for the instructor too)."""
 
 
-def _contains(whole: tuple, part: tuple) -> bool:
-    n = len(part)
-    return n > 0 and any(whole[i : i + n] == part for i in range(len(whole) - n + 1))
-
-
 def check_own_model(
     trained: torch.nn.Module,
     built: torch.nn.Module,
@@ -236,7 +232,7 @@ def check_own_model(
             f"{name}: a new {name} reuses layers or parameters of the given CNN; build your own in __init__"
         )
     given_network = getattr(given, "model", given)
-    if _contains(architecture_signature(fresh), architecture_signature(given_network)):
+    if contains_sequence(architecture_signature(fresh), architecture_signature(given_network)):
         raise NotOwnModelError(
             f"{name}: its layers contain the given CnnModel's whole layer sequence; design your own"
         )
