@@ -9,6 +9,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# `make test` spreads the test files over this many processes (pytest-xdist; 0 runs them in this one)
+TEST_JOBS ?= 2
 
 .PHONY: help install data build bundle demo test test-fast lint docs lab hub hub-proxy hub-load doctor sync clean
 
@@ -42,8 +44,8 @@ bundle: data  ## the student hand-out in $(HANDOUT)/ and $(HANDOUT).zip (BUNDLE_
 demo: build  ## the whole pipeline on the offline default data
 	$(BIN)/course-grade demo
 
-test: data  ## the full test suite (what CI runs)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: data  ## the full test suite (what CI runs), its files spread over TEST_JOBS processes
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile $(PYTEST_ARGS)
 
 test-fast: $(STAMP)  ## the quick subset (< 1 min): no training, no notebook execution
 	$(BIN)/python -m pytest -m "not slow and not e2e and not browser" $(PYTEST_ARGS)
