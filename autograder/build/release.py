@@ -89,7 +89,7 @@ def undecided_hidden_tests(cfg: CourseConfig, lab: str) -> list[str]:
     return [
         f"{path} cell {index} ({grade_id(cell)}): hidden test without a grader check, so the "
         "student's kernel would decide it; fix: move the comparison into a '### BEGIN GRADER CHECK' region "
-        "(docs/grading.md, 'Writing a hidden check'), then `course-grade build`"
+        "(docs/authoring.md, 'Writing a hidden check'), then `course-grade build`"
         for index, cell in enumerate(read_notebook(path).cells)
         if cell.cell_type == "code" and cfg.markers.has_hidden(cell.source) and not has_check(cell.source)
     ]

@@ -1,6 +1,6 @@
 """The grader half of a hidden check: decide a test cell from its probe's plain data, outside the kernel.
 
-A hidden-test region holds two parts (docs/grading.md, "Writing a hidden check"):
+A hidden-test region holds two parts (docs/authoring.md, "Writing a hidden check"):
 
 - the probe, run in the student's kernel, which calls the submission's code and passes the raw results
   to :func:`autograder.checks.probe.emit`;

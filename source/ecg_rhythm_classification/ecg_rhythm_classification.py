@@ -819,7 +819,7 @@ IPython.display.display(
 # %% [markdown] nbgrader={"grade": true, "grade_id": "q4_comparison", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # ### BEGIN SOLUTION
 # (Reference models on the default synthetic data, 15 epochs each. The figures are ranges over data seeds
-# and CPU thread counts, measured with `bench/metric_spread.py` (docs/grading.md); a student's own numbers
+# and CPU thread counts, measured with `bench/metric_spread.py` (docs/benchmarks.md); a student's own numbers
 # land near them on any machine. Any well-argued comparison of the student's own numbers earns the points.)
 #
 # **Performance.** Both custom models beat the given CNN on the test set after 15 epochs (against its 50,
