@@ -124,25 +124,37 @@ def _add_after(script: Path, after_id: str, cells: str) -> None:
     script.write_text("".join([*lines[:end], cells, "\n\n", *lines[end:]]))
 
 
+def _fresh_ids(lab) -> tuple[str, str]:
+    """Return the ids of the docs' rmse exercise and its test, suffixed when ``lab`` has them already."""
+    for suffix in ("", *(f"_{n}" for n in range(2, 10))):
+        exercise, test = f"rmse{suffix}", f"test_rmse{suffix}"
+        if exercise not in lab.exercises and test not in lab.tests:
+            return exercise, test
+    raise AssertionError("the lab has rmse ... rmse_9 already")
+
+
 @pytest.mark.e2e
 def test_an_added_exercise_needs_no_test_edit(tmp_path, monkeypatch):
     monkeypatch.setenv(DATA_ENV, str(ROOT / "data"))
     root = _copy_lab(tmp_path, HR)
     before = lab_structure(HR, root)
-    _add_after(root / "source" / HR / f"{HR}.py", "constants", RMSE)  # early: a short prefix to try
+    exercise, test = _fresh_ids(before)  # a course that already added the docs' exercise gets a second one
+    cells = RMSE.replace('"grade_id": "rmse"', f'"grade_id": "{exercise}"')
+    cells = cells.replace('"grade_id": "test_rmse"', f'"grade_id": "{test}"')
+    _add_after(root / "source" / HR / f"{HR}.py", "constants", cells)  # early: a short prefix to try
     assert f"{HR}: rewrote {HR}.ipynb (now in sync)" in sync(course(root))
     after = lab_structure(HR, root)
-    assert after.exercises == ("rmse", *before.exercises)
-    assert after.tests == {**before.tests, "test_rmse": 1.0} and after.points == before.points + 1
+    assert after.exercises == (exercise, *before.exercises)
+    assert after.tests == {**before.tests, test: 1.0} and after.points == before.points + 1
     assert structure_problems(root, HR) == []
-    trial = try_lab(course(root), HR, only=["test_rmse"])
-    assert [(v.test, v.passed) for v in trial.verdicts] == [("test_rmse", True)]
+    trial = try_lab(course(root), HR, only=[test])
+    assert [(v.test, v.passed) for v in trial.verdicts] == [(test, True)]
     notebook = nbformat.read(course(root).source_notebook(HR), as_version=4)
     for cell in notebook.cells:  # a submission that does not flatten its arguments
-        if grade_id(cell) == "rmse":
+        if grade_id(cell) == exercise:
             cell.source = "def rmse(t, p):\n    return float(np.sqrt(np.mean((p - t) ** 2)))\n"
     nbformat.write(notebook, tmp_path / "wrong.ipynb")
-    [verdict] = try_lab(course(root), HR, tmp_path / "wrong.ipynb", only=["test_rmse"]).verdicts
+    [verdict] = try_lab(course(root), HR, tmp_path / "wrong.ipynb", only=[test]).verdicts
     assert not verdict.passed
     assert (
         "rmse of (n, 1) targets and (n,) predictions is" in verdict.message
