@@ -44,7 +44,7 @@ c.Autograde.sanitize_preprocessors = [
 ]
 c.RestoreCells.add_missing_cells = True
 
-# Hidden checks are decided outside the student's kernel (docs/grading.md, "Writing a hidden check"): the
+# Hidden checks are decided outside the student's kernel (docs/authoring.md, "Writing a hidden check"): the
 # grader-check regions are taken out of the test cells before execution and run in the grading process on
 # what the probes emitted. The ECG lab's probes classify held-out strips whose labels stay with the grader:
 # drawn from the synthetic generator for the synthetic default ("" below); a course on real data names an

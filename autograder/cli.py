@@ -135,13 +135,19 @@ def _cmd_sync(cfg: CourseConfig, args) -> int:
 
 
 def _cmd_check(cfg: CourseConfig, args) -> int:
-    from autograder.build.release import leaks, stale_cells, undecided_hidden_tests, unlocked_cells
+    from autograder.build.release import (
+        leaks,
+        malformed_checks,
+        stale_cells,
+        undecided_hidden_tests,
+        unlocked_cells,
+    )
     from autograder.build.sync import check_sync
 
     labs = list(cfg.labs_with_source)
     problems = check_sync(cfg, labs)
     for lab in labs:
-        problems += unlocked_cells(cfg, lab) + undecided_hidden_tests(cfg, lab)
+        problems += unlocked_cells(cfg, lab) + undecided_hidden_tests(cfg, lab) + malformed_checks(cfg, lab)
         problems += stale_cells(cfg, lab) + leaks(cfg, lab)
     print("\n".join(problems) or f"ok: {', '.join(labs)} in sync, release fresh and leak-free")
     return 1 if problems else 0

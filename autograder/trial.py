@@ -34,7 +34,7 @@ from nbformat import NotebookNode
 from autograder import CourseError
 from autograder.cells import grade_id, nbgrader_meta, read_notebook
 from autograder.checks.probe import INPUTS_ENV
-from autograder.checks.steps import decide, take_checks
+from autograder.checks.steps import BEGIN_SHARED, END_SHARED, decide, take_checks
 from autograder.config import CourseConfig
 from labkit.paths import DATA_ENV, LOG_ENV
 from labkit.runtime import MAX_EPOCHS_ENV
@@ -131,13 +131,19 @@ def cells_to_run(nb: NotebookNode, only: list[str], where: Path) -> int:
 
 
 def _names(source: str) -> tuple[set[str], set[str]]:
-    """Return the names a cell binds and the names it reads without binding (none when it does not parse)."""
+    """Return the names a cell binds and the names it reads without binding (none when it does not parse).
+
+    The imports of a shared-input block are not counted as bindings: they are there for the grading
+    process, which runs the block on its own (the kernel has those modules from the setup cell), and
+    counting them would make every such test cell a binder of ``np``.
+    """
     import ast
 
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return set(), set()
+    shared = _shared_lines(source)
     bound, read = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
@@ -146,9 +152,20 @@ def _names(source: str) -> tuple[set[str], set[str]]:
             bound.add(node.name)
         elif isinstance(node, ast.arg):
             bound.add(node.arg)
-        elif isinstance(node, ast.alias):
+        elif isinstance(node, ast.alias) and node.lineno not in shared:
             bound.add((node.asname or node.name).split(".")[0])
     return bound, read - bound  # a name the cell binds itself is taken as its own (bound before read)
+
+
+def _shared_lines(source: str) -> set[int]:
+    """Return the line numbers (from 1) inside the shared-input blocks of ``source``."""
+    inside, lines = False, set()
+    for number, line in enumerate(source.splitlines(), 1):
+        if BEGIN_SHARED.match(line) or END_SHARED.match(line):
+            inside = bool(BEGIN_SHARED.match(line))
+        elif inside:
+            lines.add(number)
+    return lines
 
 
 def needed_cells(nb: NotebookNode, only: list[str]) -> list[int]:

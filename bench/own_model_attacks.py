@@ -1,6 +1,6 @@
 """Grade the disguised custom models (tests/own_model_support.py) beside their controls, at real settings.
 
-For docs/grading.md's "What is closed" rows of issue 39: the real ECG lab at its real training settings (no
+For docs/security.md's "What is closed" rows of issue 39: the real ECG lab at its real training settings (no
 cap: 50 epochs for the given CNN, the notebook's 15 for the custom models) on the smaller data file (200
 strips per rhythm), where the given CNN reaches the accuracy bar, so passing off its work would pay. Each
 disguise replaces ``CustomModel1`` of the value attacks' control (both custom models useless); the control

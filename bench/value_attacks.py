@@ -1,6 +1,6 @@
 """Grade the value-attack catalogue (tests/attack_support.py) beside its controls, with a chosen grader.
 
-For docs/grading.md's threat table: the same submissions graded by ``course-grade grade`` and by plain
+For docs/security.md's threat table: the same submissions graded by ``course-grade grade`` and by plain
 ``nbgrader autograde`` of a course checkout (``--checkout``: this repository, or an older commit's worktree
 with its own ``.venv``; run this script with that checkout's interpreter). Every grading run uses the
 capped training (``LABKIT_MAX_EPOCHS=1``, the smaller capped ECG data): the attacks target tests that do

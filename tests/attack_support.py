@@ -4,7 +4,7 @@ Each attack differs from its control only by the attack lines. The catalogue cov
 (a rebound checker, a patched library function, a rebound global, objects that compare equal to anything,
 the test's own frame, the hidden reference in the notebook's globals) in several variants, plus writes to
 the grader's channel. ``bench/value_attacks.py`` grades the same catalogue with plain nbgrader and with an
-older grader for the table in docs/grading.md; tests/test_value_attacks.py asserts attack == control.
+older grader for the table in docs/security.md; tests/test_value_attacks.py asserts attack == control.
 """
 
 from __future__ import annotations

@@ -142,3 +142,39 @@ def test_a_real_data_course_must_name_a_held_out_file(tmp_path, monkeypatch):
     folder = evaluation.ensure_inputs(course, "lab", str(held_out))
     assert np.load(folder / "lab.npy").shape == (15, 1, 1280)
     assert json.loads((folder / "lab.json").read_text())["source"] == str(held_out)
+
+
+def _shared_cell(gid: str, value: str, emitted: int) -> nbformat.NotebookNode:
+    """A test cell whose shared input binds INPUT = ``value``; its probe reported ``emitted``."""
+    source = (
+        f"### BEGIN SHARED INPUT\nINPUT = {value}\n### END SHARED INPUT\nemit(sum(INPUT))\n"
+        "### BEGIN GRADER CHECK\ndef check_sum(results):\n"
+        "    assert results['sum'] == sum(INPUT), f\"sum is {results['sum']}, expected {sum(INPUT)}\"\n"
+        "### END GRADER CHECK"
+    )
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": gid, "points": 1}
+    cell.outputs = [nbformat.v4.new_output("display_data", data={MIME: {"name": "sum", "value": emitted}})]
+    return cell
+
+
+def test_a_shared_input_is_run_by_the_probe_and_copied_before_the_check():
+    kept, check = split_checks(_shared_cell("t", "[1, 2, 3]", 6).source)
+    assert "INPUT = [1, 2, 3]" in kept and "emit(sum(INPUT))" in kept and "check_sum" not in kept
+    assert check.startswith("INPUT = [1, 2, 3]\ndef check_sum(results):")
+    with pytest.raises(ValueError, match="END SHARED INPUT"):
+        split_checks("### BEGIN SHARED INPUT\nx = 1\n### BEGIN GRADER CHECK\n### END GRADER CHECK")
+    with pytest.raises(ValueError, match="inside the grader check"):
+        inside = "### BEGIN SHARED INPUT\n### END SHARED INPUT"
+        split_checks(f"### BEGIN GRADER CHECK\n{inside}\n### END GRADER CHECK")
+
+
+def test_each_check_decides_on_its_own_copy_of_its_shared_input():
+    # two cells bind the same name to different inputs: each check reads its own cell's, not the later one
+    nb = nbformat.v4.new_notebook(cells=[_shared_cell("a", "[1, 2, 3]", 6), _shared_cell("b", "[10]", 10)])
+    checks = take_checks(nb)
+    assert decide(nb, checks, "lab", None) == [] and _errors(nb) == []
+    # what the kernel reports about an input it changed is compared with the grader's own copy
+    nb = nbformat.v4.new_notebook(cells=[_shared_cell("a", "[1, 2, 3]", 7)])
+    decide(nb, take_checks(nb), "lab", None)
+    assert _errors(nb) == ["sum is 7, expected 6"]

@@ -70,3 +70,22 @@ def test_a_hidden_test_without_a_grader_check_fails_check(tmp_path, capsys):
     assert "(test_mean): hidden test without a grader check" in found
     assert main(["--course", str(root), "check"]) == 1
     assert "without a grader check" in capsys.readouterr().out
+
+
+def test_an_unclosed_shared_input_block_fails_check(tmp_path, capsys):
+    from autograder.build.release import malformed_checks
+
+    root = mini_course(tmp_path)
+    cfg = load_config(root)
+    assert malformed_checks(cfg, "mini") == []
+    path = cfg.source_notebook("mini")
+    nb = read_notebook(path)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_mean")
+    cell.source = cell.source.replace(
+        "### BEGIN HIDDEN TESTS", "### BEGIN HIDDEN TESTS\n### BEGIN SHARED INPUT", 1
+    )
+    nbformat.write(nb, str(path))
+    (found,) = malformed_checks(cfg, "mini")
+    assert "(test_mean): a '### BEGIN SHARED INPUT' block has no '### END SHARED INPUT'" in found
+    assert main(["--course", str(root), "check"]) == 1
+    assert "END SHARED INPUT" in capsys.readouterr().out

@@ -2,7 +2,7 @@
 
 Every case leaves the exercises unsolved (honest grade 0). ``course-grade grade`` scores them 0 and says
 "kernel tampering detected" once. Plain ``nbgrader autograde`` with hidden tests decided in the kernel gave
-each of them full marks (docs/grading.md); with this course's configuration its hidden checks are decided
+each of them full marks (docs/security.md); with this course's configuration its hidden checks are decided
 in the grading process, so it scores them 0 too, without saying why (asserted below).
 """
 

@@ -75,6 +75,20 @@ def test_only_runs_the_cells_the_named_tests_need():
     assert names == ["setup", "square", "test_square"]  # the training cell is skipped
     names = [grade_id(nb.cells[i]) for i in needed_cells(nb, ["test_model"])]
     assert names == ["setup", "slow", "square", "test_square", "uses_model", "test_model"]
+    # a shared-input block's imports are the grading process's: they make no cell a binder of ``math``
+    nb.cells[
+        3
+    ].source = "### BEGIN SHARED INPUT\nimport math\n_X = 3\n### END SHARED INPUT\nassert square(_X) == 9"
+    nb.cells[4].source = "score = model.score(2)"
+    assert [grade_id(nb.cells[i]) for i in needed_cells(nb, ["test_model"])] == [
+        "setup",
+        "slow",
+        "uses_model",
+        "test_model",
+    ]
+    nb.cells[3].source = "import math\nassert square(3) == 9"  # an import outside the block still binds
+    names = [grade_id(nb.cells[i]) for i in needed_cells(nb, ["test_model"])]
+    assert names == ["setup", "slow", "square", "test_square", "uses_model", "test_model"]
 
 
 def test_try_only_runs_the_cells_up_to_the_named_test(tmp_path):

@@ -12,6 +12,7 @@ from autograder.build.sync import sync
 from autograder.cells import (
     FREE_TAG,
     grade_id,
+    nbgrader_meta,
     read_notebook,
     unlocked_code_cells,
 )
@@ -88,10 +89,29 @@ def undecided_hidden_tests(cfg: CourseConfig, lab: str) -> list[str]:
     return [
         f"{path} cell {index} ({grade_id(cell)}): hidden test without a grader check, so the "
         "student's kernel would decide it; fix: move the comparison into a '### BEGIN GRADER CHECK' region "
-        "(docs/grading.md, 'Writing a hidden check'), then `course-grade build`"
+        "(docs/authoring.md, 'Writing a hidden check'), then `course-grade build`"
         for index, cell in enumerate(read_notebook(path).cells)
         if cell.cell_type == "code" and cfg.markers.has_hidden(cell.source) and not has_check(cell.source)
     ]
+
+
+def malformed_checks(cfg: CourseConfig, lab: str) -> list[str]:
+    """Return one line per graded cell whose grader-check or shared-input markers do not pair up."""
+    from autograder.checks.steps import split_checks
+
+    path = cfg.source_notebook(lab)
+    found = []
+    for index, cell in enumerate(read_notebook(path).cells):
+        if cell.cell_type != "code" or not nbgrader_meta(cell).get("grade"):
+            continue
+        try:
+            split_checks(cell.source)
+        except ValueError as exc:
+            found.append(
+                f"{path} cell {index} ({grade_id(cell)}): {exc} (docs/authoring.md, 'One place for a "
+                "crafted input'); fix the markers in the lab's .py, then `course-grade build`"
+            )
+    return found
 
 
 def regenerate(cfg: CourseConfig, lab: str, into: Path) -> Path:
@@ -135,7 +155,7 @@ def build(cfg: CourseConfig, labs: list[str] | None = None) -> list[str]:
     for lab in labs or list(cfg.labs):
         if not cfg.source_notebook(lab).is_file():
             raise CourseError(f"{cfg.source_notebook(lab)}: missing; write the lab's source notebook first")
-        found += unlocked_cells(cfg, lab) + undecided_hidden_tests(cfg, lab)
+        found += unlocked_cells(cfg, lab) + undecided_hidden_tests(cfg, lab) + malformed_checks(cfg, lab)
         generate_assignment(cfg.root, lab, where=cfg.source_notebook(lab).parent)
         found += leaks(cfg, lab)
     return found

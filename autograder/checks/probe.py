@@ -11,7 +11,7 @@ string keys, numpy arrays of numbers, booleans or strings and numpy scalars, che
 subclass whose ``__eq__`` says yes is not a float). Anything else travels as a "not plain data" marker and
 the check fails with a message naming the type. Nothing is pickled.
 
-Usage, in a hidden-test region (docs/grading.md, "Writing a hidden check")::
+Usage, in a hidden-test region (docs/authoring.md, "Writing a hidden check")::
 
     import autograder.checks.probe as probe
 

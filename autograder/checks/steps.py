@@ -1,13 +1,17 @@
 """The grader half of a hidden check: decide a test cell from its probe's plain data, outside the kernel.
 
-A hidden-test region holds two parts (docs/grading.md, "Writing a hidden check"):
+A hidden-test region holds two parts (docs/authoring.md, "Writing a hidden check"):
 
 - the probe, run in the student's kernel, which calls the submission's code and passes the raw results
   to :func:`autograder.checks.probe.emit`;
 - a ``### BEGIN GRADER CHECK`` / ``### END GRADER CHECK`` region, which never reaches the kernel: it
   defines a ``check_<name>(results)`` function that runs in the grading process on ``results`` (name ->
   what the probe emitted) and raises ``AssertionError`` with the message the student sees when the
-  submission is wrong.
+  submission is wrong;
+- optionally, a ``### BEGIN SHARED INPUT`` / ``### END SHARED INPUT`` block (outside the check region): a
+  crafted input written once. It stays in the cell, so the probe builds the input in the kernel, and its
+  code is put before the check region's, so the check builds its own copy in the grading process from the
+  instructor's source: the input is never taken back from the kernel, which a submission could alter.
 
 Two nbgrader preprocessors, configured around ``Execute`` in ``Autograde.autograde_preprocessors`` (the
 course's ``nbgrader_config.py``, so plain ``nbgrader autograde`` and ``course-grade grade`` decide alike):
@@ -37,6 +41,8 @@ from autograder.checks.probe import ARRAY, INPUTS_ENV, MIME, NOT_PLAIN
 
 BEGIN_CHECK = re.compile(r"^\s*#+\s*BEGIN GRADER CHECK")
 END_CHECK = re.compile(r"^\s*#+\s*END GRADER CHECK")
+BEGIN_SHARED = re.compile(r"^\s*#+\s*BEGIN SHARED INPUT")
+END_SHARED = re.compile(r"^\s*#+\s*END SHARED INPUT")
 #: ``resources`` key of the check code taken out of the cells, by grade id.
 RESOURCE = "course_hidden_checks"
 #: ``resources`` key of the probe inputs folder (None when the lab has none).
@@ -69,17 +75,40 @@ def has_check(source: str) -> bool:
 
 
 def split_checks(source: str) -> tuple[str, str]:
-    """Return ``source`` without its grader-check regions, and the code of those regions.
+    """Return ``source`` without its grader-check regions, and the code the grading process runs.
+
+    That code is the cell's shared-input blocks followed by its grader-check regions: the probe (left in
+    ``source``) and the check each build the shared input from their own copy of the same lines.
 
     Raises
     ------
     ValueError
-        When a region is not closed.
+        When a region is not closed, or a shared-input block lies inside a grader-check region.
     """
     kept, check, closed = split_regions(source, BEGIN_CHECK, END_CHECK)
     if not closed:
         raise ValueError("a '### BEGIN GRADER CHECK' region has no '### END GRADER CHECK'")
-    return "\n".join(kept), "\n".join(check)
+    if any(BEGIN_SHARED.match(line) for line in check):
+        raise ValueError(
+            "a '### BEGIN SHARED INPUT' block is inside the grader check; put it before "
+            "'### BEGIN GRADER CHECK', where the probe runs it too"
+        )
+    shared = shared_input(source)
+    return "\n".join(kept), "\n".join([*shared, *check])
+
+
+def shared_input(source: str) -> list[str]:
+    """Return the lines of ``source``'s shared-input blocks (markers dropped).
+
+    Raises
+    ------
+    ValueError
+        When a block is not closed.
+    """
+    _, shared, closed = split_regions(source, BEGIN_SHARED, END_SHARED)
+    if not closed:
+        raise ValueError("a '### BEGIN SHARED INPUT' block has no '### END SHARED INPUT'")
+    return shared
 
 
 def decode(value: Any) -> Any:
@@ -255,10 +284,11 @@ def take_checks(nb: NotebookNode) -> dict[str, str]:
 def decide(nb: NotebookNode, checks: dict[str, str], lab: str | None, folder: Path | None) -> list[str]:
     """Decide the checks of an executed ``nb`` (in place): probe outputs removed, failures as error outputs.
 
-    Every check region is defined first, in notebook order and in one namespace, so a region may use a
-    helper an earlier region defined; each cell then runs the ``check_*`` functions its own region
-    defines. A cell that already failed (its visible test, its probe, or it was not executed) keeps its
-    error and its checks are not run.
+    Every check region is defined first, in notebook order, each in a copy of what the earlier regions
+    defined, so a region may use a helper an earlier region defined and no later region changes the names
+    its checks read; each cell then runs the ``check_*`` functions its own region defines. A cell that
+    already failed (its visible test, its probe, or it was not executed) keeps its error and its checks
+    are not run.
 
     Returns
     -------
@@ -284,17 +314,20 @@ def decide(nb: NotebookNode, checks: dict[str, str], lab: str | None, folder: Pa
 
 
 def _define(code: str, namespace: dict[str, Any], lab: str | None) -> list[Any] | str:
-    """Run one check region's definitions into ``namespace``; return its check functions (or the error)."""
-    before = dict(namespace)
+    """Run one check region's definitions; return its check functions (or the error).
+
+    The region runs in its own copy of ``namespace`` (what earlier regions defined), so a later region that
+    binds the same name (another cell's shared input, say) does not change what this region's checks read;
+    its new names are then added to ``namespace`` for the regions after it.
+    """
+    own = dict(namespace)
     try:
-        exec(compile(code, f"<grader check of {lab}>", "exec"), namespace)  # noqa: S102 (instructor code)
+        exec(compile(code, f"<grader check of {lab}>", "exec"), own)  # noqa: S102 (instructor code)
     except Exception as exc:  # noqa: BLE001 (the course's own bug, reported on the cell)
         return f"hidden check could not be defined: {_last_line(exc)}"
-    checks = [
-        value
-        for name, value in namespace.items()
-        if name.startswith("check") and inspect.isfunction(value) and before.get(name) is not value
-    ]
+    new = {name: value for name, value in own.items() if namespace.get(name) is not value}
+    namespace.update(new)
+    checks = [value for name, value in new.items() if name.startswith("check") and inspect.isfunction(value)]
     return checks or "hidden check could not decide: the grader-check region defines no check_* function"
 
 

@@ -16,7 +16,7 @@ capabilities dropped:
 - without capabilities the kernel cannot undo mounts, and process-count limits apply even to root.
 
 Where ``bwrap`` is missing or cannot create namespaces, kernels run unconfined (resource limits only) and
-``course-grade grade`` says so; docs/grading.md lists what that leaves open.
+``course-grade grade`` says so; docs/security.md lists what that leaves open.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ callbacks...). This kernel closes that family of routes and makes what it cannot
   detected".
 
 No in-process defence is complete: code in the same process can read memory, so a submission that finds
-the key in memory and rebuilds the proof is not stopped. docs/grading.md lists what is and is not covered.
+the key in memory and rebuilds the proof is not stopped. docs/security.md lists what is and is not covered.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Run as ``python -m autograder.kernel.sandbox [limits] -- -f CONNECTION_FILE``: it starts a new session (so the
 whole process group can be killed), sets resource limits (address space or data segment, file size,
 process count, core dumps), drops to an unprivileged user when started as root, then replaces itself
-with ``python -m autograder.kernel.guard`` (the tamper-evident IPython kernel). See docs/grading.md
+with ``python -m autograder.kernel.guard`` (the tamper-evident IPython kernel). See docs/security.md
 for what this does and does not prevent.
 """
 

@@ -163,26 +163,33 @@ for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
 missing = np.setdiff1d(np.arange(rhythms.size), np.concatenate(list(subsets.values()))).size
 assert missing == 0, f"{missing} strips are in no subset"
 ### BEGIN HIDDEN TESTS
+### BEGIN SHARED INPUT
+import numpy as np  # noqa: F811 (the grader check runs this block too, outside the notebook)
+
+
+def _uneven_labels(rhythms):
+    """The course's rhythms with uneven class sizes (6, 17, 101, 58 and 24 strips), shuffled."""
+    return np.random.default_rng(5).permutation(np.repeat(np.unique(rhythms), [6, 17, 101, 58, 24]))
+
+
+### END SHARED INPUT
 import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
 
 def _probe_split_data():
     """The notebook's split of the data file's strips, and split_data on labels with uneven class sizes."""
     probe.emit("the data file's strips", {"train": np.asarray(i_train), "val": np.asarray(i_val), "test": np.asarray(i_test)})
-    uneven = np.random.default_rng(5).permutation(np.repeat(np.unique(rhythms), [6, 17, 101, 58, 24]))
-    probe.emit("split_data on uneven labels", [np.asarray(index) for index in split_data(uneven)])
+    probe.emit("split_data on uneven labels", [np.asarray(index) for index in split_data(_uneven_labels(rhythms))])
 
 
 _probe_split_data()
 ### BEGIN GRADER CHECK
 def split_cases(results):
     """(where, subsets, labels) of both splits the probe reported (shared with the stratification check)."""
-    import numpy as np
-
     from labkit.datasets.ecg import load_ecg
 
     _, rhythms, _ = load_ecg()
-    uneven = np.random.default_rng(5).permutation(np.repeat(np.unique(rhythms), [6, 17, 101, 58, 24]))
+    uneven = _uneven_labels(rhythms)  # the grader's own copy, from the data file's rhythms
     split = results["split_data on uneven labels"]
     assert len(split) == 3, f"split_data returned {len(split)} values, expected 3 (i_train, i_val, i_test)"
     return (
@@ -276,12 +283,16 @@ for name, index in (("train", i_train), ("val", i_val), ("test", i_test)):
 assert np.ndim(alpha) == 0 and alpha > 0, f"alpha should be one positive number, got {alpha!r}"
 assert abs(np.std(signals[i_train]) - 1) < 1e-3, f"scaled training std is {np.std(signals[i_train]):.4f}"
 ### BEGIN HIDDEN TESTS
+### BEGIN SHARED INPUT
+import numpy as np  # noqa: F811 (the grader check runs this block too, outside the notebook)
+
+_SCALING_INPUT = np.linspace(-1.0, 3.0, 3 * 1280, dtype=np.float64).reshape(3, 1, 1280) ** 3  # offset, skewed
+### END SHARED INPUT
 import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
 probe.emit("alpha", float(alpha))
 probe.emit("i_train", np.asarray(i_train))
-_crafted = np.linspace(-1.0, 3.0, 3 * 1280, dtype=np.float64).reshape(3, 1, 1280) ** 3  # offset, skewed
-probe.emit("compute_scaling on a test array", float(compute_scaling(_crafted)))
+probe.emit("compute_scaling on a test array", float(compute_scaling(_SCALING_INPUT.copy())))
 ### BEGIN GRADER CHECK
 def check_scaling(results):
     import numpy as np
@@ -299,8 +310,8 @@ def check_scaling(results):
         f"alpha = {alpha:.6g} but 1 / std of the raw training signals is {1 / std_train:.6g} "
         f"(relative error {error:.1e} > 1e-4)"
     )
-    crafted = np.linspace(-1.0, 3.0, 3 * 1280, dtype=np.float64).reshape(3, 1, 1280) ** 3
-    expected, got = 1.0 / float(np.std(crafted)), results["compute_scaling on a test array"]
+    expected = 1.0 / float(np.std(_SCALING_INPUT))  # the grader's own copy
+    got = results["compute_scaling on a test array"]
     assert abs(got / expected - 1) < 1e-6, (
         f"compute_scaling on a test array returned {got:.6g}, expected 1 / std = {expected:.6g}"
     )
@@ -345,12 +356,17 @@ IPython.display.display(encoded_preview(rhythms, encoded_rhythms))
 assert np.shape(encoded_rhythms) == (rhythms.size, labels.size), f"shape {np.shape(encoded_rhythms)}"
 assert np.all(np.sum(encoded_rhythms, axis=1) == 1), "every row must hold exactly one 1"
 ### BEGIN HIDDEN TESTS
+### BEGIN SHARED INPUT
+import numpy as np  # noqa: F811 (the grader check runs this block too, outside the notebook)
+
+_ENCODING_INPUT = np.array(
+    "sinus_tachycardia atrial_flutter sinus_bradycardia normal_sinus_rhythm atrial_fibrillation atrial_flutter".split()
+)
+### END SHARED INPUT
 import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
 probe.emit("encoded_rhythms", np.asarray(encoded_rhythms, dtype=float))
-_labels = "sinus_tachycardia atrial_flutter sinus_bradycardia normal_sinus_rhythm atrial_fibrillation atrial_flutter"
-_crafted = np.array(_labels.split())
-probe.emit("encode_rhythms of 6 labels", np.asarray(encode_rhythms(_crafted), dtype=float))
+probe.emit("encode_rhythms of 6 labels", np.asarray(encode_rhythms(_ENCODING_INPUT.copy()), dtype=float))
 ### BEGIN GRADER CHECK
 def check_encoding(results):
     import numpy as np
@@ -364,10 +380,14 @@ def check_encoding(results):
     wrong = int(np.sum(np.any(encoded != expected, axis=1)))
     assert wrong == 0, f"{wrong} rows of encoded_rhythms differ from the one-hot code in sorted label order"
     got = results["encode_rhythms of 6 labels"]
-    assert got.shape == (6, 5), f"encode_rhythms gave shape {got.shape} for 6 labels of 5 rhythms"
-    assert np.array_equal(np.argmax(got, axis=1), [4, 1, 3, 2, 0, 1]), (
+    order = np.unique(_ENCODING_INPUT)  # the grader's own copy
+    columns = np.searchsorted(order, _ENCODING_INPUT)
+    assert got.shape == (len(_ENCODING_INPUT), len(order)), (
+        f"encode_rhythms gave shape {got.shape} for {len(_ENCODING_INPUT)} labels of {len(order)} rhythms"
+    )
+    assert np.array_equal(np.argmax(got, axis=1), columns), (
         f"columns are not in sorted label order: arg-max per row {np.argmax(got, axis=1).tolist()}, "
-        "expected [4, 1, 3, 2, 0, 1]"
+        f"expected {columns.tolist()}"
     )
 ### END GRADER CHECK
 ### END HIDDEN TESTS
@@ -799,7 +819,7 @@ IPython.display.display(
 # %% [markdown] nbgrader={"grade": true, "grade_id": "q4_comparison", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # ### BEGIN SOLUTION
 # (Reference models on the default synthetic data, 15 epochs each. The figures are ranges over data seeds
-# and CPU thread counts, measured with `bench/metric_spread.py` (docs/grading.md); a student's own numbers
+# and CPU thread counts, measured with `bench/metric_spread.py` (docs/benchmarks.md); a student's own numbers
 # land near them on any machine. Any well-argued comparison of the student's own numbers earns the points.)
 #
 # **Performance.** Both custom models beat the given CNN on the test set after 15 epochs (against its 50,

@@ -181,23 +181,43 @@ assert np.shape(_targets) == (_n,), f"targets have shape {np.shape(_targets)}, e
 
 
 ### BEGIN HIDDEN TESTS
+### BEGIN SHARED INPUT
+import numpy as np  # noqa: F811 (the grader check runs this block too, outside the notebook)
+import pandas as pd  # noqa: F811
+
+from labkit.datasets.ppg import load_ppg  # noqa: F811
+
+_CRAFTED_LENGTHS = (200, 249, 250, 367)
+
+
+def _real_records():
+    """Two records of the data file, read afresh: (name, record) of the first and of the last."""
+    fresh = load_ppg()
+    return (("record 0", fresh[0]), ("last record", fresh[-1]))
+
+
+def _crafted_record(n):
+    """A record of n samples: channel i holds sample index + 1000 i; one hr row per window, 60, 61, ..."""
+    base = np.arange(n, dtype=float)
+    channels = {c: base + 1000.0 * i for i, c in enumerate(["ppg", "acc_x", "acc_y", "acc_z"])}
+    k = (n - 200) // 50 + 1
+    hr = pd.DataFrame({"time": 4.0 + 2.0 * np.arange(k), "hr": 60.0 + np.arange(k)})
+    signals = pd.DataFrame({"time": base / 25.0, **channels})
+    return {"subject": "S1", "activity": "sitting", "signals": signals, "hr": hr}
+
+
+### END SHARED INPUT
 import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
 
 def _probe_extract_windows():
     """Windows of two real records (whole; first windows, last window, shape, targets) and crafted ones."""
-    fresh = load_ppg()
-    for name, record in (("record 0", fresh[0]), ("last record", fresh[-1])):
+    for name, record in _real_records():
         x, y = extract_windows(record)
         x = np.asarray(x)
         probe.emit(name, {"shape": list(x.shape), "first": x[:3], "last": x[-1:], "targets": np.asarray(y)})
-    for n in (200, 249, 250, 367):
-        base = np.arange(n, dtype=float)
-        channels = {c: base + 1000.0 * i for i, c in enumerate(["ppg", "acc_x", "acc_y", "acc_z"])}
-        k = (n - 200) // 50 + 1
-        hr = pd.DataFrame({"time": 4.0 + 2.0 * np.arange(k), "hr": 60.0 + np.arange(k)})
-        record = {"subject": "S1", "activity": "sitting", "signals": pd.DataFrame({"time": base / 25.0, **channels}), "hr": hr}
-        x, y = extract_windows(record)
+    for n in _CRAFTED_LENGTHS:
+        x, y = extract_windows(_crafted_record(n))
         probe.emit(f"crafted record of {n} samples", {"windows": np.asarray(x), "targets": np.asarray(y)})
 
 
@@ -205,9 +225,6 @@ _probe_extract_windows()
 ### BEGIN GRADER CHECK
 def check_extract_windows(results):
     import numpy as np
-
-    from labkit.datasets.ppg import load_ppg
-
 
     def windows(x, n_windows):
         """Window k holds samples k*50 .. k*50+199 of the channels ppg, acc_x, acc_y, acc_z."""
@@ -228,8 +245,7 @@ def check_extract_windows(results):
         )
 
 
-    fresh = load_ppg()
-    for name, record in (("record 0", fresh[0]), ("last record", fresh[-1])):
+    for name, record in _real_records():  # the grader's own copy, read from the data file
         got = results[name]
         x = record["signals"][["ppg", "acc_x", "acc_y", "acc_z"]].to_numpy()
         n = (len(x) - 200) // 50 + 1
@@ -237,11 +253,11 @@ def check_extract_windows(results):
         compare(name, got["first"], windows(x, 3), "first windows")
         compare(name, got["last"], windows(x, n)[-1:], "last window")
         compare(name, got["targets"], record["hr"]["hr"].to_numpy(), "targets")
-    for n in (200, 249, 250, 367):
-        name, k = f"crafted record of {n} samples", (n - 200) // 50 + 1
-        x = np.arange(n, dtype=float)[:, None] + 1000.0 * np.arange(4)
-        compare(name, results[name]["windows"], windows(x, k), "windows")
-        compare(name, results[name]["targets"], 60.0 + np.arange(k), "targets")
+    for n in _CRAFTED_LENGTHS:  # the grader's own copy of the shared input
+        name, record = f"crafted record of {n} samples", _crafted_record(n)
+        x = record["signals"][["ppg", "acc_x", "acc_y", "acc_z"]].to_numpy()
+        compare(name, results[name]["windows"], windows(x, (n - 200) // 50 + 1), "windows")
+        compare(name, results[name]["targets"], record["hr"]["hr"].to_numpy(), "targets")
 ### END GRADER CHECK
 ### END HIDDEN TESTS
 
@@ -308,14 +324,27 @@ assert set.union(*_subsets) == set(_subjects), f"unused subjects: {set(_subjects
 
 
 ### BEGIN HIDDEN TESTS
+### BEGIN SHARED INPUT
+import numpy as np  # noqa: F811 (the grader check runs this block too, outside the notebook)
+
+from labkit.datasets.ppg import load_ppg  # noqa: F811
+
+
+def _subject_arrays():
+    """The subject of every window of the data file (read afresh), and a shuffled array of 15 subjects."""
+    fresh = load_ppg()
+    return {
+        "the records' subjects": np.repeat([r["subject"] for r in fresh], [len(r["hr"]) for r in fresh]),
+        "a shuffled subject array": np.random.default_rng(7).permutation(np.repeat([f"S{i}" for i in range(1, 16)], 3)),
+    }
+
+
+### END SHARED INPUT
 import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
 
 def _probe_split_subjects():
-    fresh = load_ppg()
-    real = np.repeat([r["subject"] for r in fresh], [len(r["hr"]) for r in fresh])
-    shuffled = np.random.default_rng(7).permutation(np.repeat([f"S{i}" for i in range(1, 16)], 3))
-    for name, subjects_ in (("the records' subjects", real), ("a shuffled subject array", shuffled)):
+    for name, subjects_ in _subject_arrays().items():
         probe.emit(name, [np.asarray(indices) for indices in split_subjects(subjects_.copy())])
 
 
@@ -324,17 +353,12 @@ _probe_split_subjects()
 def check_split_subjects(results):
     import numpy as np
 
-    from labkit.datasets.ppg import load_ppg
-
     groups = {
         "training": [f"S{i}" for i in range(1, 10)],
         "validation": ["S10", "S11", "S12"],
         "test": ["S13", "S14", "S15"],
     }
-    fresh = load_ppg()
-    real = np.repeat([r["subject"] for r in fresh], [len(r["hr"]) for r in fresh])
-    shuffled = np.random.default_rng(7).permutation(np.repeat([f"S{i}" for i in range(1, 16)], 3))
-    for name, subjects_ in (("the records' subjects", real), ("a shuffled subject array", shuffled)):
+    for name, subjects_ in _subject_arrays().items():  # the grader's own copy
         result = results[name]
         assert len(result) == 3, f"{name}: split_subjects returned {len(result)} values, expected 3"
         for (subset, members), indices in zip(groups.items(), result, strict=True):
@@ -406,6 +430,12 @@ assert np.allclose(_sigma, 1.0, atol=1e-3), f"mean std of the scaled training wi
 
 
 ### BEGIN HIDDEN TESTS
+### BEGIN SHARED INPUT
+import numpy as np  # noqa: F811 (the grader check runs this block too, outside the notebook)
+
+_SCALES = np.array([1.0, 2.0, 5.0, 0.1])[:, None]
+_CRAFTED_WINDOWS = np.random.default_rng(3).normal(size=(50, 4, 200)) * _SCALES + 7.0
+### END SHARED INPUT
 import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
 
@@ -415,8 +445,7 @@ def _probe_compute_scaling():
     probe.emit("ppg_alpha", np.asarray(ppg_alpha))
     train = np.asarray(raw_ppg_acc_windows)[np.asarray(i_train)]
     probe.emit("std of every unscaled training window", np.std(train, axis=-1))
-    crafted = np.random.default_rng(3).normal(size=(50, 4, 200)) * np.array([1.0, 2.0, 5.0, 0.1])[:, None] + 7.0
-    probe.emit("compute_scaling on crafted windows", np.asarray(compute_scaling(crafted)))
+    probe.emit("compute_scaling on crafted windows", np.asarray(compute_scaling(_CRAFTED_WINDOWS.copy())))
 
 
 _probe_compute_scaling()
@@ -424,13 +453,11 @@ _probe_compute_scaling()
 def check_compute_scaling(results):
     import numpy as np
 
-    scales = np.array([1.0, 2.0, 5.0, 0.1])[:, None]
-    crafted = np.random.default_rng(3).normal(size=(50, 4, 200)) * scales + 7.0
-    expected = 1.0 / np.std(crafted, axis=-1, keepdims=True).mean(axis=0)
+    expected = 1.0 / np.std(_CRAFTED_WINDOWS, axis=-1, keepdims=True).mean(axis=0)  # the grader's own copy
     alpha = results["compute_scaling on crafted windows"]
     assert alpha.shape == (4, 1), f"compute_scaling on (50, 4, 200) windows returned shape {alpha.shape}"
     assert np.allclose(alpha, expected, rtol=1e-4), (
-        f"compute_scaling gives {alpha.ravel().round(4)} on channels of std {scales.ravel()}, "
+        f"compute_scaling gives {alpha.ravel().round(4)} on channels of std {_SCALES.ravel()}, "
         f"expected {expected.ravel().round(4)} (one factor per channel)"
     )
     # The factors must match the notebook's own unscaled training windows, so that a mistake in the windows or
@@ -783,17 +810,27 @@ else:
 
 
 ### BEGIN HIDDEN TESTS
+### BEGIN SHARED INPUT
+_UNKNOWN_SETTINGS = ("flg", "optimizer", "lr")
+
+
+def _crafted_config():
+    """A fresh configuration with nested dicts and lists (the probe's input, the check's pristine copy)."""
+    return {
+        "model": {"sizes": [8, 16], "act": "relu", "extra": {"depth": 2}, "flag": False},
+        "optimizer": {"lr": 0.01, "betas": [0.9, 0.99]},
+        "note": "kept",
+    }
+
+
+### END SHARED INPUT
 import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
 
 def _probe_derive_config():
     probe.emit("ppg_cnn_config", ppg_cnn_config)
     probe.emit("ppg_acc_cnn_config", ppg_acc_cnn_config)
-    base = {
-        "model": {"sizes": [8, 16], "act": "relu", "extra": {"depth": 2}, "flag": False},
-        "optimizer": {"lr": 0.01, "betas": [0.9, 0.99]},
-        "note": "kept",
-    }
+    base = _crafted_config()
     derived = derive_config(base, flag=True, sizes=[4])
     probe.emit("input after the call", base)
     probe.emit("result", derived)
@@ -806,7 +843,7 @@ def _probe_derive_config():
     probe.emit("shared parts", shared)
     derived["model"]["sizes"].append(99)
     probe.emit("input after changing the result", base)
-    for name in ("flg", "optimizer", "lr"):
+    for name in _UNKNOWN_SETTINGS:
         try:
             derive_config(base, **{name: 1})
         except KeyError as error:
@@ -821,11 +858,7 @@ _probe_derive_config()
 def check_derive_config(results):
     import copy
 
-    pristine = {
-        "model": {"sizes": [8, 16], "act": "relu", "extra": {"depth": 2}, "flag": False},
-        "optimizer": {"lr": 0.01, "betas": [0.9, 0.99]},
-        "note": "kept",
-    }
+    pristine = _crafted_config()  # the grader's own copy
     base = results["input after the call"]
     assert base == pristine, f"derive_config changed its input: {base} (was {pristine})"
     expected = copy.deepcopy(pristine)
@@ -838,7 +871,7 @@ def check_derive_config(results):
     assert results["input after changing the result"] == pristine, (
         "changing the result's new 'sizes' list changed the input"
     )
-    for name in ("flg", "optimizer", "lr"):
+    for name in _UNKNOWN_SETTINGS:
         outcome = results[f"unknown setting {name}"]
         assert outcome["raised"], f"derive_config accepted {name!r}, which is not a model setting"
         assert name in outcome["message"], f"the KeyError for {name!r} does not name it: {outcome['message']}"
@@ -972,20 +1005,25 @@ assert np.isclose(_metrics["mae"], 1.0), f"mae is {_metrics['mae']}, expected 1.
 
 
 ### BEGIN HIDDEN TESTS
+### BEGIN SHARED INPUT
+import numpy as np  # noqa: F811 (the grader check runs this block too, outside the notebook)
+
+_rng = np.random.default_rng(11)
+_METRICS_TARGETS = _rng.uniform(50.0, 180.0, size=(257, 1))
+_METRICS_PREDICTIONS = _METRICS_TARGETS[:, 0] + _rng.normal(0.0, 8.0, size=257)
+_METRICS_SHAPES = {  # name -> (targets, predictions): the same values in every combination of shapes
+    "(n, 1) targets and (n,) predictions": (_METRICS_TARGETS, _METRICS_PREDICTIONS),
+    "(n,) targets and (n, 1) predictions": (_METRICS_TARGETS[:, 0], _METRICS_PREDICTIONS[:, None]),
+    "(n, 1) targets and (n, 1) predictions": (_METRICS_TARGETS, _METRICS_PREDICTIONS[:, None]),
+    "(n,) targets and (n,) predictions": (_METRICS_TARGETS[:, 0], _METRICS_PREDICTIONS),
+}
+### END SHARED INPUT
 import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
 
 def _probe_compute_metrics():
-    rng = np.random.default_rng(11)
-    y = rng.uniform(50.0, 180.0, size=(257, 1))
-    z = y[:, 0] + rng.normal(0.0, 8.0, size=257)
-    for name, targets_, predictions_ in (
-        ("(n, 1) targets and (n,) predictions", y, z),
-        ("(n,) targets and (n, 1) predictions", y[:, 0], z[:, None]),
-        ("(n, 1) targets and (n, 1) predictions", y, z[:, None]),
-        ("(n,) targets and (n,) predictions", y[:, 0], z),
-    ):
-        got = compute_metrics(targets_, predictions_)
+    for name, (targets_, predictions_) in _METRICS_SHAPES.items():
+        got = compute_metrics(targets_.copy(), predictions_.copy())
         probe.emit(name, {key: float(got[key]) for key in ("count", "mse", "mae")})
 
 
@@ -994,16 +1032,9 @@ _probe_compute_metrics()
 def check_compute_metrics(results):
     import numpy as np
 
-    rng = np.random.default_rng(11)
-    y = rng.uniform(50.0, 180.0, size=(257, 1))
-    z = y[:, 0] + rng.normal(0.0, 8.0, size=257)
-    expected = {"count": 257, "mse": np.mean((z - y[:, 0]) ** 2), "mae": np.mean(np.abs(z - y[:, 0]))}
-    for name in (
-        "(n, 1) targets and (n,) predictions",
-        "(n,) targets and (n, 1) predictions",
-        "(n, 1) targets and (n, 1) predictions",
-        "(n,) targets and (n,) predictions",
-    ):
+    errors = _METRICS_PREDICTIONS - _METRICS_TARGETS[:, 0]  # the grader's own copy
+    expected = {"count": errors.size, "mse": np.mean(errors**2), "mae": np.mean(np.abs(errors))}
+    for name in _METRICS_SHAPES:
         got = results[name]
         for key, value in expected.items():
             assert np.isclose(got[key], value, rtol=1e-9), f"{name}: {key} is {got[key]:.6g}, expected {value:.6g}"
@@ -1115,19 +1146,26 @@ assert np.isclose(_metrics["walking"]["mae"], 10.0), (
 
 
 ### BEGIN HIDDEN TESTS
+### BEGIN SHARED INPUT
+import numpy as np  # noqa: F811 (the grader check runs this block too, outside the notebook)
+
+_rng = np.random.default_rng(23)
+_ACTIVITY_NAMES = _rng.choice(["walking", "sitting", "cycling"], size=301, p=[0.5, 0.3, 0.2])
+_ACTIVITY_TARGETS = _rng.uniform(50.0, 180.0, size=(301, 1))
+_ACTIVITY_PREDICTIONS = (
+    _ACTIVITY_TARGETS[:, 0] + _rng.normal(0.0, 8.0, size=301) + 5.0 * (_ACTIVITY_NAMES == "walking")
+)
+_ACTIVITY_SHAPES = {
+    "(n, 1) targets and (n,) predictions": (_ACTIVITY_TARGETS, _ACTIVITY_PREDICTIONS),
+    "(n,) targets and (n, 1) predictions": (_ACTIVITY_TARGETS[:, 0], _ACTIVITY_PREDICTIONS[:, None]),
+}
+### END SHARED INPUT
 import autograder.checks.probe as probe  # noqa: F811 (each hidden region imports it)
 
 
 def _probe_compute_activity_metrics():
-    rng = np.random.default_rng(23)
-    names = rng.choice(["walking", "sitting", "cycling"], size=301, p=[0.5, 0.3, 0.2])
-    y = rng.uniform(50.0, 180.0, size=(301, 1))
-    z = y[:, 0] + rng.normal(0.0, 8.0, size=301) + 5.0 * (names == "walking")
-    for label, targets_, predictions_ in (
-        ("(n, 1) targets and (n,) predictions", y, z),
-        ("(n,) targets and (n, 1) predictions", y[:, 0], z[:, None]),
-    ):
-        got = compute_activity_metrics(targets_, predictions_, names.copy())
+    for label, (targets_, predictions_) in _ACTIVITY_SHAPES.items():
+        got = compute_activity_metrics(targets_.copy(), predictions_.copy(), _ACTIVITY_NAMES.copy())
         probe.emit(label, [[str(a), {k: float(m[k]) for k in ("count", "mse", "mae")}] for a, m in got.items()])
 
 
@@ -1137,15 +1175,12 @@ def check_compute_activity_metrics(results):
     import numpy as np
     import pandas as pd
 
-    rng = np.random.default_rng(23)
-    names = rng.choice(["walking", "sitting", "cycling"], size=301, p=[0.5, 0.3, 0.2])
-    y = rng.uniform(50.0, 180.0, size=(301, 1))
-    z = y[:, 0] + rng.normal(0.0, 8.0, size=301) + 5.0 * (names == "walking")
+    names, y, z = _ACTIVITY_NAMES, _ACTIVITY_TARGETS, _ACTIVITY_PREDICTIONS  # the grader's own copy
     expected = {}
     for name in pd.unique(names):
         errors = z[names == name] - y[names == name, 0]
         expected[name] = {"count": errors.size, "mse": np.mean(errors**2), "mae": np.mean(np.abs(errors))}
-    for label in ("(n, 1) targets and (n,) predictions", "(n,) targets and (n, 1) predictions"):
+    for label in _ACTIVITY_SHAPES:
         got = dict(results[label])
         assert [a for a, _ in results[label]] == list(expected), (
             f"{label}: activities {[a for a, _ in results[label]]}, expected {list(expected)} (first seen)"
