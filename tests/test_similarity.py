@@ -16,7 +16,7 @@ import similarity_support as ss
 from autograder import cli
 from autograder.config import load_config
 from autograder.similarity import normalise
-from autograder.similarity.calibrate import HIGHLIGHT_Z, SPREAD_FLOOR, calibrate
+from autograder.similarity.calibrate import HIGHLIGHT_SHARED, HIGHLIGHT_Z, SPREAD_FLOOR, calibrate
 from autograder.similarity.exercises import ANSWER, CODE, Exercise, Work, own_text
 from autograder.similarity.rank import rank_exercise
 from autograder.similarity.run import report_paths, similarity
@@ -49,6 +49,16 @@ def test_code_renames_only_the_students_own_names():
     assert got.text == "defV(V):V=np.hstack(parts)self.V=torch.nn.Conv1d(0,0,0)"
     start = got.text.index("np")
     assert source[slice(*got.to_original(start, start + len("np.hstack")))] == "np.hstack"
+
+
+def test_an_answer_is_compared_as_words_one_character_each_mapped_back():
+    text = "The model reaches 0.85 accuracy."
+    words = normalise.as_words(normalise.answer(text))
+    assert (
+        len(words.text) == 5
+        and words.text == normalise.as_words(normalise.answer("the MODEL reaches 12 accuracy")).text
+    )
+    assert text[slice(*words.to_original(1, 3))] == "model reaches"
 
 
 def test_a_cell_that_does_not_parse_still_has_its_assigned_names():
@@ -104,14 +114,27 @@ def test_calibration_is_robust_and_has_a_floor():
     scores = np.r_[np.full(299, 0.2), 1.0]
     c = calibrate(scores)
     assert c.median == 0.2 and c.spread == SPREAD_FLOOR and not c.converges
-    assert c.unusualness(1.0) == pytest.approx(0.8 / SPREAD_FLOOR) and c.highlighted(1.0)
-    assert not c.highlighted(0.2 + (HIGHLIGHT_Z - 0.5) * SPREAD_FLOOR)
+    assert c.unusualness(1.0) == pytest.approx(0.8 / SPREAD_FLOOR) and c.highlighted(1.0, 100.0)
+    assert not c.highlighted(0.2 + (HIGHLIGHT_Z - 0.5) * SPREAD_FLOOR, 100.0)
+    assert not c.highlighted(1.0, HIGHLIGHT_SHARED[CODE] - 1), "a shared one-liner is not highlighted"
+    assert list(c.highlights(np.array([1.0, 0.2]), np.array([100.0, 100.0]))) == [True, False]
+
+
+def test_rarity_weighting_ranks_a_pair_sharing_an_unusual_line_above_pairs_sharing_the_common_one():
+    from autograder.similarity.rarity import rarity_scores
+
+    common = "total = np.sum(values)\nreturn total / len(values)\n"
+    odd = "values = sorted(set(values), key=abs)[::-1]\n"
+    works = [Work(f"s{i}", common) for i in range(6)] + [Work("a", odd + common), Work("b", odd + common)]
+    got = rarity_scores([prepare(w, CODE, frozenset()) for w in works])
+    assert got.score[6, 7] == pytest.approx(1.0) and got.score[0, 6] < 0.5
+    assert got.shared[6, 7] > got.shared[0, 1] and got.score[0, 1] == pytest.approx(1.0)
 
 
 def test_an_exercise_where_many_pairs_are_identical_converges_and_highlights_nothing():
     scores = np.r_[np.zeros(95), np.ones(5)]
     c = calibrate(scores)
-    assert c.converges and not c.highlighted(1.0)
+    assert c.converges and not c.highlighted(1.0, 100.0)
 
 
 # ---------------------------------------------------------------------------------- a generated class
@@ -129,17 +152,20 @@ def report(course):
 
 
 def _honest_and_planted(results, klass):
-    """Return the honest pairs, how many of them are highlighted, and each planted copy's rank (listed)."""
+    """Return the honest pairs, how many of them are highlighted, and each planted copy's rank.
+
+    A copy's rank counts every pair tied with it (same score, same rare text) as ahead of it.
+    """
     honest = flagged = 0
     ranks = {}
     for result in results:
         planted = klass.copied_pairs(result.exercise.grade_id)
+        for key in planted:
+            ranks[result.exercise.grade_id] = result.rank_of(*sorted(key))
         listed = {frozenset((p.student_a, p.student_b)): p for p in result.top}
-        copies = [listed[key] for key in planted if key in listed]
-        ranks.update({p.exercise: p.rank for p in copies})
         honest += result.scores.size - len(planted)
-        flagged += sum(result.calibration.highlighted(s) for s in result.scores)
-        flagged -= sum(p.highlighted for p in copies)
+        flagged += int(result.calibration.highlights(result.scores, result.shared).sum())
+        flagged -= sum(listed[key].highlighted for key in planted if key in listed)
     return honest, flagged, ranks
 
 
@@ -148,9 +174,9 @@ def test_every_planted_copy_ranks_in_the_top_5_of_its_exercise(course, report):
     _, klass = course
     _, _, ranks = _honest_and_planted(report.results, klass)
     converging = {r.exercise.grade_id for r in report.results if r.calibration.converges}
-    readable = [p for p in klass.plants if p.exercise not in converging]
     print("planted copies' ranks:", ranks, "converging:", sorted(converging))
-    assert len(readable) >= 5 and all(ranks.get(p.exercise, 99) <= 5 for p in readable), ranks
+    assert {"split", "encoding"} <= converging and len(ranks) == len(klass.plants) == 7
+    assert all(rank <= 5 for rank in ranks.values()), ranks
 
 
 @pytest.mark.slow
@@ -163,8 +189,9 @@ def test_fewer_than_2_percent_of_honest_pairs_are_highlighted(course, report):
 @pytest.mark.slow
 def test_short_exercises_with_one_natural_solution_are_said_to_converge(report):
     by_id = {r.exercise.grade_id: r for r in report.results}
-    assert by_id["scaling"].calibration.converges and by_id["encoding"].calibration.converges
+    assert by_id["split"].calibration.converges and by_id["encoding"].calibration.converges
     assert not any(p.highlighted for r in report.results if r.calibration.converges for p in r.top)
+    assert not by_id["scaling"].highlighted, "the one-liner shares too little rare text to highlight"
     assert (
         not by_id["custom_model_1"].calibration.converges
         and not by_id["q2_overfitting"].calibration.converges
@@ -289,7 +316,6 @@ def test_the_hr_lab_class_ranks_its_copies_and_says_its_short_exercises_converge
     results = compare_lab(load_config(root), ss.HR_LAB, quiet=True).results
     honest, flagged, ranks = _honest_and_planted(results, klass)
     converging = {r.exercise.grade_id for r in results if r.calibration.converges}
-    readable = [p for p in klass.plants if p.exercise not in converging]
     print(
         "HR planted copies' ranks:",
         ranks,
@@ -297,6 +323,6 @@ def test_the_hr_lab_class_ranks_its_copies_and_says_its_short_exercises_converge
         sorted(converging),
         f"highlighted {flagged}/{honest}",
     )
-    assert {"split_subjects", "compute_scaling", "compute_metrics"} <= converging
-    assert len(readable) >= 3 and all(ranks.get(p.exercise, 99) <= 5 for p in readable), ranks
+    assert {"split_subjects", "compute_scaling", "compute_metrics", "derive_config"} <= converging
+    assert len(ranks) == len(klass.plants) == 6 and all(rank <= 5 for rank in ranks.values()), ranks
     assert flagged / honest < 0.02
