@@ -44,16 +44,23 @@ def tool_run(root: Path, klass: ss.SyntheticClass) -> dict:
     start = time.perf_counter()
     report = similarity(cfg, ss.LAB, root / "exports", force=True, top=50, quiet=True)
     seconds = time.perf_counter() - start
-    ranks = {}
+    ranks, flagged, honest = {}, 0, 0
     for result in report.results:
-        for plant in klass.plants:
-            if plant.exercise == result.exercise.grade_id:
-                found = [
-                    p.rank for p in result.top if {p.student_a, p.student_b} == {plant.source, plant.copier}
-                ]
-                ranks[plant.exercise] = found[0] if found else None
+        planted = klass.copied_pairs(result.exercise.grade_id)
+        for key in planted:  # ties (same score, same rare text) count as ranked ahead of the copy
+            ranks[result.exercise.grade_id] = result.rank_of(*sorted(key))
+        marked = result.calibration.highlights(result.scores, result.shared)
+        listed = {frozenset((p.student_a, p.student_b)): p.highlighted for p in result.top}
+        flagged += int(marked.sum()) - sum(listed.get(key, False) for key in planted)
+        honest += result.scores.size - len(planted)
     converging = [r.exercise.grade_id for r in report.results if r.calibration.converges]
-    return {"seconds": round(seconds, 1), "copy_rank_per_exercise": ranks, "converging": converging}
+    return {
+        "seconds": round(seconds, 1),
+        "copy_rank_per_exercise": ranks,
+        "converging": converging,
+        "honest_pairs_highlighted": flagged,
+        "honest_pairs": honest,
+    }
 
 
 def _script(path: Path) -> str:

@@ -1,11 +1,25 @@
-"""A class of the ECG lab built programmatically: honest independent work and planted, disguised copies.
+"""A class of a lab built programmatically: honest independent work and planted, disguised copies.
 
-Every honest student writes each exercise from independent random choices (approach, helper calls, loop or
-comprehension, names, comments; for the custom models the family of network, layers, activations, widths,
-head and layout; for the written answers which points they make, in which order and words, with their own
-numbers). A planted copy re-renders its source's choices with the copier's own names, comments and numbers,
-and the disguises the issue names: renamed variables, comments changed, methods reordered, a custom model's
-layer widths changed, a written answer reworded (synonyms, sentences swapped) with the copier's numbers.
+The honest-variety model. Every honest student writes each exercise from independent random choices:
+
+- the approach and helper calls, loop or comprehension, inline or intermediate variables (a few forms per
+  exercise: a short exercise with one natural solution has few);
+- names, comments and numbers (layer widths, kernel sizes, rates, the results an answer quotes);
+- for the custom models, the family of network, layers, activations, normalisation, pooling, widths, head
+  and layout;
+- for the short code exercises, their habits (`with_habits`): a conversion or a check of the input first,
+  a debugging line left in, a check or conversion of the result last; each of these slots is empty for
+  about half the class. Two honest students of a short exercise can still write the same thing (the report
+  says such an exercise converges), but rarely with the same habits;
+- for the written answers, which points they make, in what order, in which of a few phrasings per point,
+  with each interchangeable word drawn per occurrence, and their own numbers.
+
+A planted copy re-renders a randomly chosen honest student's structural choices, habits and wording (their
+idiosyncrasies) with the copier's own names, comments and numbers, and the disguises the issue names:
+renamed variables, comments changed, methods reordered (forward before __init__), a custom model's layer
+widths and kernel sizes changed, a written answer reworded (about a third of its interchangeable words
+swapped, the first two sentences exchanged) with the copier's numbers. A copy of a student who wrote the
+common form with no habits is, as in a real class, indistinguishable from the other students who did.
 """
 
 from __future__ import annotations

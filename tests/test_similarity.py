@@ -70,6 +70,8 @@ def test_own_text_leaves_out_every_line_of_the_release_cell():
     given = 'def f(x):\n    """Doc."""\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\n\ny = f(1)\n'
     handed_in = 'def f(x):\n    """Doc."""\n    z = x * 2\n    return z\n\n\ny = f(1)\n'
     assert own_text(handed_in, given) == "    z = x * 2\n    return z"
+    inside = 'def f(x):\n    """Doc."""\n    y = f(1)\n    return y\n\n\ny = f(1)\n'
+    assert own_text(inside, given) == "    y = f(1)\n    return y", "a given line is matched once, in order"
 
 
 # ------------------------------------------------------------------------------------------- scoring
@@ -171,6 +173,16 @@ def _honest_and_planted(results, klass):
 
 @pytest.mark.slow
 def test_every_planted_copy_ranks_in_the_top_5_of_its_exercise(course, report):
+    """Every planted copy, in converging exercises too, ranks in the top 5 of its exercise (ties ahead).
+
+    The class (``similarity_support``): 40 honest students, each writing every exercise from independent
+    choices (approach, calls, loop or comprehension, names, comments, numbers; custom models' family,
+    layers and layout; short exercises' habits: an input conversion or check, a debugging line, a result
+    check, each slot empty for about half the class; answers' points, order, phrasings, words and
+    numbers), and one copier per exercise who copies a random honest student's choices, habits and wording
+    with renamed variables, changed comments, methods reordered, layer widths changed, or an answer
+    reworded with the copier's numbers.
+    """
     _, klass = course
     _, _, ranks = _honest_and_planted(report.results, klass)
     converging = {r.exercise.grade_id for r in report.results if r.calibration.converges}
