@@ -26,7 +26,7 @@ from autograder.similarity.exercises import CODE, Work
 #: k-gram length in characters of normalised code (the student's names -> V, no spaces or comments).
 CODE_K = 25
 #: k-gram length of a normalised answer, in words.
-ANSWER_K = 4
+ANSWER_K = 3
 
 
 @dataclass(frozen=True)
