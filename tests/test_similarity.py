@@ -72,6 +72,8 @@ def test_own_text_leaves_out_every_line_of_the_release_cell():
     assert own_text(handed_in, given) == "    z = x * 2\n    return z"
     inside = 'def f(x):\n    """Doc."""\n    y = f(1)\n    return y\n\n\ny = f(1)\n'
     assert own_text(inside, given) == "    y = f(1)\n    return y", "a given line is matched once, in order"
+    moved = 'y = f(1)\n\n\ndef f(x):\n    """Doc."""\n    z = x * 2\n    return z\n'
+    assert own_text(moved, given) == "    z = x * 2\n    return z", "given lines moved are still given"
 
 
 # ------------------------------------------------------------------------------------------- scoring

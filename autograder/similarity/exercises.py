@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,15 +79,21 @@ def given_text(release: NotebookNode, kind: str) -> str:
 def own_text(source: str, given: str) -> str:
     """Return the lines of ``source`` that the release's ``given`` does not account for, blank lines out.
 
-    The two are aligned line by line (compared stripped, in order, ``difflib``): a line of the release is
-    matched at most once, so a student's own line that happens to equal a given line elsewhere in the
-    cell (``labels = np.unique(rhythms)`` inside the function, when the release has it after it) stays.
+    Each line of the release accounts for one line of ``source`` (compared stripped): first the lines
+    aligned in order (``difflib``), then any other occurrence (a student who moved ``forward`` above
+    ``__init__`` moved given lines). A student's own line that equals a given line already accounted for
+    (``labels = np.unique(rhythms)`` inside the function, when the release has it after it) stays.
     """
     lines = source.splitlines()
     ours = [line.strip() for line in lines]
     theirs = [line.strip() for line in given.splitlines()]
     matcher = difflib.SequenceMatcher(None, theirs, ours, autojunk=False)
     given_at = {j for block in matcher.get_matching_blocks() for j in range(block.b, block.b + block.size)}
+    left = Counter(theirs) - Counter(ours[j] for j in given_at)
+    for j, line in enumerate(ours):
+        if j not in given_at and left[line] > 0:
+            left[line] -= 1
+            given_at.add(j)
     return "\n".join(line for j, line in enumerate(lines) if ours[j] and j not in given_at)
 
 
