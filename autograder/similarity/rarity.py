@@ -7,11 +7,11 @@ says little about a pair that shares it; one that only the two of them hold says
 inverse document frequency in between. Unique k-grams weigh no more than those a pair shares: a student's
 own unusual text is not a reason to score anyone lower.
 
-Each character of a student's normalised text weighs `CHARACTER` of the weights of the k-grams that cover
-it (a character inside a common passage is common). A pair's *rarity score* is, for each of the two, the
-weighted share of their characters covered by k-grams the other also holds (copydetect's coverage, each
-character weighted), and the mean of the two shares (0 to 1). The fingerprints are copydetect's
-(:mod:`~autograder.similarity.scoring`, with the release's dropped).
+Each character of a student's normalised text weighs the least of the weights of the k-grams that cover
+it: a character inside a common passage is common, even where a rarer k-gram overlaps it. A pair's
+*rarity score* is, for each of the two, the weighted share of their characters covered by k-grams the
+other also holds (copydetect's coverage, each character weighted), and the mean of the two shares (0 to
+1). The fingerprints are copydetect's (:mod:`~autograder.similarity.scoring`, the release's dropped).
 """
 
 from __future__ import annotations
@@ -22,10 +22,6 @@ import numpy as np
 from scipy import sparse
 
 from autograder.similarity.scoring import Prepared
-
-#: How a character's weight comes from the k-grams that cover it: "min" (as common as the most common
-#: passage it belongs to) or "mean".
-CHARACTER = "min"
 
 
 @dataclass(frozen=True)
@@ -81,16 +77,7 @@ def _covered(starts: np.ndarray, marks: np.ndarray, k: int, length: int) -> np.n
 
 
 def _character_weights(starts: np.ndarray, kgram: np.ndarray, k: int, length: int) -> np.ndarray:
-    """Return each character's weight from the weights ``kgram`` of the k-grams starting at ``starts``."""
-    if CHARACTER == "mean":
-        total = np.zeros(length + 1)
-        count = np.zeros(length + 1)
-        np.add.at(total, starts, kgram)
-        np.add.at(total, np.minimum(starts + k, length), -kgram)
-        np.add.at(count, starts, 1.0)
-        np.add.at(count, np.minimum(starts + k, length), -1.0)
-        total, count = np.cumsum(total)[:length], np.cumsum(count)[:length]
-        return np.where(count > 0, total / np.maximum(count, 1), 0.0)
+    """Return each character's weight: the least weight (``kgram``) of the k-grams at ``starts`` over it."""
     out = np.full(length, np.inf)
     for offset in range(k):
         at = starts + offset
