@@ -1,11 +1,25 @@
-"""A class of the ECG lab built programmatically: honest independent work and planted, disguised copies.
+"""A class of a lab built programmatically: honest independent work and planted, disguised copies.
 
-Every honest student writes each exercise from independent random choices (approach, helper calls, loop or
-comprehension, names, comments; for the custom models the family of network, layers, activations, widths,
-head and layout; for the written answers which points they make, in which order and words, with their own
-numbers). A planted copy re-renders its source's choices with the copier's own names, comments and numbers,
-and the disguises the issue names: renamed variables, comments changed, methods reordered, a custom model's
-layer widths changed, a written answer reworded (synonyms, sentences swapped) with the copier's numbers.
+The honest-variety model. Every honest student writes each exercise from independent random choices:
+
+- the approach and helper calls, loop or comprehension, inline or intermediate variables (a few forms per
+  exercise: a short exercise with one natural solution has few);
+- names, comments and numbers (layer widths, kernel sizes, rates, the results an answer quotes);
+- for the custom models, the family of network, layers, activations, normalisation, pooling, widths, head
+  and layout;
+- for the short code exercises, their habits (`with_habits`): a conversion or a check of the input first,
+  a debugging line left in, a check or conversion of the result last; each of these slots is empty for
+  about half the class. Two honest students of a short exercise can still write the same thing (the report
+  says such an exercise converges), but rarely with the same habits;
+- for the written answers, which points they make, in what order, in which of a few phrasings per point,
+  with each interchangeable word drawn per occurrence, and their own numbers.
+
+A planted copy re-renders a randomly chosen honest student's structural choices, habits and wording (their
+idiosyncrasies) with the copier's own names, comments and numbers, and the disguises the issue names:
+renamed variables, comments changed, methods reordered (forward before __init__), a custom model's layer
+widths and kernel sizes changed, a written answer reworded (about a third of its interchangeable words
+swapped, the first two sentences exchanged) with the copier's numbers. A copy of a student who wrote the
+common form with no habits is, as in a real class, indistinguishable from the other students who did.
 """
 
 from __future__ import annotations
@@ -31,7 +45,8 @@ ANSWER_STUB = "YOUR ANSWER HERE"
 class Style:
     """Independent random streams of one student's rendering of one exercise.
 
-    A copier's ``structure`` and ``wording`` are their source's; names, values and comments their own.
+    A copier's ``structure``, ``wording`` and ``habits`` are their source's; names, values and comments
+    their own.
     """
 
     structure: random.Random
@@ -39,6 +54,7 @@ class Style:
     values: random.Random
     comments: random.Random
     wording: random.Random
+    habits: random.Random
     reorder: bool = False
 
     @classmethod
@@ -49,7 +65,8 @@ class Style:
             return random.Random(zlib.crc32(f"{seed}/{who}/{exercise}/{stream}".encode()))
 
         owner = structure_of or student
-        return cls(rng(owner, "s"), rng(student, "n"), rng(student, "v"), rng(student, "c"), rng(owner, "w"))
+        streams = (rng(owner, "s"), rng(student, "n"), rng(student, "v"), rng(student, "c"), rng(owner, "w"))
+        return cls(*streams, rng(owner, "h"))
 
     def name(self, *pool: str) -> str:
         """Return one of ``pool`` (the student's own naming)."""
@@ -62,6 +79,63 @@ class Style:
     def comment(self, indent: str, *pool: str) -> str:
         """Return a comment line from ``pool`` or nothing (the student's own habit)."""
         return f"{indent}# {self.comments.choice(pool)}\n" if self.comments.random() < 0.5 else ""
+
+
+# ------------------------------------------------------------------------------------------------ habits
+#: What a student adds around a short exercise's work, out of habit: a conversion or a check of the input
+#: first, a debugging line left in, a check or conversion of the result last. Each slot is empty for about
+#: half the class and otherwise one of these, so two honest students rarely have the same habits, and a
+#: copy keeps its source's (a copier renames and re-comments, and leaves the rest).
+FIRST = (
+    "{arg} = np.asarray({arg})",
+    "{arg} = np.array({arg})",
+    "assert len({arg}) > 0",
+    "n = len({arg})",
+    "{arg} = np.asarray({arg}).copy()",
+)
+#: The first slot for an argument that is a mapping (a record or a configuration), not an array.
+FIRST_MAPPING = (
+    "assert {arg}",
+    "{arg} = dict({arg})",
+    "print({arg}.keys())",
+    "n = len({arg})",
+    "assert isinstance({arg}, dict)",
+)
+DEBUG = (
+    "print({arg}[0])",
+    "print(len({arg}))",
+    "print(type({arg}))",
+    "print({label}, len({arg}))",
+    "print({arg}[:5])",
+)
+LAST = (
+    "print({out}.shape)",
+    "assert {out} is not None",
+    "assert len({out}) > 0",
+    "{out} = np.asarray({out})",
+    'print("done")',
+)
+
+
+def with_habits(body: str, s: Style, arg: str) -> str:
+    """Return ``body`` (a function body of argument ``arg``) with the student's habits around the work."""
+    lines = body.splitlines(keepends=True)
+    comments = 0
+    while comments < len(lines) and lines[comments].lstrip().startswith("#"):
+        comments += 1
+    label = s.habits.choice(('"input:"', '"n ="', '"check"', "'size'"))
+    mapping = arg in ("record", "config")
+    first = [f.format(arg=arg, label=label) for f in _slot(s, FIRST_MAPPING if mapping else FIRST, DEBUG)]
+    lines[comments:comments] = [f"    {line}\n" for line in first]
+    last = re.fullmatch(r"    return (\w+)\n?", lines[-1])
+    if last:
+        lines[-1:-1] = [f"    {f.format(out=last[1])}\n" for f in _slot(s, LAST)]
+    return "".join(lines)
+
+
+def _slot(s: Style, *slots: tuple[str, ...]) -> list[str]:
+    """Return one line of each slot for a student who fills it (about half do)."""
+    return [s.habits.choice(slot) for slot in slots if s.habits.random() < 0.5]
 
 
 # ------------------------------------------------------------------------------------------------- split
@@ -851,7 +925,9 @@ def render(exercise: str, given: str, s: Style, spec: LabSpec | None = None) -> 
         return _forward_first(cell) if s.reorder else cell
     if exercise not in spec.bodies:
         return given
-    return given.replace("    " + stub4, spec.bodies[exercise](s).rstrip("\n"))
+    head = given.partition("    " + stub4)[0]
+    arg = re.findall(r"def \w+\((\w+)", head)[-1]
+    return given.replace("    " + stub4, with_habits(spec.bodies[exercise](s), s, arg).rstrip("\n"))
 
 
 def _forward_first(cell: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,9 +77,24 @@ def given_text(release: NotebookNode, kind: str) -> str:
 
 
 def own_text(source: str, given: str) -> str:
-    """Return the lines of ``source`` that are not lines of ``given`` (compared stripped), blank lines out."""
-    given_lines = {line.strip() for line in given.splitlines()}
-    return "\n".join(line for line in source.splitlines() if line.strip() and line.strip() not in given_lines)
+    """Return the lines of ``source`` that the release's ``given`` does not account for, blank lines out.
+
+    Each line of the release accounts for one line of ``source`` (compared stripped): first the lines
+    aligned in order (``difflib``), then any other occurrence (a student who moved ``forward`` above
+    ``__init__`` moved given lines). A student's own line that equals a given line already accounted for
+    (``labels = np.unique(rhythms)`` inside the function, when the release has it after it) stays.
+    """
+    lines = source.splitlines()
+    ours = [line.strip() for line in lines]
+    theirs = [line.strip() for line in given.splitlines()]
+    matcher = difflib.SequenceMatcher(None, theirs, ours, autojunk=False)
+    given_at = {j for block in matcher.get_matching_blocks() for j in range(block.b, block.b + block.size)}
+    left = Counter(theirs) - Counter(ours[j] for j in given_at)
+    for j, line in enumerate(ours):
+        if j not in given_at and left[line] > 0:
+            left[line] -= 1
+            given_at.add(j)
+    return "\n".join(line for j, line in enumerate(lines) if ours[j] and j not in given_at)
 
 
 def read_release(path: Path) -> NotebookNode:

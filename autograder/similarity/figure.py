@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import math
 
-from autograder.similarity.calibrate import HIGHLIGHT_SCORE, HIGHLIGHT_Z
+from autograder.similarity.calibrate import HIGHLIGHT_SCORE, HIGHLIGHT_SHARED, HIGHLIGHT_Z
+from autograder.similarity.exercises import CODE
 from autograder.similarity.rank import ExerciseResult
 
 #: Pairs marked per panel: the highlighted ones and the top ones, up to this many.
@@ -13,9 +14,12 @@ MARKED = 5
 
 
 def highlight_from(result: ExerciseResult) -> float:
-    """Return the lowest score highlighted in ``result``'s exercise (above 1 where none can be)."""
+    """Return the lowest score highlighted in ``result``'s exercise (above 1 where none can be).
+
+    A pair above it is highlighted where it also shares enough rare text (`HIGHLIGHT_SHARED`).
+    """
     c = result.calibration
-    return math.inf if c.converges else max(HIGHLIGHT_SCORE, c.median + HIGHLIGHT_Z * c.spread)
+    return math.inf if c.converges else max(HIGHLIGHT_SCORE[c.kind], c.median + HIGHLIGHT_Z * c.spread)
 
 
 def distribution_png(results: list[ExerciseResult], title: str) -> bytes:
@@ -54,7 +58,10 @@ def _panel(ax, result: ExerciseResult) -> None:
         color = "#d62728" if pair.highlighted else "#555555"
         ax.plot([pair.score], [0.7], marker="v", color=color, markersize=8 if pair.highlighted else 5)
     note = (
-        "converges: no pair highlighted" if c.converges else f"median {c.median:.2f}, spread {c.spread:.2f}"
+        "converges: no pair highlighted"
+        if c.converges
+        else f"median {c.median:.2f}, spread {c.spread:.2f}; highlighted also needs "
+        f"{HIGHLIGHT_SHARED[c.kind]:g} rare {'characters' if c.kind == CODE else 'words'}"
     )
     ax.set_title(
         f"{result.exercise.grade_id} ({result.exercise.kind}, {result.students} submissions)\n{note}",
@@ -62,6 +69,6 @@ def _panel(ax, result: ExerciseResult) -> None:
     )
     ax.set_xlim(0, 1)
     ax.set_ylim(0.5, None)
-    ax.set_xlabel("share of their text in common (pair score)", fontsize=8)
+    ax.set_xlabel("share of their text in common, weighted by rarity (pair score)", fontsize=8)
     ax.set_ylabel("pairs", fontsize=8)
     ax.tick_params(labelsize=7)

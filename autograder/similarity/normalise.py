@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import re
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,3 +152,23 @@ def _word(token: str) -> str:
         return NUMBER
     lower = token.lower()
     return lower if len(lower) == len(token) else token
+
+
+#: Words become characters from this block of code points (CJK ideographs: 20,992 of them, so two
+#: different words of an exercise rarely share one).
+_SYMBOLS = (0x4E00, 20992)
+
+
+def as_words(normalised: Normalised) -> Normalised:
+    """Return ``normalised`` (an `answer`) with each word as one character, so k-grams are word n-grams.
+
+    The character is fixed by the word (a CRC-32 of it, the same in every process), and keeps the span
+    of the student's text the word came from.
+    """
+    out = _Builder()
+    for match in re.finditer(r"[^ ]+", normalised.text):
+        start, end = match.span()
+        first, size = _SYMBOLS
+        symbol = chr(first + zlib.crc32(match[0].encode()) % size)
+        out.add(symbol, int(normalised.starts[start]), int(normalised.ends[end - 1]))
+    return out.done()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 from html import escape
 
-from autograder.similarity.calibrate import HIGHLIGHT_SCORE, HIGHLIGHT_Z, NEAR_IDENTICAL
+from autograder.similarity.calibrate import HIGHLIGHT_SCORE, HIGHLIGHT_SHARED, HIGHLIGHT_Z, NEAR_IDENTICAL
+from autograder.similarity.exercises import ANSWER, CODE
 from autograder.similarity.rank import ExerciseResult, Pair
 
 STYLE = """
@@ -25,10 +26,15 @@ INTRO = (
     "Pairs of submissions ranked, exercise by exercise, by how unusual their similarity is <em>for that "
     "exercise across the class</em>: a list of what to read first, not a finding. The release's own text "
     "(given code, stubs, questions) is left out; in code the students' own names, numbers and comments do "
-    "not count, in written answers their numbers do not. A pair is <strong>highlighted</strong> when its "
-    "score is at least {score:g} and at least {z:g} robust spreads above the exercise's median, in an "
-    "exercise that does not converge. An exercise <em>converges</em> when many pairs are near-identical "
-    "(score &ge; {near:g}): there a common solution and a copy look the same, and nothing is highlighted. "
+    "not count, in written answers their numbers do not. A pair's <em>score</em> is the share of each "
+    "one's text that the other also has, each passage weighted by how rare it is in the exercise (text "
+    "that many students share counts little); <em>overlap</em> is the same share unweighted; <em>rare "
+    "text</em> is how much rare text they share. A pair is <strong>highlighted</strong> when its score is "
+    "at least {code:g} (code) or {answer:g} (answers), at least {z:g} robust spreads above the exercise's "
+    "median, the two share at least {chars:g} characters of rare code or {words:g} rare words, and the "
+    "exercise does not converge. An exercise <em>converges</em> when many pairs are near-identical "
+    "(overlap &ge; {near:g}): there a common solution and a copy can look the same; its pairs are still "
+    "ranked (most rare text shared first) but nothing is highlighted. "
     "Similar text can be shared ideas, a study group, the same tutorial or chance; it cannot show who "
     "wrote what. See docs/similarity.md."
 )
@@ -51,14 +57,15 @@ def _pair_row(pair: Pair) -> str:
     flag = "highlighted" if pair.highlighted else ""
     return (
         f"<tr{cls}><td>{pair.rank}</td><td>{escape(pair.student_a)}</td><td>{escape(pair.student_b)}</td>"
-        f"<td>{pair.score:.2f}</td><td>{pair.unusualness:+.1f}</td><td>{flag}</td></tr>"
+        f"<td>{pair.score:.2f}</td><td>{pair.overlap:.2f}</td><td>{pair.shared:.0f}</td>"
+        f"<td>{pair.unusualness:+.1f}</td><td>{flag}</td></tr>"
     )
 
 
 def _passages(pair: Pair) -> str:
     return (
         f'<h4 id="{escape(pair.exercise)}-{pair.rank}">#{pair.rank}: {escape(pair.student_a)} and '
-        f"{escape(pair.student_b)} (score {pair.score:.2f})</h4>"
+        f"{escape(pair.student_b)} (score {pair.score:.2f}, overlap {pair.overlap:.2f})</h4>"
         f'<div class="pair"><div><strong>{escape(pair.student_a)}</strong>'
         f"<pre>{_marked(pair.text_a, pair.passages.spans_a)}</pre></div>"
         f"<div><strong>{escape(pair.student_b)}</strong>"
@@ -71,8 +78,9 @@ def _exercise(result: ExerciseResult, shown: int) -> str:
     if c.converges:
         verdict = (
             f"<p class='note'><strong>Converges:</strong> {100 * c.near_identical:.1f}% of its pairs are "
-            f"near-identical (median score {c.median:.2f}): everyone writes nearly the same here, so "
-            "similarity says little and no pair is highlighted.</p>"
+            f"near-identical (median overlap {c.overlap_median:.2f}): many write nearly the same here, so "
+            "similarity says little and no pair is highlighted; pairs are ranked by the rare text they "
+            "share.</p>"
         )
     else:
         verdict = (
@@ -81,8 +89,8 @@ def _exercise(result: ExerciseResult, shown: int) -> str:
         )
     rows = "".join(_pair_row(p) for p in result.top)
     table = (
-        "<table><tr><th>rank</th><th>student</th><th>student</th><th>score</th>"
-        f"<th>unusualness (z)</th><th></th></tr>{rows}</table>"
+        "<table><tr><th>rank</th><th>student</th><th>student</th><th>score</th><th>overlap</th>"
+        f"<th>rare text</th><th>unusualness (z)</th><th></th></tr>{rows}</table>"
     )
     read = [p for p in result.top if p.highlighted] or list(result.top[:shown])
     return (
@@ -139,7 +147,14 @@ def html_page(
         Notebooks left out because they could not be read (named at the top).
     """
     image = base64.b64encode(figure_png).decode("ascii")
-    intro = INTRO.format(score=HIGHLIGHT_SCORE, z=HIGHLIGHT_Z, near=NEAR_IDENTICAL)
+    intro = INTRO.format(
+        code=HIGHLIGHT_SCORE[CODE],
+        answer=HIGHLIGHT_SCORE[ANSWER],
+        z=HIGHLIGHT_Z,
+        chars=HIGHLIGHT_SHARED[CODE],
+        words=HIGHLIGHT_SHARED[ANSWER],
+        near=NEAR_IDENTICAL,
+    )
     return (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Similarity: {escape(lab)}</title>"
         f"<style>{STYLE}</style></head><body><h1>Similarity across the class: {escape(lab)}</h1>"

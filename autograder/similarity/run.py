@@ -111,5 +111,6 @@ def summary_lines(lab: str, results: list[ExerciseResult], shown: int = 3) -> li
         for p in r.top[:shown]:
             mark = "  highlighted" if p.highlighted else ""
             pair = f"{p.student_a} + {p.student_b}"
-            lines.append(f"  #{p.rank} {pair}: score {p.score:.2f}, z {p.unusualness:+.1f}{mark}")
+            shares = f"score {p.score:.2f} (overlap {p.overlap:.2f}), z {p.unusualness:+.1f}"
+            lines.append(f"  #{p.rank} {pair}: {shares}{mark}")
     return lines

@@ -25,8 +25,8 @@ from autograder.similarity.exercises import CODE, Work
 
 #: k-gram length in characters of normalised code (the student's names -> V, no spaces or comments).
 CODE_K = 25
-#: k-gram length in characters of a normalised answer (about five words).
-ANSWER_K = 30
+#: k-gram length of a normalised answer, in words.
+ANSWER_K = 3
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def _fingerprint(normalised: normalise.Normalised, kind: str, name: str) -> Code
 def _normalised(text: str, kind: str, source: str) -> normalise.Normalised:
     if kind == CODE:
         return normalise.code(text, normalise.bound_names(source or text))
-    return normalise.answer(text)
+    return normalise.as_words(normalise.answer(text))
 
 
 def given_hashes(given: str, kind: str) -> frozenset:
