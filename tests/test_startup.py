@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -66,3 +67,16 @@ def test_a_forked_nbgrader_gets_its_own_folder_environment_log_and_exit_status(t
     version = _python("import nbgrader; print(nbgrader.__version__)").stdout.strip()
     assert runs["ok"][0] == 0 and runs["ok"][1].strip().endswith(version), runs["ok"]  # its log, its status
     assert runs["bad"][0] not in (0, None), runs["bad"]
+
+
+def test_the_fork_server_starts_under_a_temporary_folder_too_long_for_unix_sockets(tmp_path):
+    long_tmp = tmp_path / ("t" * (120 - len(str(tmp_path))))  # its sockets' paths would exceed 107 bytes
+    long_tmp.mkdir()
+    code = (
+        "from autograder.execute.nbgrader_cli import forked_context\n"
+        "p = forked_context().Process(target=print, args=('forked',))\n"
+        "p.start(); p.join(); raise SystemExit(p.exitcode)\n"
+    )
+    env = {**os.environ, "TMPDIR": str(long_tmp)}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert run.returncode == 0 and "forked" in run.stdout, run.stderr[-2000:]

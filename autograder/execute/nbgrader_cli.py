@@ -18,8 +18,10 @@ with the import skipped). Plain ``nbgrader`` is untouched.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.util
 import os
 import sys
+import tempfile
 
 #: Optional imports that cost start-up time and serve no check nbgrader makes.
 SKIPPED_IMPORTS = ("rfc3987_syntax",)
@@ -52,10 +54,32 @@ def run_forked(argv: list[str], cwd: str, env: dict[str, str], log: str) -> None
 _CONTEXT: multiprocessing.context.BaseContext | None = None
 
 
+#: Longest temporary folder whose sockets (``<folder>/pymp-XXXXXXXX/listener-XXXXXXXX``) fit in 107 bytes.
+MAX_SOCKET_FOLDER = 70
+
+
+def _short_socket_folder() -> None:
+    """Give :mod:`multiprocessing` a temporary folder short enough for its Unix sockets.
+
+    The fork server and the resource tracker listen on sockets in ``multiprocessing.util.get_temp_dir()``,
+    made once per process under ``TMPDIR``. A long ``TMPDIR`` (a test's or a cluster job's scratch folder)
+    would make every grading fail with "AF_UNIX path too long"; under ``/tmp`` they fit.
+    """
+    if len(tempfile.gettempdir()) <= MAX_SOCKET_FOLDER or not os.path.isdir("/tmp"):
+        return
+    previous = tempfile.tempdir
+    tempfile.tempdir = "/tmp"
+    try:
+        multiprocessing.util.get_temp_dir()  # made now under /tmp, then kept for this process
+    finally:
+        tempfile.tempdir = previous
+
+
 def forked_context() -> multiprocessing.context.BaseContext:
     """Return this process's fork-server context; its server (started on first use) has nbgrader loaded."""
     global _CONTEXT
     if _CONTEXT is None:
+        _short_socket_folder()
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["autograder.execute.nbgrader_preload"])
         _CONTEXT = context
