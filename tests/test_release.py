@@ -54,18 +54,23 @@ def test_unlocked_given_code_fails_check_unless_tagged_free(tmp_path, capsys):
     assert unlocked_cells(cfg, "mini") == []
 
 
+def _edit_test_mean(cfg, edit) -> None:
+    """Rewrite the source of the mini course's ``test_mean`` cell with ``edit(source)``."""
+    path = cfg.source_notebook("mini")
+    nb = read_notebook(path)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_mean")
+    cell.source = edit(cell.source)
+    nbformat.write(nb, str(path))
+
+
 def test_a_hidden_test_without_a_grader_check_fails_check(tmp_path, capsys):
     from autograder.build.release import undecided_hidden_tests
 
     root = mini_course(tmp_path)
     cfg = load_config(root)
     assert undecided_hidden_tests(cfg, "mini") == []
-    path = cfg.source_notebook("mini")
-    nb = read_notebook(path)
-    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_mean")
     hidden = "### BEGIN HIDDEN TESTS\nassert mean_value([1, 2]) == 1.5\n### END HIDDEN TESTS"
-    cell.source = f"assert mean_value([1, 2, 3]) == 2\n{hidden}"
-    nbformat.write(nb, str(path))
+    _edit_test_mean(cfg, lambda source: f"assert mean_value([1, 2, 3]) == 2\n{hidden}")
     (found,) = undecided_hidden_tests(cfg, "mini")
     assert "(test_mean): hidden test without a grader check" in found
     assert main(["--course", str(root), "check"]) == 1
@@ -78,13 +83,8 @@ def test_an_unclosed_shared_input_block_fails_check(tmp_path, capsys):
     root = mini_course(tmp_path)
     cfg = load_config(root)
     assert malformed_checks(cfg, "mini") == []
-    path = cfg.source_notebook("mini")
-    nb = read_notebook(path)
-    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_mean")
-    cell.source = cell.source.replace(
-        "### BEGIN HIDDEN TESTS", "### BEGIN HIDDEN TESTS\n### BEGIN SHARED INPUT", 1
-    )
-    nbformat.write(nb, str(path))
+    opened = "### BEGIN HIDDEN TESTS\n### BEGIN SHARED INPUT"
+    _edit_test_mean(cfg, lambda source: source.replace("### BEGIN HIDDEN TESTS", opened, 1))
     (found,) = malformed_checks(cfg, "mini")
     assert "(test_mean): a '### BEGIN SHARED INPUT' block has no '### END SHARED INPUT'" in found
     assert main(["--course", str(root), "check"]) == 1
